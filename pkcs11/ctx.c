@@ -1,0 +1,248 @@
+/*
+ * The library context and the walk it drives, with an optional login
+ * before objects are searched (for tokens that hide keys until then).
+ */
+#include <sys/mman.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctx.h"
+
+struct walkarg {
+	struct tk_ctx	*ctx;
+	P11KitUri	*uri;
+	tk_token_cb	*tokfn;
+	tk_object_cb	*objfn;
+	void		*arg;
+	size_t		 matched;
+};
+
+int
+tk_ctx_new(struct tk_ctx **out, int flags)
+{
+	struct tk_ctx	*c;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return TK_ERR_NOMEM;
+	c->flags = flags;
+	tk_modset_init(&c->ms, NULL, NULL);
+	*out = c;
+	return 0;
+}
+
+void
+tk_ctx_free(struct tk_ctx *c)
+{
+	if (c == NULL)
+		return;
+	tk_modset_free(&c->ms);
+	free(c);
+}
+
+void
+tk_ctx_set_log(struct tk_ctx *c, tk_log_fn *fn, void *arg)
+{
+	c->ms.log = fn;
+	c->ms.logarg = arg;
+}
+
+void
+tk_ctx_set_pin_fn(struct tk_ctx *c, tk_pin_fn *fn, void *arg)
+{
+	c->pinfn = fn;
+	c->pinarg = arg;
+}
+
+unsigned int
+tk_ctx_errors(const struct tk_ctx *c)
+{
+	return c->ms.errors;
+}
+
+int
+tk_ctx_add_module(struct tk_ctx *c, const char *path)
+{
+	return tk_modset_load_path(&c->ms, path, NULL);
+}
+
+static void
+token_name(const struct tk_p11_token *t, char *buf, size_t bufsz)
+{
+	char	raw[sizeof(t->tinfo.label) + 1];
+	size_t	n;
+
+	n = p11_kit_space_strlen(t->tinfo.label, sizeof(t->tinfo.label));
+	memcpy(raw, t->tinfo.label, n);
+	raw[n] = '\0';
+	tk_str_sanitize(raw, buf, bufsz);
+}
+
+/*
+ * A pin-source of "file:PATH" or a plain path: the first line of the
+ * file.  Read straight into the caller's buffer.
+ */
+static int
+pin_from_source(const char *src, char *pin, size_t pinsz, size_t *len)
+{
+	ssize_t	n;
+	size_t	got = 0;
+	int	fd, r = TK_ERR_SYSTEM;
+
+	if (strncmp(src, "file:", 5) == 0)
+		src += 5;
+	if ((fd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return TK_ERR_SYSTEM;
+	while (got < pinsz - 1) {
+		n = read(fd, pin + got, pinsz - 1 - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	pin[got] = '\0';
+	got = strcspn(pin, "\r\n");
+	explicit_bzero(pin + got, pinsz - got);
+	*len = got;
+	r = got == 0 ? TK_ERR_CANCELLED : 0;
+	close(fd);
+	return r;
+}
+
+static int
+login_cb(void *arg, const struct tk_p11_token *t, CK_SESSION_HANDLE s)
+{
+	struct walkarg		*wa = arg;
+	struct tk_ctx		*c = wa->ctx;
+	CK_FUNCTION_LIST	*f = t->mod->f;
+	CK_SESSION_INFO		 si;
+	const char		*src;
+	char			 name[32 * 4 + 1], desc[256];
+	char			*pin = NULL;
+	size_t			 len = 0;
+	CK_RV			 rv;
+	int			 r = 0, tries = -1;
+
+	if (!(t->tinfo.flags & CKF_LOGIN_REQUIRED))
+		goto out;
+	if (f->C_GetSessionInfo(s, &si) == CKR_OK &&
+	    (si.state == CKS_RO_USER_FUNCTIONS ||
+	    si.state == CKS_RW_USER_FUNCTIONS))
+		goto out;
+	token_name(t, name, sizeof(name));
+	if (t->tinfo.flags & CKF_USER_PIN_LOCKED) {
+		tk_modset_report(&c->ms, TK_ERR_PIN_LOCKED, "token \"%s\" is "
+		    "locked: PIN retries exhausted; unlock it with the PUK "
+		    "or SO PIN", name);
+		r = -1;
+		goto out;
+	}
+	if (t->tinfo.flags & CKF_PROTECTED_AUTHENTICATION_PATH) {
+		rv = f->C_Login(s, CKU_USER, NULL, 0);
+		goto done;
+	}
+	if ((pin = malloc(TK_PIN_MAX)) == NULL) {
+		r = TK_ERR_NOMEM;
+		goto out;
+	}
+	(void)mlock(pin, TK_PIN_MAX);
+	if ((src = p11_kit_uri_get_pin_source(wa->uri)) != NULL)
+		r = pin_from_source(src, pin, TK_PIN_MAX, &len);
+	else if (c->pinfn != NULL) {
+		if (t->tinfo.flags & CKF_USER_PIN_FINAL_TRY)
+			tries = 1;
+		snprintf(desc, sizeof(desc), "PIN for token \"%s\"", name);
+		r = c->pinfn(c->pinarg, desc, tries, pin, TK_PIN_MAX, &len);
+	} else
+		r = TK_ERR_NO_PROMPT;
+	if (r != 0) {
+		tk_modset_report(&c->ms, r, "token \"%s\": no PIN: %s", name,
+		    tk_strerror(r));
+		r = -1;
+		goto out;
+	}
+	rv = f->C_Login(s, CKU_USER, (CK_UTF8CHAR *)pin, len);
+ done:
+	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
+		tk_modset_report(&c->ms, tk_p11_rv(rv), "token \"%s\": login "
+		    "failed: %s", name, rv == CKR_PIN_INCORRECT ?
+		    "wrong PIN" : p11_kit_strerror(rv));
+		r = -1;
+	}
+ out:
+	if (pin != NULL) {
+		explicit_bzero(pin, TK_PIN_MAX);
+		munlock(pin, TK_PIN_MAX);
+		free(pin);
+	}
+	return r;
+}
+
+static int
+tok_cb(void *arg, const struct tk_p11_token *t)
+{
+	struct walkarg	*wa = arg;
+
+	return wa->tokfn(wa->arg, t);
+}
+
+static int
+obj_cb(void *arg, const struct tk_p11_token *t, const struct tk_p11_object *o)
+{
+	struct walkarg	*wa = arg;
+
+	wa->matched++;
+	return wa->objfn != NULL ? wa->objfn(wa->arg, t, o) : 0;
+}
+
+int
+tk_ctx_walk(struct tk_ctx *c, const char *uristr, int findflags,
+    int all_slots, tk_token_cb *tokfn, tk_object_cb *objfn, void *arg,
+    size_t *matched)
+{
+	struct walkarg	 wa;
+	struct tk_walk	 w;
+	P11KitUri	*uri = NULL;
+	const char	*mp;
+	int		 r;
+
+	memset(&wa, 0, sizeof(wa));
+	if ((r = tk_uri_parse(uristr, &uri)) != 0)
+		goto out;
+	if ((mp = p11_kit_uri_get_module_path(uri)) != NULL) {
+		if (c->flags & TK_CTX_NO_URI_MODULES) {
+			r = TK_ERR_DENIED;
+			goto out;
+		}
+		if ((r = tk_modset_load_path(&c->ms, mp, NULL)) != 0)
+			goto out;
+	} else if (!(c->flags & TK_CTX_NO_REGISTRY) && !c->registry) {
+		c->registry = 1;
+		(void)tk_modset_load_registry(&c->ms);
+	}
+	wa.ctx = c;
+	wa.uri = uri;
+	wa.tokfn = tokfn;
+	wa.objfn = objfn;
+	wa.arg = arg;
+	memset(&w, 0, sizeof(w));
+	w.uri = uri;
+	w.all_slots = all_slots;
+	w.tokfn = tokfn != NULL ? tok_cb : NULL;
+	w.objfn = objfn != NULL ? obj_cb : NULL;
+	w.loginfn = (findflags & TK_FIND_LOGIN) ? login_cb : NULL;
+	w.arg = &wa;
+	r = tk_p11_walk(&c->ms, &w);
+ out:
+	if (matched != NULL)
+		*matched = wa.matched;
+	if (uri != NULL)
+		p11_kit_uri_free(uri);
+	return r;
+}

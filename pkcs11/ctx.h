@@ -1,0 +1,31 @@
+/*
+ * The library context: the modules in use and how to log in.
+ */
+#ifndef TK_CTX_H
+#define TK_CTX_H
+
+#include "p11.h"
+
+#ifndef TK_PIN_MAX
+#define TK_PIN_MAX	256	/* PIN buffer size, NUL included */
+#endif
+
+struct tk_ctx {
+	struct tk_modset	 ms;
+	int			 flags;
+	int			 registry;	/* registry loaded */
+	tk_log_fn		*log;
+	void			*logarg;
+	tk_pin_fn		*pinfn;
+	void			*pinarg;
+};
+
+/*
+ * Parse uri, load what it needs (the registry, or its module-path) and
+ * walk it (see tk_p11_walk).  *matched counts the objects objfn saw.
+ */
+int	tk_ctx_walk(struct tk_ctx *, const char *uri, int findflags,
+	    int all_slots, tk_token_cb *, tk_object_cb *, void *,
+	    size_t *matched);
+
+#endif /* TK_CTX_H */

@@ -1,0 +1,268 @@
+/*
+ * The set of PKCS#11 modules a context works with: p11-kit's registry,
+ * and modules loaded by file path.  A module that fails is reported and
+ * left out; the others go on.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "p11.h"
+
+void
+tk_modset_init(struct tk_modset *ms, tk_log_fn *log, void *arg)
+{
+	memset(ms, 0, sizeof(*ms));
+	ms->log = log;
+	ms->logarg = arg;
+}
+
+void
+tk_modset_report(struct tk_modset *ms, int err, const char *fmt, ...)
+{
+	char	msg[1024];
+	va_list	ap;
+
+	ms->errors++;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (ms->log != NULL)
+		ms->log(ms->logarg, err, msg);
+}
+
+static void
+module_release(struct tk_module *m)
+{
+	if (m->ours && m->f != NULL) {
+		if (m->ready)
+			p11_kit_module_finalize(m->f);
+		p11_kit_module_release(m->f);
+	}
+	free(m->path);
+	free(m->rpath);
+	free(m->name);
+	memset(m, 0, sizeof(*m));
+}
+
+void
+tk_modset_free(struct tk_modset *ms)
+{
+	size_t	i;
+
+	for (i = 0; i < ms->n; i++)
+		module_release(&ms->mods[i]);
+	free(ms->mods);
+	if (ms->registry != NULL) {
+		p11_kit_modules_finalize(ms->registry);
+		p11_kit_modules_release(ms->registry);
+	}
+	for (i = 0; i < ms->nregpaths; i++)
+		free(ms->regpaths[i]);
+	free(ms->regpaths);
+	ms->mods = NULL;
+	ms->registry = NULL;
+	ms->regpaths = NULL;
+	ms->n = ms->nregpaths = 0;
+}
+
+static int
+modset_grow(struct tk_modset *ms, struct tk_module **mp)
+{
+	struct tk_module	*nm;
+
+	nm = reallocarray(ms->mods, ms->n + 1, sizeof(*nm));
+	if (nm == NULL)
+		return TK_ERR_NOMEM;
+	ms->mods = nm;
+	*mp = &nm[ms->n];
+	memset(*mp, 0, sizeof(**mp));
+	return 0;
+}
+
+/* Fill in the descriptive fields of a freshly loaded module. */
+static int
+module_describe(struct tk_module *m)
+{
+	char	*s;
+	int	 r = TK_ERR_NOMEM;
+
+	if ((s = p11_kit_module_get_filename(m->f)) == NULL)
+		s = strdup("(unknown module)");
+	if (s == NULL)
+		goto out;
+	m->path = s;
+	m->rpath = realpath(m->path, NULL);
+	if ((s = p11_kit_module_get_name(m->f)) == NULL)
+		s = strdup(m->path);
+	if (s == NULL)
+		goto out;
+	m->name = s;
+	if ((s = p11_kit_config_option(m->f, "trust-policy")) != NULL) {
+		m->trust = strcmp(s, "yes") == 0 || strcmp(s, "true") == 0;
+		free(s);
+	}
+	r = 0;
+ out:
+	return r;
+}
+
+static void
+module_start(struct tk_modset *ms, struct tk_module *m)
+{
+	CK_RV	rv;
+
+	rv = p11_kit_module_initialize(m->f);
+	if (rv != CKR_OK) {
+		tk_modset_report(ms, tk_p11_rv(rv),
+		    "module %s failed to initialise: %s", m->path,
+		    p11_kit_strerror(rv));
+		return;
+	}
+	m->ready = 1;
+	rv = m->f->C_GetInfo(&m->info);
+	if (rv != CKR_OK)
+		memset(&m->info, 0, sizeof(m->info));
+}
+
+int
+tk_modset_load_registry(struct tk_modset *ms)
+{
+	CK_FUNCTION_LIST	**list;
+	struct tk_module	 *m;
+	size_t			  i;
+	int			  r = 0;
+
+	if (ms->registry != NULL)
+		return 0;
+	p11_kit_be_quiet();
+	list = p11_kit_modules_load(NULL, 0);
+	if (list == NULL) {
+		tk_modset_report(ms, TK_ERR_MODULE,
+		    "cannot load the p11-kit module registry: %s",
+		    p11_kit_message() ? p11_kit_message() : "unknown error");
+		return TK_ERR_MODULE;
+	}
+	ms->registry = list;
+	for (i = 0; list[i] != NULL; i++) {
+		if ((r = modset_grow(ms, &m)) != 0)
+			goto out;
+		m->f = list[i];
+		m->registered = 1;
+		ms->n++;
+		if ((r = module_describe(m)) != 0)
+			goto out;
+		/* p11_kit_modules_initialize would drop failures silently */
+		module_start(ms, m);
+	}
+ out:
+	return r;
+}
+
+/*
+ * Realpaths of the registry's modules, for the "is this registered"
+ * question: loaded once, without initialising anything.
+ */
+static int
+modset_regpaths(struct tk_modset *ms)
+{
+	CK_FUNCTION_LIST	**list = ms->registry;
+	char			 *fn, *rp, **np;
+	size_t			  i;
+	int			  r = 0, own = 0;
+
+	if (ms->regpaths != NULL)
+		return 0;
+	if (list == NULL) {
+		p11_kit_be_quiet();
+		if ((list = p11_kit_modules_load(NULL, 0)) == NULL)
+			return 0;
+		own = 1;
+	}
+	for (i = 0; list[i] != NULL; i++) {
+		if ((fn = p11_kit_module_get_filename(list[i])) == NULL)
+			continue;
+		rp = realpath(fn, NULL);
+		free(fn);
+		if (rp == NULL)
+			continue;
+		np = reallocarray(ms->regpaths, ms->nregpaths + 1, sizeof(*np));
+		if (np == NULL) {
+			free(rp);
+			r = TK_ERR_NOMEM;
+			goto out;
+		}
+		ms->regpaths = np;
+		ms->regpaths[ms->nregpaths++] = rp;
+	}
+	if (ms->regpaths == NULL)
+		ms->regpaths = calloc(1, sizeof(char *));
+ out:
+	if (own)
+		p11_kit_modules_release(list);
+	return r;
+}
+
+int
+tk_modset_is_registered(struct tk_modset *ms, const char *path)
+{
+	char	*rp;
+	size_t	 i;
+	int	 found = 0;
+
+	if (modset_regpaths(ms) != 0 || (rp = realpath(path, NULL)) == NULL)
+		return 0;
+	for (i = 0; i < ms->nregpaths && !found; i++)
+		found = strcmp(ms->regpaths[i], rp) == 0;
+	free(rp);
+	return found;
+}
+
+int
+tk_modset_load_path(struct tk_modset *ms, const char *path,
+    struct tk_module **out)
+{
+	struct tk_module	*m = NULL;
+	CK_FUNCTION_LIST	*f;
+	char			*rp;
+	size_t			 i;
+	int			 r = 0;
+
+	rp = realpath(path, NULL);
+	for (i = 0; rp != NULL && i < ms->n; i++) {
+		if (ms->mods[i].rpath != NULL &&
+		    strcmp(ms->mods[i].rpath, rp) == 0) {
+			m = &ms->mods[i];
+			goto out;
+		}
+	}
+	p11_kit_be_quiet();
+	f = p11_kit_module_load(path, P11_KIT_MODULE_UNMANAGED);
+	if (f == NULL) {
+		r = TK_ERR_MODULE;
+		tk_modset_report(ms, r, "cannot load module %s: %s", path,
+		    p11_kit_message() ? p11_kit_message() :
+		    "no such file or not a PKCS#11 module");
+		goto out;
+	}
+	if ((r = modset_grow(ms, &m)) != 0) {
+		p11_kit_module_release(f);
+		goto out;
+	}
+	m->f = f;
+	m->ours = 1;
+	ms->n++;
+	if ((r = module_describe(m)) != 0)
+		goto out;
+	m->registered = tk_modset_is_registered(ms, path);
+	module_start(ms, m);
+	if (!m->ready)
+		r = TK_ERR_MODULE;
+ out:
+	free(rp);
+	if (out != NULL)
+		*out = r == 0 ? m : NULL;
+	return r;
+}

@@ -1,0 +1,130 @@
+/*
+ * The token layer: everything that calls PKCS#11.  Modules come from
+ * p11-kit (its registry, or one file path); tokens and objects are matched
+ * with p11-kit's URI code.  Nothing here knows SSH: keys leave this layer
+ * as decoded public key components (struct tk_pubkey).
+ */
+#ifndef TK_P11_H
+#define TK_P11_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <p11-kit/p11-kit.h>
+#include <p11-kit/uri.h>
+
+#include "tokenkeys.h"
+
+/* Bounds on what a token may hand us. */
+#define TK_RSA_MIN_BITS		1024
+#define TK_RSA_MAX_BITS		16384
+#define TK_ATTR_MAX		65536	/* any single attribute */
+#define TK_ID_MAX		256
+#define TK_LABEL_MAX		256
+
+struct tk_module {
+	CK_FUNCTION_LIST	*f;
+	char			*path;		/* file name as loaded */
+	char			*rpath;		/* realpath(), or NULL */
+	char			*name;		/* p11-kit name, or the path */
+	int			 registered;	/* from p11-kit's registry */
+	int			 trust;		/* trust-policy: never keys */
+	int			 ready;		/* initialised */
+	int			 ours;		/* loaded with p11_kit_module_load */
+	CK_INFO			 info;
+};
+
+struct tk_modset {
+	struct tk_module	*mods;
+	size_t			 n;
+	CK_FUNCTION_LIST	**registry;	/* p11_kit_modules_load() */
+	char			**regpaths;	/* realpaths of registered */
+	size_t			 nregpaths;
+	tk_log_fn		*log;
+	void			*logarg;
+	unsigned int		 errors;
+};
+
+#include "pubkey.h"
+
+/* One slot (and token, if present) seen during enumeration. */
+struct tk_p11_token {
+	struct tk_module	*mod;
+	CK_SLOT_ID		 slot;
+	CK_SLOT_INFO		 sinfo;
+	CK_TOKEN_INFO		 tinfo;
+	int			 present;
+};
+
+/* One public key or certificate object that decoded to a key. */
+struct tk_p11_object {
+	CK_OBJECT_CLASS		 cls;
+	CK_OBJECT_HANDLE	 handle;
+	uint8_t			 id[TK_ID_MAX];
+	size_t			 idlen;
+	char			 label[TK_LABEL_MAX + 1];
+	struct tk_pubkey	 key;
+};
+
+void	tk_modset_init(struct tk_modset *, tk_log_fn *, void *);
+void	tk_modset_free(struct tk_modset *);
+/* Load and initialise every module of p11-kit's registry. */
+int	tk_modset_load_registry(struct tk_modset *);
+/* Load one module by path (no-op if that file is already loaded). */
+int	tk_modset_load_path(struct tk_modset *, const char *path,
+	    struct tk_module **);
+/* Is this file (by realpath) a module p11-kit's registry names? */
+int	tk_modset_is_registered(struct tk_modset *, const char *path);
+void	tk_modset_report(struct tk_modset *, int err, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* One CK_RV to TK_ERR_* mapping for the whole project. */
+int	tk_p11_rv(CK_RV);
+
+/* Parse a URI with p11-kit; TK_ERR_URI / TK_ERR_URI_SCHEME on failure. */
+int	tk_uri_parse(const char *, P11KitUri **);
+int	tk_uri_match_module(P11KitUri *, const struct tk_module *);
+int	tk_uri_match_token(P11KitUri *, const struct tk_p11_token *);
+/* The URI naming exactly this object's key pair; caller frees. */
+int	tk_uri_for_key(const struct tk_p11_token *, const struct tk_p11_object *,
+	    char **);
+/* The URI naming this token; caller frees. */
+int	tk_uri_for_token(const struct tk_p11_token *, char **);
+
+/* Decoding of untrusted attribute bytes (decode.c). */
+int	tk_decode_rsa(const uint8_t *n, size_t nlen, const uint8_t *e,
+	    size_t elen, struct tk_pubkey *);
+int	tk_decode_ec(const uint8_t *params, size_t plen, const uint8_t *point,
+	    size_t qlen, struct tk_pubkey *);
+/* X.509 DER: TK_ERR_DENIED for a CA certificate. */
+int	tk_decode_cert(const uint8_t *der, size_t len, struct tk_pubkey *);
+void	tk_pubkey_clear(struct tk_pubkey *);
+
+/*
+ * Walk every token matching uri (modules, slots) and every public key and
+ * certificate object on it matching uri's attributes.  tokfn (may be
+ * NULL) sees each matching slot, objfn each decodable key object.  With
+ * all_slots, empty slots and modules without slots reach tokfn too.
+ * loginfn, if set, is called with an open session before objects are
+ * searched.  A module or token that fails is reported through the
+ * modset's log and skipped.  Callbacks return 0 to go on, nonzero to stop
+ * the walk (that value is returned).
+ */
+typedef int tk_token_cb(void *, const struct tk_p11_token *);
+typedef int tk_object_cb(void *, const struct tk_p11_token *,
+    const struct tk_p11_object *);
+typedef int tk_login_cb(void *, const struct tk_p11_token *,
+    CK_SESSION_HANDLE);
+
+struct tk_walk {
+	P11KitUri	*uri;
+	int		 all_slots;
+	tk_token_cb	*tokfn;
+	tk_object_cb	*objfn;
+	tk_login_cb	*loginfn;
+	void		*arg;
+};
+
+int	tk_p11_walk(struct tk_modset *, const struct tk_walk *);
+
+#endif /* TK_P11_H */

@@ -1,0 +1,489 @@
+/*
+ * Enumeration of modules, slots, tokens and key objects.  Attributes are
+ * read with one C_GetAttributeValue per object into fixed buffers; only
+ * when a module answers something odd is each attribute fetched alone.
+ * Every length a module reports is checked against what we gave it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "p11.h"
+
+#define FIND_BATCH	256
+
+enum {
+	A_KEY_TYPE, A_ID, A_LABEL, A_MODULUS, A_EXPONENT, A_EC_PARAMS,
+	A_EC_POINT, A_CERT_TYPE, A_CERT_CATEGORY, A_VALUE, A_N
+};
+
+struct attrs {
+	CK_ATTRIBUTE	a[A_N];
+	size_t		n;		/* how many of a[] are asked */
+	CK_KEY_TYPE	ktype;
+	CK_CERTIFICATE_TYPE ctype;
+	CK_ULONG	category;
+	uint8_t		id[TK_ID_MAX];
+	uint8_t		label[TK_LABEL_MAX];
+	uint8_t		modulus[TK_RSA_MAX_BITS / 8 + 1];
+	uint8_t		exponent[64];
+	uint8_t		params[64];
+	uint8_t		point[TK_EC_POINT_MAX + 8];
+	uint8_t		value[8192];
+	uint8_t		*big;		/* CKA_VALUE larger than value[] */
+};
+
+static void
+attrs_setup(struct attrs *at, CK_OBJECT_CLASS cls)
+{
+	CK_ATTRIBUTE	*a = at->a;
+
+	at->big = NULL;
+	a[A_KEY_TYPE] = (CK_ATTRIBUTE){ CKA_KEY_TYPE, &at->ktype,
+	    sizeof(at->ktype) };
+	a[A_ID] = (CK_ATTRIBUTE){ CKA_ID, at->id, sizeof(at->id) };
+	a[A_LABEL] = (CK_ATTRIBUTE){ CKA_LABEL, at->label, sizeof(at->label) };
+	a[A_MODULUS] = (CK_ATTRIBUTE){ CKA_MODULUS, at->modulus,
+	    sizeof(at->modulus) };
+	a[A_EXPONENT] = (CK_ATTRIBUTE){ CKA_PUBLIC_EXPONENT, at->exponent,
+	    sizeof(at->exponent) };
+	a[A_EC_PARAMS] = (CK_ATTRIBUTE){ CKA_EC_PARAMS, at->params,
+	    sizeof(at->params) };
+	a[A_EC_POINT] = (CK_ATTRIBUTE){ CKA_EC_POINT, at->point,
+	    sizeof(at->point) };
+	a[A_CERT_TYPE] = (CK_ATTRIBUTE){ CKA_CERTIFICATE_TYPE, &at->ctype,
+	    sizeof(at->ctype) };
+	a[A_CERT_CATEGORY] = (CK_ATTRIBUTE){ CKA_CERTIFICATE_CATEGORY,
+	    &at->category, sizeof(at->category) };
+	a[A_VALUE] = (CK_ATTRIBUTE){ CKA_VALUE, at->value, sizeof(at->value) };
+	if (cls == CKO_CERTIFICATE) {
+		/* certificates: id, label and the cert fields only */
+		a[A_KEY_TYPE] = a[A_CERT_TYPE];
+		a[A_MODULUS] = a[A_CERT_CATEGORY];
+		a[A_EXPONENT] = a[A_VALUE];
+		at->n = 5;
+	} else
+		at->n = A_EC_POINT + 1;
+}
+
+/* Is attribute i usable: present, and no longer than the buffer? */
+static int
+attr_ok(const CK_ATTRIBUTE *a, CK_ULONG cap)
+{
+	return a->ulValueLen != CK_UNAVAILABLE_INFORMATION &&
+	    a->ulValueLen <= cap;
+}
+
+/*
+ * Fetch one attribute alone, allocating when it does not fit the fixed
+ * buffer (only CKA_VALUE may).  Leaves ulValueLen unavailable on failure.
+ */
+static void
+attr_fetch_one(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
+    CK_ATTRIBUTE *a, CK_ULONG cap, uint8_t **big)
+{
+	CK_ATTRIBUTE	q = { a->type, NULL, 0 };
+	CK_ULONG	len;
+
+	if (f->C_GetAttributeValue(s, h, &q, 1) != CKR_OK ||
+	    q.ulValueLen == CK_UNAVAILABLE_INFORMATION ||
+	    q.ulValueLen > TK_ATTR_MAX)
+		goto fail;
+	len = q.ulValueLen;
+	if (len > cap) {
+		if (big == NULL || (*big = malloc(len)) == NULL)
+			goto fail;
+		a->pValue = *big;
+	}
+	a->ulValueLen = len;
+	if (f->C_GetAttributeValue(s, h, a, 1) != CKR_OK ||
+	    a->ulValueLen != len)
+		goto fail;
+	return;
+ fail:
+	a->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+}
+
+static int
+attrs_read(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
+    struct attrs *at)
+{
+	CK_ULONG	cap[A_N];
+	CK_RV		rv;
+	size_t		i;
+	int		slow;
+
+	for (i = 0; i < at->n; i++)
+		cap[i] = at->a[i].ulValueLen;
+	rv = f->C_GetAttributeValue(s, h, at->a, at->n);
+	switch (rv) {
+	case CKR_OK:
+	case CKR_ATTRIBUTE_TYPE_INVALID:
+	case CKR_ATTRIBUTE_SENSITIVE:
+		slow = 0;
+		break;
+	case CKR_BUFFER_TOO_SMALL:
+		slow = 1;
+		break;
+	case CKR_SESSION_HANDLE_INVALID:
+	case CKR_SESSION_CLOSED:
+	case CKR_DEVICE_REMOVED:
+	case CKR_TOKEN_NOT_PRESENT:
+	case CKR_DEVICE_ERROR:
+		return tk_p11_rv(rv);
+	default:
+		/* an odd module: ask for each attribute on its own */
+		slow = 1;
+		for (i = 0; i < at->n; i++)
+			at->a[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+		break;
+	}
+	for (i = 0; i < at->n; i++) {
+		if (at->a[i].ulValueLen != CK_UNAVAILABLE_INFORMATION &&
+		    at->a[i].ulValueLen > cap[i]) {
+			/* the module claims to have written past our buffer */
+			if (rv != CKR_BUFFER_TOO_SMALL)
+				return TK_ERR_BAD_KEY;
+			at->a[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+		}
+		if (slow && at->a[i].ulValueLen == CK_UNAVAILABLE_INFORMATION) {
+			at->a[i].ulValueLen = cap[i];
+			attr_fetch_one(f, s, h, &at->a[i], cap[i],
+			    at->a[i].type == CKA_VALUE ? &at->big : NULL);
+		}
+	}
+	return 0;
+}
+
+static void
+copy_label(char *dst, const CK_ATTRIBUTE *a)
+{
+	size_t	n = 0;
+
+	if (attr_ok(a, TK_LABEL_MAX))
+		n = a->ulValueLen;
+	memcpy(dst, a->pValue, n);
+	dst[n] = '\0';
+	/* a label with an embedded NUL is cut there */
+}
+
+static int
+decode_object(CK_OBJECT_CLASS cls, struct attrs *at, struct tk_p11_object *o)
+{
+	const CK_ATTRIBUTE	*a = at->a;
+	int			 r = TK_ERR_UNSUPPORTED;
+
+	o->cls = cls;
+	o->idlen = attr_ok(&a[A_ID], TK_ID_MAX) ? a[A_ID].ulValueLen : 0;
+	memcpy(o->id, at->id, o->idlen);
+	copy_label(o->label, &a[A_LABEL]);
+	if (cls == CKO_CERTIFICATE) {
+		/* slots: 0 cert type, 1 id, 2 label... see attrs_setup */
+		if (!attr_ok(&a[A_KEY_TYPE], sizeof(CK_ULONG)) ||
+		    a[A_KEY_TYPE].ulValueLen != sizeof(CK_ULONG) ||
+		    at->ctype != CKC_X_509)
+			goto out;
+		if (attr_ok(&a[A_MODULUS], sizeof(CK_ULONG)) &&
+		    a[A_MODULUS].ulValueLen == sizeof(CK_ULONG) &&
+		    at->category == 2) {
+			r = TK_ERR_DENIED;	/* an authority */
+			goto out;
+		}
+		if (a[A_EXPONENT].ulValueLen == CK_UNAVAILABLE_INFORMATION) {
+			r = TK_ERR_FORMAT;
+			goto out;
+		}
+		r = tk_decode_cert(a[A_EXPONENT].pValue,
+		    a[A_EXPONENT].ulValueLen, &o->key);
+		goto out;
+	}
+	if (!attr_ok(&a[A_KEY_TYPE], sizeof(CK_KEY_TYPE)) ||
+	    a[A_KEY_TYPE].ulValueLen != sizeof(CK_KEY_TYPE))
+		goto out;
+	switch (at->ktype) {
+	case CKK_RSA:
+		r = TK_ERR_BAD_KEY;
+		if (!attr_ok(&a[A_MODULUS], sizeof(at->modulus)) ||
+		    !attr_ok(&a[A_EXPONENT], sizeof(at->exponent)))
+			goto out;
+		r = tk_decode_rsa(at->modulus, a[A_MODULUS].ulValueLen,
+		    at->exponent, a[A_EXPONENT].ulValueLen, &o->key);
+		break;
+	case CKK_EC:
+	case CKK_EC_EDWARDS:
+		r = TK_ERR_BAD_KEY;
+		if (!attr_ok(&a[A_EC_PARAMS], sizeof(at->params)) ||
+		    !attr_ok(&a[A_EC_POINT], sizeof(at->point)))
+			goto out;
+		r = tk_decode_ec(at->params, a[A_EC_PARAMS].ulValueLen,
+		    at->point, a[A_EC_POINT].ulValueLen, &o->key);
+		if (r == 0 && (at->ktype == CKK_EC) !=
+		    (o->key.type != TK_KEY_ED25519))
+			r = TK_ERR_BAD_KEY;	/* curve of the wrong family */
+		break;
+	default:
+		break;
+	}
+ out:
+	return r;
+}
+
+static const char *
+classname(CK_OBJECT_CLASS cls)
+{
+	return cls == CKO_CERTIFICATE ? "certificate" : "public key";
+}
+
+static void
+report_object(struct tk_modset *ms, const struct tk_p11_token *t,
+    CK_OBJECT_CLASS cls, const struct tk_p11_object *o, int err)
+{
+	char	lab[TK_LABEL_MAX * 4 + 1], tok[32 * 4 + 1], raw[33];
+	size_t	n;
+
+	n = p11_kit_space_strlen(t->tinfo.label, sizeof(t->tinfo.label));
+	memcpy(raw, t->tinfo.label, n);
+	raw[n] = '\0';
+	tk_str_sanitize(raw, tok, sizeof(tok));
+	tk_str_sanitize(o->label, lab, sizeof(lab));
+	tk_modset_report(ms, err, "token \"%s\": skipping %s \"%s\": %s",
+	    tok, classname(cls), lab, tk_strerror(err));
+}
+
+/* Objects of one class on one token, matching the URI's id and label. */
+static int
+walk_class(struct tk_modset *ms, const struct tk_walk *w,
+    const struct tk_p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls)
+{
+	CK_FUNCTION_LIST	*f = t->mod->f;
+	CK_CERTIFICATE_TYPE	 x509 = CKC_X_509;
+	CK_ATTRIBUTE		 tmpl[4], *ua;
+	CK_OBJECT_HANDLE	*hs = NULL, *nh;
+	CK_ULONG		 got, nt = 0;
+	struct attrs		*at = NULL;
+	struct tk_p11_object	*o = NULL;
+	size_t			 nhs = 0, caph = 0, i;
+	CK_RV			 rv;
+	int			 r = 0, dr;
+
+	tmpl[nt++] = (CK_ATTRIBUTE){ CKA_CLASS, &cls, sizeof(cls) };
+	if (cls == CKO_CERTIFICATE)
+		tmpl[nt++] = (CK_ATTRIBUTE){ CKA_CERTIFICATE_TYPE, &x509,
+		    sizeof(x509) };
+	if ((ua = p11_kit_uri_get_attribute(w->uri, CKA_ID)) != NULL)
+		tmpl[nt++] = *ua;
+	if ((ua = p11_kit_uri_get_attribute(w->uri, CKA_LABEL)) != NULL)
+		tmpl[nt++] = *ua;
+	rv = f->C_FindObjectsInit(s, tmpl, nt);
+	if (rv != CKR_OK) {
+		r = tk_p11_rv(rv);
+		goto fail;
+	}
+	for (;;) {
+		if (caph - nhs < FIND_BATCH) {
+			nh = reallocarray(hs, caph + FIND_BATCH * 4,
+			    sizeof(*hs));
+			if (nh == NULL) {
+				r = TK_ERR_NOMEM;
+				break;
+			}
+			hs = nh;
+			caph += FIND_BATCH * 4;
+		}
+		got = 0;
+		rv = f->C_FindObjects(s, hs + nhs, FIND_BATCH, &got);
+		if (rv != CKR_OK) {
+			r = tk_p11_rv(rv);
+			break;
+		}
+		if (got == 0)
+			break;
+		if (got > FIND_BATCH) {
+			r = TK_ERR_TOKEN;	/* a lying module */
+			break;
+		}
+		nhs += got;
+	}
+	(void)f->C_FindObjectsFinal(s);
+	if (r != 0)
+		goto fail;
+	if ((at = malloc(sizeof(*at))) == NULL ||
+	    (o = malloc(sizeof(*o))) == NULL) {
+		r = TK_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < nhs && r == 0; i++) {
+		attrs_setup(at, cls);
+		memset(o, 0, sizeof(*o));
+		o->handle = hs[i];
+		if ((dr = attrs_read(f, s, hs[i], at)) == 0)
+			dr = decode_object(cls, at, o);
+		free(at->big);
+		at->big = NULL;
+		if (dr == TK_ERR_SESSION || dr == TK_ERR_NO_TOKEN ||
+		    dr == TK_ERR_TOKEN) {
+			r = dr;
+			goto fail;
+		}
+		if (dr == TK_ERR_UNSUPPORTED || dr == TK_ERR_DENIED)
+			continue;
+		if (dr != 0) {
+			report_object(ms, t, cls, o, dr);
+			continue;
+		}
+		if (w->objfn != NULL)
+			r = w->objfn(w->arg, t, o);
+		tk_pubkey_clear(&o->key);
+	}
+	goto out;
+ fail:
+	tk_modset_report(ms, r, "module %s, slot %lu: cannot list %s objects: "
+	    "%s", t->mod->path, (unsigned long)t->slot, classname(cls),
+	    tk_strerror(r));
+	r = 0;
+ out:
+	free(o);
+	free(at);
+	free(hs);
+	return r;
+}
+
+static int
+walk_objects(struct tk_modset *ms, const struct tk_walk *w,
+    const struct tk_p11_token *t)
+{
+	CK_FUNCTION_LIST	*f = t->mod->f;
+	CK_SESSION_HANDLE	 s;
+	CK_ATTRIBUTE		*ua;
+	CK_OBJECT_CLASS		 want = (CK_OBJECT_CLASS)-1;
+	CK_RV			 rv;
+	int			 r = 0;
+
+	rv = f->C_OpenSession(t->slot, CKF_SERIAL_SESSION, NULL, NULL, &s);
+	if (rv != CKR_OK) {
+		tk_modset_report(ms, tk_p11_rv(rv), "module %s, slot %lu: "
+		    "cannot open a session: %s", t->mod->path,
+		    (unsigned long)t->slot, p11_kit_strerror(rv));
+		return 0;
+	}
+	if (w->loginfn != NULL && (r = w->loginfn(w->arg, t, s)) != 0) {
+		if (r < 0)
+			r = 0;	/* reported by the callback */
+		goto out;
+	}
+	/* type=public or type=cert narrows; other types name the pair */
+	if ((ua = p11_kit_uri_get_attribute(w->uri, CKA_CLASS)) != NULL &&
+	    ua->ulValueLen == sizeof(want))
+		memcpy(&want, ua->pValue, sizeof(want));
+	if (want != CKO_CERTIFICATE)
+		r = walk_class(ms, w, t, s, CKO_PUBLIC_KEY);
+	if (r == 0 && want != CKO_PUBLIC_KEY)
+		r = walk_class(ms, w, t, s, CKO_CERTIFICATE);
+ out:
+	(void)f->C_CloseSession(s);
+	return r;
+}
+
+static int
+walk_slot(struct tk_modset *ms, const struct tk_walk *w, struct tk_module *m,
+    CK_SLOT_ID slot)
+{
+	struct tk_p11_token	t;
+	CK_RV			rv;
+	int			r = 0;
+
+	memset(&t, 0, sizeof(t));
+	t.mod = m;
+	t.slot = slot;
+	if ((rv = m->f->C_GetSlotInfo(slot, &t.sinfo)) != CKR_OK) {
+		tk_modset_report(ms, tk_p11_rv(rv), "module %s, slot %lu: %s",
+		    m->path, (unsigned long)slot, p11_kit_strerror(rv));
+		goto out;
+	}
+	/* after removal, C_GetTokenInfo may still answer with stale data */
+	if (t.sinfo.flags & CKF_TOKEN_PRESENT) {
+		rv = m->f->C_GetTokenInfo(slot, &t.tinfo);
+		if (rv == CKR_OK)
+			t.present = 1;
+		else if (rv != CKR_TOKEN_NOT_PRESENT &&
+		    rv != CKR_DEVICE_REMOVED) {
+			tk_modset_report(ms, tk_p11_rv(rv), "module %s, slot "
+			    "%lu: cannot read token information: %s", m->path,
+			    (unsigned long)slot, p11_kit_strerror(rv));
+			goto out;
+		}
+	}
+	if (!tk_uri_match_token(w->uri, &t))
+		goto out;
+	if (!t.present && !w->all_slots)
+		goto out;
+	if (w->tokfn != NULL && (r = w->tokfn(w->arg, &t)) != 0)
+		goto out;
+	/* an uninitialised token holds nothing and refuses sessions */
+	if (t.present && w->objfn != NULL && !m->trust &&
+	    (t.tinfo.flags & CKF_TOKEN_INITIALIZED))
+		r = walk_objects(ms, w, &t);
+ out:
+	return r;
+}
+
+static int
+walk_module(struct tk_modset *ms, const struct tk_walk *w, struct tk_module *m)
+{
+	struct tk_p11_token	 t;
+	CK_SLOT_ID		*slots = NULL;
+	CK_ULONG		 n = 0, i, cap;
+	CK_RV			 rv;
+	int			 r = 0;
+
+	rv = m->f->C_GetSlotList(!w->all_slots, NULL, &n);
+	/* the slot count may change between the two calls */
+	while (rv == CKR_OK || rv == CKR_BUFFER_TOO_SMALL) {
+		if (n > 4096) {
+			rv = CKR_GENERAL_ERROR;
+			break;
+		}
+		free(slots);
+		cap = n;
+		if ((slots = calloc(cap + 1, sizeof(*slots))) == NULL) {
+			r = TK_ERR_NOMEM;
+			goto out;
+		}
+		rv = m->f->C_GetSlotList(!w->all_slots, slots, &n);
+		if (rv == CKR_OK && n <= cap)
+			break;
+		if (rv == CKR_OK)
+			rv = CKR_BUFFER_TOO_SMALL;
+	}
+	if (rv != CKR_OK) {
+		tk_modset_report(ms, tk_p11_rv(rv), "module %s: cannot list "
+		    "slots: %s", m->path, p11_kit_strerror(rv));
+		goto out;
+	}
+	if (n == 0 && w->all_slots && w->tokfn != NULL) {
+		/* a module with no slot at all is still worth a line */
+		memset(&t, 0, sizeof(t));
+		t.mod = m;
+		t.slot = (CK_SLOT_ID)-1;
+		r = w->tokfn(w->arg, &t);
+	}
+	for (i = 0; i < n && r == 0; i++)
+		r = walk_slot(ms, w, m, slots[i]);
+ out:
+	free(slots);
+	return r;
+}
+
+int
+tk_p11_walk(struct tk_modset *ms, const struct tk_walk *w)
+{
+	size_t	i;
+	int	r = 0;
+
+	for (i = 0; i < ms->n && r == 0; i++) {
+		if (!ms->mods[i].ready ||
+		    !tk_uri_match_module(w->uri, &ms->mods[i]))
+			continue;
+		r = walk_module(ms, w, &ms->mods[i]);
+	}
+	return r;
+}

@@ -1,0 +1,346 @@
+/*
+ * Bounded byte buffers: see buf.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tokenkeys.h"
+#include "buf.h"
+
+#define BUF_MIN_ALLOC	256
+
+void
+tk_buf_init(struct tk_buf *b, size_t max, int flags)
+{
+	memset(b, 0, sizeof(*b));
+	b->max = max;
+	b->flags = flags & TK_BUF_SECRET;
+}
+
+void
+tk_buf_init_ro(struct tk_buf *b, const void *p, size_t len)
+{
+	memset(b, 0, sizeof(*b));
+	b->d = (uint8_t *)(uintptr_t)p;
+	b->len = b->cap = b->max = len;
+	b->flags = TK_BUF_RDONLY;
+}
+
+void
+tk_buf_free(struct tk_buf *b)
+{
+	if (b->d != NULL && !(b->flags & TK_BUF_RDONLY)) {
+		explicit_bzero(b->d, b->cap);
+		free(b->d);
+	}
+	b->d = NULL;
+	b->off = b->len = b->cap = 0;
+}
+
+void
+tk_buf_reset(struct tk_buf *b)
+{
+	if (b->flags & TK_BUF_RDONLY) {
+		b->off = 0;
+		return;
+	}
+	if (b->d != NULL && (b->flags & TK_BUF_SECRET))
+		explicit_bzero(b->d, b->len);
+	b->off = b->len = 0;
+}
+
+size_t
+tk_buf_avail(const struct tk_buf *b)
+{
+	return b->len - b->off;
+}
+
+const uint8_t *
+tk_buf_ptr(const struct tk_buf *b)
+{
+	return b->d == NULL ? (const uint8_t *)"" : b->d + b->off;
+}
+
+int
+tk_buf_consume(struct tk_buf *b, size_t n)
+{
+	if (n > tk_buf_avail(b))
+		return TK_ERR_FORMAT;
+	b->off += n;
+	return 0;
+}
+
+void
+tk_buf_compact(struct tk_buf *b)
+{
+	size_t	n;
+
+	if (b->off == 0 || (b->flags & TK_BUF_RDONLY))
+		return;
+	n = tk_buf_avail(b);
+	memmove(b->d, b->d + b->off, n);
+	if (b->flags & TK_BUF_SECRET)
+		explicit_bzero(b->d + n, b->len - n);
+	b->off = 0;
+	b->len = n;
+}
+
+int
+tk_buf_reserve(struct tk_buf *b, size_t n, uint8_t **pp)
+{
+	uint8_t	*nd;
+	size_t	 ncap;
+	int	 r = TK_ERR_INTERNAL;
+
+	if (b->flags & TK_BUF_RDONLY)
+		return TK_ERR_INVAL;
+	if (n > b->max || b->len > b->max - n) {
+		r = TK_ERR_RANGE;
+		goto out;
+	}
+	if (b->len + n > b->cap) {
+		ncap = b->cap < BUF_MIN_ALLOC ? BUF_MIN_ALLOC : b->cap;
+		while (ncap < b->len + n)
+			ncap = ncap > b->max / 2 ? b->max : ncap * 2;
+		if (b->flags & TK_BUF_SECRET) {
+			/* realloc could leave a copy behind: move by hand */
+			if ((nd = malloc(ncap)) == NULL) {
+				r = TK_ERR_NOMEM;
+				goto out;
+			}
+			if (b->d != NULL) {
+				memcpy(nd, b->d, b->len);
+				explicit_bzero(b->d, b->cap);
+				free(b->d);
+			}
+		} else if ((nd = realloc(b->d, ncap)) == NULL) {
+			r = TK_ERR_NOMEM;
+			goto out;
+		}
+		b->d = nd;
+		b->cap = ncap;
+	}
+	if (pp != NULL)
+		*pp = b->d + b->len;
+	b->len += n;
+	r = 0;
+ out:
+	return r;
+}
+
+int
+tk_buf_put(struct tk_buf *b, const void *p, size_t n)
+{
+	uint8_t	*d;
+	int	 r;
+
+	if ((r = tk_buf_reserve(b, n, &d)) != 0)
+		return r;
+	if (n > 0)
+		memcpy(d, p, n);
+	return 0;
+}
+
+int
+tk_buf_put_u8(struct tk_buf *b, uint8_t v)
+{
+	return tk_buf_put(b, &v, 1);
+}
+
+int
+tk_buf_put_u32(struct tk_buf *b, uint32_t v)
+{
+	uint8_t	p[4];
+
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+	return tk_buf_put(b, p, sizeof(p));
+}
+
+int
+tk_buf_put_u64(struct tk_buf *b, uint64_t v)
+{
+	int	r;
+
+	if ((r = tk_buf_put_u32(b, v >> 32)) != 0)
+		return r;
+	return tk_buf_put_u32(b, (uint32_t)v);
+}
+
+int
+tk_buf_put_string(struct tk_buf *b, const void *p, size_t n)
+{
+	int	r;
+
+	if (n > UINT32_MAX)
+		return TK_ERR_RANGE;
+	if ((r = tk_buf_put_u32(b, (uint32_t)n)) != 0)
+		return r;
+	return tk_buf_put(b, p, n);
+}
+
+int
+tk_buf_put_cstring(struct tk_buf *b, const char *s)
+{
+	return tk_buf_put_string(b, s, s == NULL ? 0 : strlen(s));
+}
+
+int
+tk_buf_put_bignum(struct tk_buf *b, const uint8_t *p, size_t n)
+{
+	int	r;
+	int	pad;
+
+	while (n > 0 && *p == 0) {
+		p++;
+		n--;
+	}
+	pad = n > 0 && (*p & 0x80) != 0;
+	if (n > UINT32_MAX - 1)
+		return TK_ERR_RANGE;
+	if ((r = tk_buf_put_u32(b, (uint32_t)(n + pad))) != 0)
+		return r;
+	if (pad && (r = tk_buf_put_u8(b, 0)) != 0)
+		return r;
+	return tk_buf_put(b, p, n);
+}
+
+int
+tk_buf_open_string(struct tk_buf *b, size_t *mark)
+{
+	int	r;
+
+	*mark = b->len;
+	r = tk_buf_put_u32(b, 0);
+	return r;
+}
+
+int
+tk_buf_close_string(struct tk_buf *b, size_t mark)
+{
+	size_t	n;
+
+	if (mark > b->len || b->len - mark < 4)
+		return TK_ERR_INTERNAL;
+	n = b->len - mark - 4;
+	if (n > UINT32_MAX)
+		return TK_ERR_RANGE;
+	b->d[mark] = n >> 24;
+	b->d[mark + 1] = n >> 16;
+	b->d[mark + 2] = n >> 8;
+	b->d[mark + 3] = n;
+	return 0;
+}
+
+int
+tk_buf_get_u8(struct tk_buf *b, uint8_t *v)
+{
+	if (tk_buf_avail(b) < 1)
+		return TK_ERR_FORMAT;
+	*v = b->d[b->off++];
+	return 0;
+}
+
+int
+tk_buf_get_u32(struct tk_buf *b, uint32_t *v)
+{
+	const uint8_t	*p;
+
+	if (tk_buf_avail(b) < 4)
+		return TK_ERR_FORMAT;
+	p = b->d + b->off;
+	*v = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+	b->off += 4;
+	return 0;
+}
+
+int
+tk_buf_get_u64(struct tk_buf *b, uint64_t *v)
+{
+	uint32_t	hi, lo;
+	int		r;
+
+	if (tk_buf_avail(b) < 8)
+		return TK_ERR_FORMAT;
+	if ((r = tk_buf_get_u32(b, &hi)) != 0 ||
+	    (r = tk_buf_get_u32(b, &lo)) != 0)
+		return r;
+	*v = (uint64_t)hi << 32 | lo;
+	return 0;
+}
+
+int
+tk_buf_get_bool(struct tk_buf *b, int *v)
+{
+	uint8_t	c;
+	int	r;
+
+	if ((r = tk_buf_get_u8(b, &c)) != 0)
+		return r;
+	*v = c != 0;
+	return 0;
+}
+
+int
+tk_buf_get_string(struct tk_buf *b, const uint8_t **p, size_t *n)
+{
+	uint32_t	len;
+
+	if (tk_buf_avail(b) < 4)
+		return TK_ERR_FORMAT;
+	len = (uint32_t)b->d[b->off] << 24 | (uint32_t)b->d[b->off + 1] << 16 |
+	    (uint32_t)b->d[b->off + 2] << 8 | b->d[b->off + 3];
+	if (len > tk_buf_avail(b) - 4)
+		return TK_ERR_FORMAT;
+	*p = b->d + b->off + 4;
+	*n = len;
+	b->off += 4 + (size_t)len;
+	return 0;
+}
+
+int
+tk_buf_get_cstring(struct tk_buf *b, char *dst, size_t dstsz)
+{
+	const uint8_t	*p;
+	size_t		 n, save = b->off;
+	int		 r;
+
+	if ((r = tk_buf_get_string(b, &p, &n)) != 0)
+		goto out;
+	if (memchr(p, '\0', n) != NULL) {
+		r = TK_ERR_FORMAT;
+		goto out;
+	}
+	if (dstsz == 0 || n > dstsz - 1) {
+		r = TK_ERR_RANGE;
+		goto out;
+	}
+	memcpy(dst, p, n);
+	dst[n] = '\0';
+ out:
+	if (r != 0)
+		b->off = save;
+	return r;
+}
+
+int
+tk_buf_get_sub(struct tk_buf *b, struct tk_buf *sub)
+{
+	const uint8_t	*p;
+	size_t		 n;
+	int		 r;
+
+	if ((r = tk_buf_get_string(b, &p, &n)) != 0)
+		return r;
+	tk_buf_init_ro(sub, p, n);
+	return 0;
+}
+
+int
+tk_buf_end(const struct tk_buf *b)
+{
+	return tk_buf_avail(b) == 0 ? 0 : TK_ERR_FORMAT;
+}

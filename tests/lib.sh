@@ -1,0 +1,353 @@
+# tests/lib.sh -- helpers sourced by the tokenkeys shell tests (bash).
+#
+# TAP output, a private temporary directory that is cleaned up on every exit
+# path, a throwaway SoftHSM2 token store, key and certificate fixtures, a
+# throwaway sshd run as a ProxyCommand, and askpass PIN scripts.
+#
+# Nothing here touches ~/.ssh, /etc/ssh or the machine's own tokens.
+
+TK_MODULE=/usr/lib/softhsm/libsofthsm2.so
+TK_TESTDIR=$(cd "$(dirname "$0")" && pwd)
+if [ -z "${TOKENKEYS:-}" ]; then
+	if [ -n "${abs_top_builddir:-}" ]; then
+		TOKENKEYS=$abs_top_builddir/tokenkeys
+	else
+		TOKENKEYS=$TK_TESTDIR/../tokenkeys
+	fi
+fi
+export TOKENKEYS
+# The tests must never talk to the user's agent or display.
+unset SSH_AUTH_SOCK SSH_AGENT_PID DISPLAY
+
+# ---------------------------------------------------------------- TAP
+
+tk_n=0
+tk_planned=
+tk_failed=0
+
+plan() { tk_planned=$1; echo "1..$1"; }
+
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+
+# Abort the whole script: fixture trouble, not a failed assertion.
+bail() { echo "Bail out! $*"; exit 1; }
+
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+
+ok() { tk_n=$((tk_n + 1)); echo "ok $tk_n - $*"; }
+
+not_ok() {
+	tk_n=$((tk_n + 1))
+	tk_failed=$((tk_failed + 1))
+	echo "not ok $tk_n - $*"
+}
+
+skip() { tk_n=$((tk_n + 1)); echo "ok $tk_n - $1 # SKIP $2"; }
+
+# check DESC CMD [ARG...]: one test point, passing when CMD succeeds.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# is GOT EXPECTED DESC: string equality, with a unified diff on failure.
+is() {
+	if [ "$1" = "$2" ]; then
+		ok "$3"
+		return 0
+	fi
+	not_ok "$3"
+	printf '%s\n' "$2" >"$T/.is.expected"
+	printf '%s\n' "$1" >"$T/.is.got"
+	diff -u --label expected --label got "$T/.is.expected" "$T/.is.got" |
+	    sed 's/^/# /'
+	return 1
+}
+
+# Call at the end: a test count that differs from the plan is an error.
+done_testing() {
+	if [ -n "$tk_planned" ] && [ "$tk_n" -ne "$tk_planned" ]; then
+		echo "# planned $tk_planned tests but ran $tk_n"
+		exit 1
+	fi
+	exit 0
+}
+
+# ------------------------------------------------- temp dir and cleanup
+
+tk_cleanups=
+
+# tk_at_exit CMD: run CMD (a shell string) at exit, last registered first.
+tk_at_exit() { tk_cleanups="$1
+$tk_cleanups"; }
+
+tk_cleanup() {
+	local rc=$? cmd
+	trap - EXIT INT TERM HUP PIPE
+	set +e
+	while IFS= read -r cmd; do
+		[ -n "$cmd" ] && eval "$cmd"
+	done <<EOF
+$tk_cleanups
+EOF
+	exit $rc
+}
+
+# tk_tmpdir: create $T (mode 0755 so a throwaway user can reach its home
+# below it) and arrange for it to be removed.
+tk_tmpdir() {
+	T=$(mktemp -d "${TMPDIR:-/tmp}/tokenkeys-test.XXXXXXXX") ||
+	    bail "mktemp failed"
+	chmod 755 "$T"
+	trap tk_cleanup EXIT
+	trap 'exit 129' HUP
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 141' PIPE
+	tk_at_exit "rm -rf '$T'"
+	export T
+}
+
+# tk_run CMD [ARG...]: run with no stdin; sets $rc, $out, $err and leaves the
+# raw streams in $T/out and $T/err.
+# shellcheck disable=SC2034
+tk_run() {
+	"$@" </dev/null >"$T/out" 2>"$T/err"
+	rc=$?
+	out=$(cat "$T/out")
+	err=$(cat "$T/err")
+	return 0
+}
+
+# tk_sorted: sort lines bytewise, whatever the locale.
+tk_sorted() { LC_ALL=C sort; }
+
+# tk_blobs: "TYPE BASE64" of each key line on stdin, sorted.
+tk_blobs() { awk 'NF >= 2 { print $1, $2 }' | tk_sorted; }
+
+# tk_comment LINE: everything after the second field.
+tk_comment() { printf '%s\n' "$1" | cut -d' ' -f3-; }
+
+# tk_pct STRING: RFC 3986 percent-encoding of every byte except unreserved.
+tk_pct() {
+	printf '%s' "$1" | od -An -v -tx1 | tr -s ' \n' '\n\n' | sed '/^$/d' |
+	while read -r h; do
+		case $h in
+		3[0-9]|4[1-9a-f]|5[0-9a]|6[1-9a-f]|7[0-9a]|2d|2e|5f|7e)
+			printf "\\x$h" ;;
+		*)	printf '%%%s' "$h" ;;
+		esac
+	done
+}
+
+# tk_unpct STRING: undo percent-encoding.
+tk_unpct() { printf '%b' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/%/\\x/g')"; }
+
+# ------------------------------------------------------------ SoftHSM
+
+# tk_softhsm_init DIR: private token store in DIR; exports SOFTHSM2_CONF.
+tk_softhsm_init() {
+	mkdir -p "$1/tokens" || bail "cannot create $1/tokens"
+	printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+	    "$1/tokens" >"$1/softhsm2.conf"
+	SOFTHSM2_CONF=$1/softhsm2.conf
+	export SOFTHSM2_CONF
+}
+
+# tk_token_new LABEL PIN SOPIN: initialise a new token, print its serial.
+tk_token_new() {
+	local o slot
+	o=$(softhsm2-util --init-token --free --label "$1" --pin "$2" \
+	    --so-pin "$3" 2>&1) || { echo "$o" >&2; return 1; }
+	slot=$(printf '%s\n' "$o" | sed -n 's/.*reassigned to slot \([0-9]*\).*/\1/p')
+	[ -n "$slot" ] || { echo "$o" >&2; return 1; }
+	softhsm2-util --show-slots | awk -v s="$slot" '
+	    /^Slot [0-9]+$/ { cur = $2 }
+	    cur == s && /Serial number:/ { print $3; found = 1; exit }
+	    END { exit !found }'
+}
+
+# tk_token_slot SERIAL: the slot id (pkcs11-tool --slot) of that token.
+tk_token_slot() {
+	[ -n "$1" ] || return 1
+	softhsm2-util --show-slots | awk -v want="$1" '
+	    /^Slot [0-9]+$/ { cur = $2 }
+	    /Serial number:/ && $3 == want { print cur; found = 1; exit }
+	    END { exit !found }'
+}
+
+tk_p11tool() { pkcs11-tool --module "$TK_MODULE" "$@"; }
+
+# tk_keygen SERIAL PIN KEYTYPE ID LABEL: key pair made on the token.
+# KEYTYPE as pkcs11-tool: rsa:2048, EC:prime256v1, EC:secp384r1,
+# EC:secp521r1, EC:edwards25519.
+tk_keygen() {
+	local slot
+	slot=$(tk_token_slot "$1") || return 1
+	tk_p11tool --slot "$slot" --login --pin "$2" --keypairgen \
+	    --key-type "$3" --id "$4" --label "$5" >/dev/null 2>&1 ||
+	    { echo "keygen $3 on $1 failed" >&2; return 1; }
+}
+
+# tk_keyfile KIND FILE: PKCS#8 PEM private key from OpenSSL.
+# KIND: rsa2048 rsa3072 rsa4096 p256 p384 p521 ed25519.
+tk_keyfile() {
+	case $1 in
+	rsa*)	openssl genpkey -algorithm RSA -pkeyopt "rsa_keygen_bits:${1#rsa}" \
+		    -out "$2" 2>/dev/null ;;
+	p256|p384|p521)
+		openssl genpkey -algorithm EC \
+		    -pkeyopt "ec_paramgen_curve:P-${1#p}" -out "$2" ;;
+	ed25519) openssl genpkey -algorithm ed25519 -out "$2" ;;
+	*)	echo "tk_keyfile: unknown kind $1" >&2; return 1 ;;
+	esac
+}
+
+# tk_import SERIAL PIN FILE ID LABEL: import a PKCS#8 key pair.
+tk_import() {
+	softhsm2-util --import "$3" --serial "$1" --pin "$2" --id "$4" \
+	    --label "$5" >/dev/null ||
+	    { echo "import of $3 failed" >&2; return 1; }
+}
+
+# tk_cert KEY OUT.der leaf|ca: self-signed X.509 certificate for KEY.
+tk_cert() {
+	local bc=CA:FALSE
+	[ "$3" = ca ] && bc=CA:TRUE
+	openssl req -x509 -new -key "$1" -subj "/CN=tokenkeys test $3" \
+	    -days 30 -addext "basicConstraints=critical,$bc" \
+	    -outform DER -out "$2" 2>/dev/null
+}
+
+# tk_cert_write SERIAL PIN DER ID LABEL: certificate object on the token.
+tk_cert_write() {
+	local slot
+	slot=$(tk_token_slot "$1") || return 1
+	tk_p11tool --slot "$slot" --login --pin "$2" --write-object "$3" \
+	    --type cert --id "$4" --label "$5" >/dev/null 2>&1 ||
+	    { echo "writing certificate $3 failed" >&2; return 1; }
+}
+
+# tk_ed25519_line RAW32FILE: "ssh-ed25519 BASE64" built by hand.
+tk_ed25519_line() {
+	printf 'ssh-ed25519 %s\n' "$({
+		printf '\000\000\000\013ssh-ed25519\000\000\000\040'
+		cat "$1"
+	} | base64 -w0)"
+}
+
+# tk_spki_line FILE: "TYPE BASE64" of a SubjectPublicKeyInfo (PEM or DER).
+tk_spki_line() {
+	local pem=$T/.spki.pem
+	openssl pkey -pubin -inform DER -in "$1" -out "$pem" 2>/dev/null ||
+	    openssl pkey -pubin -in "$1" -out "$pem" || return 1
+	if openssl pkey -pubin -in "$pem" -noout -text | grep -q '^ED25519'; then
+		openssl pkey -pubin -in "$pem" -outform DER | tail -c 32 >"$T/.raw"
+		tk_ed25519_line "$T/.raw"
+	else
+		ssh-keygen -i -m PKCS8 -f "$pem" | awk '{ print $1, $2 }'
+	fi
+}
+
+# tk_pem_line KEY.pem: "TYPE BASE64" OpenSSH derives from a private key.
+# ssh-keygen -y reads OpenSSL's PKCS#8 PEM for RSA and ECDSA; OpenSSH 9.2
+# cannot read Ed25519 PKCS#8, so that blob is built from the raw key.
+tk_pem_line() {
+	if ssh-keygen -y -f "$1" 2>/dev/null | awk '{ print $1, $2 }' |
+	    grep . ; then
+		return 0
+	fi
+	openssl pkey -in "$1" -pubout -out "$T/.pub.pem" || return 1
+	tk_spki_line "$T/.pub.pem"
+}
+
+# tk_token_line SERIAL ID: "TYPE BASE64" of the public key object on the
+# token, as read by pkcs11-tool (independent of tokenkeys).  Works for keys
+# made by tk_keygen; OpenSC 0.23's pkcs11-tool cannot read some imported
+# keys (Ed25519 with a raw point, P-384), so use tk_pem_line for those.
+tk_token_line() {
+	local slot
+	slot=$(tk_token_slot "$1") || return 1
+	tk_p11tool --slot "$slot" --read-object --type pubkey --id "$2" \
+	    -o "$T/.obj" >/dev/null 2>&1 || return 1
+	tk_spki_line "$T/.obj"
+}
+
+# ------------------------------------------------------------- askpass
+
+# tk_askpass_scripts PIN: $T/pin.sh (right PIN), $T/badpin.sh (wrong PIN),
+# $T/countpin.sh (right PIN, appends one line per call to $T/askpass.count).
+tk_askpass_scripts() {
+	printf '#!/bin/sh\necho %s\n' "$1" >"$T/pin.sh"
+	printf '#!/bin/sh\necho %s\n' "0$1x" >"$T/badpin.sh"
+	printf '#!/bin/sh\necho "$1" >>%s/askpass.count\necho %s\n' \
+	    "$T" "$1" >"$T/countpin.sh"
+	: >"$T/askpass.count"
+	chmod 755 "$T/pin.sh" "$T/badpin.sh" "$T/countpin.sh"
+}
+
+# tk_askpass_calls: how often countpin.sh ran.
+tk_askpass_calls() { wc -l <"$T/askpass.count" | tr -d ' '; }
+
+# ----------------------------------------------------- throwaway sshd
+
+tk_need_root() {
+	[ "$(id -u)" -eq 0 ] || skip_all "needs root (throwaway user and sshd)"
+}
+
+# tk_sshd_setup: throwaway user $TK_USER with home $T/home, a host key, and
+# $T/sshd_config + $T/ssh_config where host "test" runs `sshd -i` as a
+# ProxyCommand.  The client side gets a private HOME ($T/client) so the
+# real ~/.ssh is neither read nor written.
+tk_sshd_setup() {
+	mkdir -p /run/sshd
+	TK_USER=tk$$
+	while getent passwd "$TK_USER" >/dev/null; do
+		TK_USER=tk$$r$RANDOM
+	done
+	useradd -M -d "$T/home" -s /bin/sh "$TK_USER" ||
+	    bail "useradd $TK_USER failed"
+	tk_at_exit "tk_user_remove $TK_USER"
+	usermod -p '*' "$TK_USER" || bail "usermod failed"
+	mkdir -p "$T/home/.ssh" "$T/client/.ssh"
+	chmod 700 "$T/home/.ssh" "$T/client" "$T/client/.ssh"
+	chown -R "$TK_USER" "$T/home"
+	ssh-keygen -q -t ed25519 -N '' -C tk-hostkey -f "$T/hostkey" ||
+	    bail "host key generation failed"
+	cat >"$T/sshd_config" <<EOF
+HostKey $T/hostkey
+AuthorizedKeysFile .ssh/authorized_keys
+StrictModes no
+UsePAM no
+PidFile none
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+EOF
+	cat >"$T/ssh_config" <<EOF
+Host test
+  ProxyCommand /usr/sbin/sshd -i -f $T/sshd_config -E $T/sshd.log
+  UserKnownHostsFile $T/known_hosts
+  GlobalKnownHostsFile /dev/null
+  StrictHostKeyChecking accept-new
+  User $TK_USER
+  IdentityAgent none
+  PasswordAuthentication no
+  KbdInteractiveAuthentication no
+  PreferredAuthentications publickey
+  ControlMaster no
+  ControlPath none
+EOF
+}
+
+# tk_user_remove USER: end what runs as the throwaway user, then delete it.
+tk_user_remove() {
+	local p
+	for p in $(ps -o pid= -u "$1" 2>/dev/null); do
+		kill "$p" 2>/dev/null
+	done
+	userdel "$1" 2>/dev/null || { sleep 1; userdel "$1"; }
+}
+
+# tk_ssh ARGS...: the stock client with the private HOME and no stdin.
+tk_ssh() { HOME=$T/client ssh -F "$T/ssh_config" "$@" </dev/null; }
