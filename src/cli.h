@@ -13,6 +13,7 @@
 int	list_main(int, char **);
 int	tokens_main(int, char **);
 int	agent_main(int, char **);
+int	helper_main(int, char **);
 
 /* "tokenkeys: " + message on stderr. */
 void	cli_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -14,6 +14,8 @@ static const struct {
 } cmds[] = {
 	{ "list", list_main, "print the SSH public keys of token keys" },
 	{ "tokens", tokens_main, "show modules, slots and tokens" },
+	{ "agent", agent_main, "run an SSH agent that signs on tokens" },
+	{ "__helper", helper_main, NULL },	/* started by the agent */
 };
 
 static void
@@ -23,7 +25,8 @@ usage(FILE *f)
 
 	fprintf(f, "usage: tokenkeys COMMAND [options] [URI ...]\n\n");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].what);
+		if (cmds[i].what != NULL)
+			fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].what);
 	fprintf(f, "\n'tokenkeys COMMAND --help' for a command's options; "
 	    "tokenkeys(1) for more.\n");
 }

@@ -353,13 +353,15 @@ hash_bytes(const unsigned char *p, size_t len)
 static int
 hexval(int ch)
 {
+	int v = -1;
+
 	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
+		v = ch - '0';
+	else if (ch >= 'a' && ch <= 'f')
+		v = ch - 'a' + 10;
+	else if (ch >= 'A' && ch <= 'F')
+		v = ch - 'A' + 10;
+	return v;
 }
 
 /*
@@ -445,6 +447,7 @@ next_field(const char **pp, unsigned char *out, size_t outsz, size_t *outlen)
 	return r;
 }
 
+/* Function index of a "C_Name", or -1. */
 static int
 lookup_fn(const char *name)
 {
@@ -452,22 +455,25 @@ lookup_fn(const char *name)
 
 	for (i = 0; i < F_COUNT; i++)
 		if (strcmp(fn_names[i], name) == 0)
-			return i;
-	return -1;
+			break;
+	return i < F_COUNT ? i : -1;
 }
 
+/* Decimal, 0x hex or 0 octal, nothing after it; -1 if not that. */
 static int
 parse_ulong(const char *s, unsigned long *v)
 {
 	char *end;
+	int r = -1;
 
 	if (*s == '\0' || *s == '-')
-		return -1;
+		goto out;
 	errno = 0;
 	*v = strtoul(s, &end, 0);
-	if (errno != 0 || *end != '\0')
-		return -1;
-	return 0;
+	if (errno == 0 && *end == '\0')
+		r = 0;
+ out:
+	return r;
 }
 
 static int
@@ -475,17 +481,16 @@ lookup_rv(const char *name, CK_RV *rv)
 {
 	unsigned long v;
 	size_t i;
+	int r = 0;
 
-	for (i = 0; i < sizeof(rv_names) / sizeof(rv_names[0]); i++) {
-		if (strcmp(rv_names[i].name, name) == 0) {
-			*rv = rv_names[i].rv;
-			return 0;
-		}
-	}
-	if (parse_ulong(name, &v) == -1)
-		return -1;
-	*rv = v;
-	return 0;
+	for (i = 0; i < sizeof(rv_names) / sizeof(rv_names[0]); i++)
+		if (strcmp(rv_names[i].name, name) == 0)
+			break;
+	if (i < sizeof(rv_names) / sizeof(rv_names[0]))
+		*rv = rv_names[i].rv;
+	else if ((r = parse_ulong(name, &v)) == 0)
+		*rv = v;
+	return r;
 }
 
 static int
@@ -493,28 +498,29 @@ lookup_attr(const char *name, CK_ATTRIBUTE_TYPE *type)
 {
 	unsigned long v;
 	size_t i;
+	int r = 0;
 
-	for (i = 0; i < sizeof(attr_names) / sizeof(attr_names[0]); i++) {
-		if (strcmp(attr_names[i].name, name) == 0) {
-			*type = attr_names[i].type;
-			return 0;
-		}
-	}
-	if (parse_ulong(name, &v) == -1)
-		return -1;
-	*type = v;
-	return 0;
+	for (i = 0; i < sizeof(attr_names) / sizeof(attr_names[0]); i++)
+		if (strcmp(attr_names[i].name, name) == 0)
+			break;
+	if (i < sizeof(attr_names) / sizeof(attr_names[0]))
+		*type = attr_names[i].type;
+	else if ((r = parse_ulong(name, &v)) == 0)
+		*type = v;
+	return r;
 }
 
 static int
 parse_count(const char *s, long *v)
 {
 	unsigned long u;
+	int r = -1;
 
-	if (parse_ulong(s, &u) == -1 || u > LONG_MAX)
-		return -1;
-	*v = (long)u;
-	return 0;
+	if (parse_ulong(s, &u) == 0 && u <= LONG_MAX) {
+		*v = (long)u;
+		r = 0;
+	}
+	return r;
 }
 
 /* Applies one line; returns NULL or what is wrong with it. */
@@ -1695,18 +1701,21 @@ real_attr(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type,
     void *buf, CK_ULONG cap, CK_ULONG *len)
 {
 	CK_ATTRIBUTE a;
+	int r = -1;
 
 	a.type = type;
 	a.pValue = NULL;
 	a.ulValueLen = 0;
 	if (g_real->C_GetAttributeValue(s, o, &a, 1) != CKR_OK ||
 	    a.ulValueLen == CK_UNAVAILABLE_INFORMATION || a.ulValueLen > cap)
-		return -1;
+		goto out;
 	a.pValue = buf;
 	if (g_real->C_GetAttributeValue(s, o, &a, 1) != CKR_OK)
-		return -1;
+		goto out;
 	*len = a.ulValueLen;
-	return 0;
+	r = 0;
+ out:
+	return r;
 }
 
 static int
@@ -2077,10 +2086,28 @@ concat(const char *a, const char *b)
 	size_t la = strlen(a), lb = strlen(b);
 	char *s;
 
-	if ((s = malloc(la + lb + 1)) == NULL)
-		return NULL;
-	memcpy(s, a, la);
-	memcpy(s + la, b, lb + 1);
+	if ((s = malloc(la + lb + 1)) != NULL) {
+		memcpy(s, a, la);
+		memcpy(s + la, b, lb + 1);
+	}
+	return s;
+}
+
+/*
+ * Paths are made absolute once, so a client that later chdir()s (daemons
+ * do) still finds its control and state files.
+ */
+static char *
+abspath(const char *path)
+{
+	char cwd[PATH_MAX], *s = NULL;
+
+	if (path[0] == '/')
+		s = strdup(path);
+	else if (getcwd(cwd, sizeof(cwd)) != NULL &&
+	    (s = malloc(strlen(cwd) + 1 + strlen(path) + 1)) != NULL)
+		snprintf(s, strlen(cwd) + 1 + strlen(path) + 1, "%s/%s", cwd,
+		    path);
 	return s;
 }
 
@@ -2106,12 +2133,14 @@ load(void)
 		goto out;
 	}
 	if ((ctlp = getenv("TK_FAULT_CONTROL")) != NULL && *ctlp != '\0' &&
-	    (g_ctl_path = strdup(ctlp)) == NULL)
+	    (g_ctl_path = abspath(ctlp)) == NULL)
 		goto out;
-	if ((statep = getenv("TK_FAULT_STATE")) != NULL && *statep != '\0')
-		g_state_path = strdup(statep);
-	else if (g_ctl_path != NULL)
-		g_state_path = concat(g_ctl_path, ".state");
+	if ((statep = getenv("TK_FAULT_STATE")) != NULL && *statep != '\0') {
+		if ((g_state_path = abspath(statep)) == NULL)
+			goto out;
+	} else if (g_ctl_path != NULL &&
+	    (g_state_path = concat(g_ctl_path, ".state")) == NULL)
+		goto out;
 	if (g_state_path != NULL &&
 	    ((g_lock_path = concat(g_state_path, ".lock")) == NULL ||
 	    (g_tmp_path = concat(g_state_path, ".tmp")) == NULL))

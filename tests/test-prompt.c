@@ -74,7 +74,11 @@ tpath(const char *name)
 	static int i;
 
 	i = (i + 1) % 4;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", tdir, name);
+	if ((size_t)snprintf(buf[i], sizeof(buf[i]), "%s/%s", tdir, name) >=
+	    sizeof(buf[i])) {
+		printf("Bail out! path too long\n");
+		exit(1);
+	}
 	return buf[i];
 }
 

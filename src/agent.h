@@ -1,0 +1,248 @@
+/*
+ * The SSH agent: shared state and the seams between its parts.
+ *
+ *   agent.c        the server: socket, peer check, one thread per
+ *                  connection, framing, the background refresh thread
+ *   agent-proto.c  one request frame in, one reply out (pure but for the
+ *                  calls into the key set and the signer)
+ *   agent-keys.c   what is served: sources (URIs on modules), the cached
+ *                  key set, constraints, lifetimes, the lock
+ *   agent-pin.c    signing with logins: PIN and confirm prompts, one
+ *                  prompt at a time per token
+ *   agent-verify.c session-bind host key signatures (OpenSSL)
+ *
+ * Token calls go through struct agent_ops, so the protocol can be tested
+ * with a stub keystore; the agent proper plugs in src/hclient.h.
+ *
+ * Locking: a->lock guards sources, keys, hidden blobs and the lock state.
+ * It is never held across a token call or a prompt.  Modules live until
+ * the agent exits, so a pointer to one stays valid after a->lock is
+ * released.
+ */
+#ifndef TK_AGENT_H
+#define TK_AGENT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+#include "hclient.h"
+#include "prompt.h"
+
+#define AGENT_MAX_FRAME		(256 * 1024)	/* as OpenSSH's agent */
+#define AGENT_MAX_SOURCES	256
+#define AGENT_MAX_MODULES	64
+#define AGENT_MAX_KEYS		16384
+#define AGENT_MAX_BINDS		16
+#define AGENT_SIG_MAX		8192
+#define AGENT_URI_MAX		4096
+#define AGENT_SIGN_TIMEOUT_MS	30000
+#define AGENT_LOGIN_TIMEOUT_MS	120000	/* a PIN pad waits for the user */
+#define AGENT_ALLOWLIST_DEFAULT	"/usr/lib*/*,/usr/local/lib*/*"
+
+/* Message numbers (compat.md). */
+#define SSH_AGENT_FAILURE			5
+#define SSH_AGENT_SUCCESS			6
+#define SSH_AGENTC_REQUEST_IDENTITIES		11
+#define SSH_AGENT_IDENTITIES_ANSWER		12
+#define SSH_AGENTC_SIGN_REQUEST			13
+#define SSH_AGENT_SIGN_RESPONSE			14
+#define SSH_AGENTC_ADD_IDENTITY			17
+#define SSH_AGENTC_REMOVE_IDENTITY		18
+#define SSH_AGENTC_REMOVE_ALL_IDENTITIES	19
+#define SSH_AGENTC_ADD_SMARTCARD_KEY		20
+#define SSH_AGENTC_REMOVE_SMARTCARD_KEY		21
+#define SSH_AGENTC_LOCK				22
+#define SSH_AGENTC_UNLOCK			23
+#define SSH_AGENTC_ADD_ID_CONSTRAINED		25
+#define SSH_AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED 26
+#define SSH_AGENTC_EXTENSION			27
+#define SSH_AGENT_EXTENSION_FAILURE		28
+#define SSH_AGENT_EXTENSION_RESPONSE		29
+
+#define SSH_AGENT_CONSTRAIN_LIFETIME		1
+#define SSH_AGENT_CONSTRAIN_CONFIRM		2
+#define SSH_AGENT_CONSTRAIN_EXTENSION		255
+
+#define SSH_AGENT_RSA_SHA2_256			2
+#define SSH_AGENT_RSA_SHA2_512			4
+
+/* Log levels. */
+#define AGENT_LOG_ERR		0
+#define AGENT_LOG_INFO		1
+#define AGENT_LOG_DEBUG		2
+
+/*
+ * Token calls and prompts.  mod is whatever mod_new returned.  Contracts
+ * as in hclient.h and prompt.h.
+ */
+struct agent_ops {
+	int	(*registry)(char ***paths, size_t *n);
+	void	(*paths_free)(char **, size_t);
+	int	(*mod_new)(const char *path, void **mod);
+	void	(*mod_free)(void *mod);
+	int	(*list)(void *mod, const char *uri, struct tk_hkey **, size_t *);
+	void	(*keys_free)(struct tk_hkey *, size_t);
+	int	(*sign)(void *mod, const uint8_t *blob, size_t bloblen,
+		    const uint8_t *data, size_t datalen, int alg,
+		    const char *ctx_pin, size_t ctx_pinlen, uint8_t *sig,
+		    size_t sigsz, size_t *siglen, struct tk_htoken *tok,
+		    int timeout_ms);
+	int	(*login)(void *mod, const uint8_t *blob, size_t bloblen,
+		    const char *pin, size_t pinlen, struct tk_htoken *tok,
+		    int timeout_ms);
+	int	(*token)(void *mod, const uint8_t *blob, size_t bloblen,
+		    struct tk_htoken *tok);
+	int	(*prompt_pin)(const struct tk_prompt *, char *pin, size_t pinsz,
+		    size_t *len);
+	int	(*prompt_confirm)(const struct tk_prompt *);
+};
+
+struct agent_module {
+	void		*h;		/* ops handle */
+	char		*path;		/* realpath */
+	int		 registry;	/* from p11-kit's registry */
+};
+
+/* Something the user asked to serve: keys matching uri on one module. */
+struct agent_source {
+	struct agent_module *mod;
+	char		*uri;		/* "pkcs11:" for all */
+	char		*reader;	/* as the user named it (-s / argv) */
+	time_t		 deadline;	/* monotonic seconds; 0 = none */
+	int		 confirm;
+	struct tk_hkey	*keys;		/* from the last listing */
+	size_t		 nkeys;
+	int		 listed;	/* keys is valid */
+};
+
+/* A served key (the cache that listing answers from). */
+struct agent_key {
+	uint8_t		*blob;
+	size_t		 bloblen;
+	char		*comment;	/* the key's URI */
+	struct agent_module *mod;
+	struct agent_source *src;
+	uint32_t	 flags;		/* TK_HKEY_* */
+	char		 token_label[33];
+	char		 token_serial[17];
+	time_t		 deadline;
+	int		 confirm;
+};
+
+struct agent_blob {
+	uint8_t		*blob;
+	size_t		 len;
+};
+
+/* A token's prompt lock and what the last login told us. */
+struct agent_token {
+	struct agent_module *mod;
+	char		 label[33];
+	char		 serial[17];
+	pthread_mutex_t	 mu;
+	int		 wrong_pin;	/* the last PIN typed was refused */
+};
+
+#define AGENT_MAX_TOKENS	128
+
+struct agent {
+	const struct agent_ops *ops;
+	pthread_mutex_t	 lock;
+
+	struct agent_module *mods[AGENT_MAX_MODULES];
+	size_t		 nmods;
+	struct agent_source *srcs[AGENT_MAX_SOURCES];
+	size_t		 nsrcs;
+	struct agent_key *keys;
+	size_t		 nkeys;
+	struct agent_blob *hidden;	/* removed with -d / -e / expiry */
+	size_t		 nhidden;
+	struct tk_buf	 idanswer;	/* the IDENTITIES_ANSWER, ready */
+
+	int		 locked;
+	uint8_t		 lock_salt[16];
+	uint8_t		 lock_hash[32];
+	unsigned int	 unlock_failures;
+
+	char		*allowlist;	/* -P */
+	uint32_t	 lifetime;	/* -t; 0 = none */
+	int		 confirm;	/* -c given to ssh-add? no: default */
+	int		 tty_ok;	/* foreground with a terminal */
+	int		 debug;
+	void		 (*logfn)(int level, const char *msg);
+
+	pthread_mutex_t	 tokens_mu;	/* guards the table, not the tokens */
+	struct agent_token *tokens[AGENT_MAX_TOKENS];
+	size_t		 ntokens;
+	pthread_mutex_t	 tty_mu;	/* one terminal prompt at a time */
+
+	/* Tests: a clock, else CLOCK_MONOTONIC seconds. */
+	time_t		 (*now)(void);
+	unsigned int	 unlock_delay_ms;
+};
+
+/* Per-connection state. */
+struct agent_conn {
+	uid_t		 uid;
+	int		 nbinds;
+	int		 bound;		/* sent session-bind */
+	int		 forwarded;	/* ...with is_forwarding */
+	int		 bound_auth;	/* ...for user authentication */
+	uint8_t		 session_id[64];
+	size_t		 session_idlen;
+};
+
+/* agent.c */
+int	agent_init(struct agent *, const struct agent_ops *);
+void	agent_free(struct agent *);
+void	agent_log(struct agent *, int level, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+time_t	agent_now(struct agent *);
+/* Serve on listening socket fd until agent_stop(); returns on error. */
+int	agent_serve(struct agent *, int fd);
+void	agent_stop(void);
+
+/* agent-proto.c: one frame (type + payload, without the length). */
+int	agent_dispatch(struct agent *, struct agent_conn *,
+	    const uint8_t *msg, size_t len, struct tk_buf *reply);
+
+/* agent-keys.c */
+int	agent_module_get(struct agent *, const char *path, int registry,
+	    struct agent_module **);
+int	agent_module_allowed(struct agent *, const char *path, char *rpath,
+	    size_t rpathsz);
+int	agent_add_uri(struct agent *, const char *uri, const char *reader,
+	    time_t deadline, int confirm, struct agent_source **added,
+	    size_t *nadded);
+int	agent_add_registry(struct agent *);
+int	agent_remove_reader(struct agent *, const char *reader);
+void	agent_remove_all(struct agent *);
+int	agent_hide(struct agent *, const uint8_t *, size_t);
+int	agent_refresh(struct agent *);
+void	agent_expire(struct agent *);
+/* Copy of the served key's details, or TK_ERR_NOT_FOUND. */
+int	agent_key_lookup(struct agent *, const uint8_t *, size_t,
+	    struct agent_key *out, char *comment, size_t commentsz);
+int	agent_identities(struct agent *, struct tk_buf *reply);
+int	agent_lock(struct agent *, const uint8_t *pw, size_t len);
+int	agent_unlock(struct agent *, const uint8_t *pw, size_t len);
+int	agent_is_locked(struct agent *);
+int	agent_uri_module_path(const char *uri, char *path, size_t pathsz);
+
+/* agent-pin.c */
+int	agent_sign(struct agent *, const struct agent_key *,
+	    const char *comment, const uint8_t *data, size_t datalen,
+	    int alg, uint8_t *sig, size_t sigsz, size_t *siglen);
+/* Log in with a PIN given by ssh-add -s (one C_Login, no retry). */
+int	agent_login_given(struct agent *, struct agent_source *,
+	    const char *pin, size_t pinlen);
+
+/* agent-verify.c */
+int	agent_verify_hostsig(const uint8_t *key, size_t keylen,
+	    const uint8_t *sig, size_t siglen, const uint8_t *data,
+	    size_t datalen);
+
+#endif /* TK_AGENT_H */

@@ -1,0 +1,408 @@
+#!/bin/bash
+# run.sh -- the tokenkeys benchmarks (make bench).  Prints figures, never
+# fails a build: absolute numbers drift on shared machines, so every row is
+# compared, in this one run and on the same throwaway tokens, against
+# anchors -- the raw PKCS#11 floor, OpenSSH's ssh-agent and ssh-keygen -D --
+# and the summary reports ratios.
+#
+# Environment:
+#   TOKENKEYS     the tokenkeys binary (default: ../../tokenkeys from here);
+#                 its rows are skipped, with a message, until it exists and,
+#                 for the agent rows, until "tokenkeys agent --help" works
+#   BENCH_DIR     where floor-list, floor-sign, agent-client and genkeys
+#                 were built; unset, they are compiled into the temp dir
+#   BENCH_MODULE  PKCS#11 module (default SoftHSM2)
+#   BENCH_NKEYS   bulk keys on the listing token (default 1000)
+#   BENCH_ROUNDS  interleaved listing rounds (default 10)
+#   BENCH_SECS    seconds per signing cell (default 3)
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+M=${BENCH_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+TOKENKEYS=${TOKENKEYS:-$here/../../tokenkeys}
+NKEYS=${BENCH_NKEYS:-1000}
+ROUNDS=${BENCH_ROUNDS:-10}
+SECS=${BENCH_SECS:-3}
+PIN=1234			# the throwaway tokens' user PIN
+TMO=$((SECS + 60))		# no cell may hang the run
+
+T=
+PIDS=
+
+msg() { printf '%s\n' "$*" >&2; }
+
+# Every process of the tree rooted at $1, children first.
+descendants() {
+	local p
+	# cat, not awk FILE...: a process may vanish between glob and read.
+	for p in $(cat /proc/[0-9]*/stat 2>/dev/null | awk -v pp="$1" \
+	    '{ p = $1; sub(/.*\) /, ""); if ($2 == pp) print p }'); do
+		descendants "$p"
+		echo "$p"
+	done
+}
+
+# VmRSS in KiB of $1 and all its descendants (the agent and its helpers).
+rss_tree() {
+	local p v total=0
+	for p in "$1" $(descendants "$1"); do
+		v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+		total=$((total + ${v:-0}))
+	done
+	echo "$total"
+}
+
+stop_pid() {
+	local p kids
+	[ -n "$1" ] && [ -d "/proc/$1" ] || return 0
+	kids=$(descendants "$1")
+	kill "$1" 2>/dev/null
+	for p in $kids; do kill "$p" 2>/dev/null; done
+	wait "$1" 2>/dev/null
+}
+
+cleanup() {
+	local p
+	for p in $PIDS; do stop_pid "$p"; done
+	[ -n "$T" ] && rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/tk-bench.XXXXXX") || exit 1
+
+# ---- the programs -------------------------------------------------------
+B=${BENCH_DIR:-}
+if [ -z "$B" ]; then
+	B=$T/bin
+	mkdir -p "$B"
+	msg "run.sh: BENCH_DIR unset: compiling the bench programs into $B"
+	cflags="-O2 $(pkg-config --cflags p11-kit-1 2>/dev/null || echo -I/usr/include/p11-kit-1)"
+	for p in floor-list floor-sign genkeys; do
+		${CC:-cc} $cflags -o "$B/$p" "$here/$p.c" "$here/bench-p11.c" \
+		    "$here/bench-util.c" -ldl -lpthread || exit 1
+	done
+	${CC:-cc} $cflags -o "$B/agent-client" "$here/agent-client.c" \
+	    "$here/bench-util.c" -lpthread || exit 1
+fi
+for p in floor-list floor-sign agent-client genkeys; do
+	if [ ! -x "$B/$p" ]; then
+		msg "run.sh: $B/$p is missing: build the bench programs first"
+		exit 1
+	fi
+done
+
+have_tk=0
+have_tk_agent=0
+if [ -x "$TOKENKEYS" ]; then
+	have_tk=1
+	if "$TOKENKEYS" agent --help >/dev/null 2>&1; then
+		have_tk_agent=1
+	else
+		msg "run.sh: \"$TOKENKEYS agent --help\" fails: skipping tokenkeys agent rows"
+	fi
+else
+	msg "run.sh: $TOKENKEYS does not exist yet: skipping tokenkeys rows"
+fi
+
+printf '#!/bin/sh\necho %s\n' "$PIN" > "$T/pin.sh"
+chmod 700 "$T/pin.sh"
+
+# ---- tokens --------------------------------------------------------------
+SMALL=$T/small
+BIG=$T/big
+echo "== tokens"
+t0=$EPOCHREALTIME
+GENKEYS=$B/genkeys TK_BENCH_PIN=$PIN "$here/mktoken.sh" "$SMALL" 0 || exit 1
+GENKEYS=$B/genkeys TK_BENCH_PIN=$PIN "$here/mktoken.sh" "$BIG" "$NKEYS" || exit 1
+t1=$EPOCHREALTIME
+awk -v a="$t0" -v b="$t1" 'BEGIN { printf "tokens built in %.1f s\n", b - a }'
+
+# Run "$@" once; print its wall time in microseconds.  Output is discarded.
+walltime() {
+	local a b
+	a=${EPOCHREALTIME/./}
+	"$@" >/dev/null 2>&1 || return 1
+	b=${EPOCHREALTIME/./}
+	echo $((b - a))
+}
+
+median() {
+	tr ' ' '\n' | grep . | sort -n |
+	    awk '{ v[NR] = $1 } END { if (NR == 0) print "";
+	        else if (NR % 2) print v[(NR + 1) / 2];
+	        else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# ratio A B: A/B to two places, or "-" when either is missing.
+ratio() {
+	awk -v a="${1:-}" -v b="${2:-}" 'BEGIN {
+	    if (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0)
+	        print "-"; else printf "%.2f\n", a / b }'
+}
+
+# field NAME LINE: the value of NAME=value in a result line.
+field() {
+	local re="(^|[[:space:]])$1=([^[:space:]]+)"
+	[[ $2 =~ $re ]] && echo "${BASH_REMATCH[2]}"
+}
+
+# ---- a. listing ----------------------------------------------------------
+echo
+echo "== listing: $((NKEYS + 3)) key pairs, $ROUNDS interleaved rounds"
+export SOFTHSM2_CONF=$BIG/softhsm2.conf
+names=(floor ssh-keygen)
+cmds=("$B/floor-list $M" "ssh-keygen -D $M")
+if [ "$have_tk" = 1 ]; then
+	names+=(tokenkeys)
+	cmds+=("$TOKENKEYS list --module $M")
+fi
+# What each one finds, once, so a fast row cannot be a broken one.
+"$B/floor-list" "$M" 2>&1 | sed 's/^/  /'
+echo "  ssh-keygen -D: $(ssh-keygen -D "$M" 2>/dev/null | grep -c .) keys (no Ed25519 in OpenSSH 9.2)"
+if [ "$have_tk" = 1 ]; then
+	if out=$("$TOKENKEYS" list --module "$M" 2>"$T/tk-list.err"); then
+		echo "  tokenkeys list: $(printf '%s\n' "$out" | grep -c .) keys"
+	else
+		echo "  tokenkeys list failed: $(head -3 "$T/tk-list.err")"
+		names=("${names[@]:0:2}")
+		cmds=("${cmds[@]:0:2}")
+	fi
+fi
+declare -A LIST
+k=${#names[@]}
+for ((r = 0; r < ROUNDS; r++)); do
+	for ((j = 0; j < k; j++)); do
+		i=$(((j + r) % k))	# rotate the order: no fixed first place
+		# shellcheck disable=SC2086  # the command lines are word lists
+		if us=$(walltime timeout 120 ${cmds[$i]}); then
+			LIST[${names[$i]}]+="$us "
+		else
+			LIST[${names[$i]}_fail]=1
+		fi
+	done
+done
+declare -A MED
+for n in "${names[@]}"; do
+	if [ -n "${LIST[${n}_fail]:-}" ]; then
+		echo "  $n: failed in some rounds, row dropped"
+		continue
+	fi
+	MED[$n]=$(printf '%s' "${LIST[$n]:-}" | median)
+	awk -v n="$n" -v v="${MED[$n]}" \
+	    'BEGIN { printf "  %-12s median %8.1f ms\n", n, v / 1000 }'
+done
+unset SOFTHSM2_CONF
+
+# ---- b. signing -----------------------------------------------------------
+declare -A RATE P50 P99 RSS
+
+# cell KEY LINE: remember a result line under KEY and show it.
+cell() {
+	local key=$1 line=$2
+	echo "  $key: $line"
+	if [ "$(field failures "$line")" != 0 ]; then
+		echo "  $key: had failures; not used in the summary"
+		return
+	fi
+	RATE[$key]=$(field rate "$line")
+	P50[$key]=$(field p50_us "$line")
+	P99[$key]=$(field p99_us "$line")
+}
+
+wait_sock() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ -S "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+echo
+echo "== signing: raw PKCS#11 floor, ${SECS} s per cell"
+export SOFTHSM2_CONF=$SMALL/softhsm2.conf
+for kt in ec256:bench-ec256 rsa2048:bench-rsa2048 ed25519:bench-ed25519; do
+	for th in 1 2; do
+		line=$(TK_BENCH_PIN=$PIN timeout $TMO "$B/floor-sign" -d "$SECS" \
+		    -t $th -l "${kt#*:}" "$M" 2>&1 | tail -1)
+		cell "raw/${kt%%:*}/$th" "$line"
+	done
+done
+line=$(SOFTHSM2_CONF=$BIG/softhsm2.conf TK_BENCH_PIN=$PIN timeout $TMO \
+    "$B/floor-sign" -d "$SECS" -t 1 -l bench-ec256 "$M" 2>&1 | tail -1)
+cell "raw/ec256-big/1" "$line"
+
+# start_agent NAME CONF CMD...: start an agent in the foreground on
+# $T/NAME.sock with the token of CONF; sets APID.
+start_agent() {
+	local name=$1 conf=$2
+	shift 2
+	SOFTHSM2_CONF=$conf SSH_ASKPASS=$T/pin.sh SSH_ASKPASS_REQUIRE=force \
+	    DISPLAY= "$@" >"$T/$name.log" 2>&1 </dev/null &
+	APID=$!
+	PIDS="$PIDS $APID"
+	if ! wait_sock "$T/$name.sock"; then
+		msg "run.sh: $name did not create its socket; its log:"
+		sed 's/^/  /' "$T/$name.log" >&2
+		return 1
+	fi
+}
+
+# ssh-agent needs ssh-add -s; tokenkeys asks for the PIN itself.
+load_ssh_agent() {
+	SSH_AUTH_SOCK=$1 SSH_ASKPASS=$T/pin.sh SSH_ASKPASS_REQUIRE=force \
+	    DISPLAY= timeout 120 ssh-add -s "$M" </dev/null >/dev/null 2>&1
+}
+
+# agent_rows WHO SOCK PID KEYS...: sign cells at 1 and 4 connections.
+agent_rows() {
+	local who=$1 sock=$2 pid=$3 kt match typ line c
+	shift 3
+	# One untimed signature per key first: a PIN prompt, a helper start.
+	for kt in "$@"; do
+		IFS=: read -r kt match typ <<<"$kt"
+		timeout $TMO "$B/agent-client" -a "$sock" -n 1 sign "$match" \
+		    "$typ" >/dev/null 2>&1
+	done
+	RSS[$who/start]=$(rss_tree "$pid")
+	for kt in "$@"; do
+		IFS=: read -r kt match typ <<<"$kt"
+		for c in 1 4; do
+			line=$(timeout $TMO "$B/agent-client" -a "$sock" \
+			    -d "$SECS" -c $c sign "$match" "$typ" 2>&1 | tail -1)
+			cell "$who/$kt/$c" "$line"
+		done
+	done
+	RSS[$who/after]=$(rss_tree "$pid")
+	line=$(timeout $TMO "$B/agent-client" -a "$sock" -d 1 list 2>&1 | tail -1)
+	cell "$who/list" "$line"
+}
+
+# list_rows WHO SOCK PID: the 1000-key agent: list latency, one sign cell.
+list_rows() {
+	local who=$1 sock=$2 pid=$3 line
+	timeout $TMO "$B/agent-client" -a "$sock" -n 1 sign bench-ec256 \
+	    ecdsa-sha2-nistp256 >/dev/null 2>&1
+	RSS[$who/big]=$(rss_tree "$pid")
+	line=$(timeout $TMO "$B/agent-client" -a "$sock" -d "$SECS" list 2>&1 |
+	    tail -1)
+	cell "$who/list-big" "$line"
+	line=$(timeout $TMO "$B/agent-client" -a "$sock" -d "$SECS" sign \
+	    bench-ec256 ecdsa-sha2-nistp256 2>&1 | tail -1)
+	cell "$who/ec256-big/1" "$line"
+}
+
+echo
+echo "== signing: OpenSSH ssh-agent -P '/usr/lib/*' after ssh-add -s"
+if start_agent oa "$SMALL/softhsm2.conf" \
+    ssh-agent -D -a "$T/oa.sock" -P '/usr/lib/*' &&
+    load_ssh_agent "$T/oa.sock"; then
+	# Debian's OpenSSH 9.2 has no Ed25519 over PKCS#11.
+	agent_rows ssh-agent "$T/oa.sock" "$APID" \
+	    ec256:bench-ec256:ecdsa-sha2-nistp256 \
+	    rsa2048:bench-rsa2048:ssh-rsa
+else
+	echo "  ssh-agent rows skipped: the agent or ssh-add -s failed"
+fi
+stop_pid "$APID"
+echo "  with $((NKEYS + 3)) key pairs on the token:"
+t0=$EPOCHREALTIME
+if start_agent oabig "$BIG/softhsm2.conf" \
+    ssh-agent -D -a "$T/oabig.sock" -P '/usr/lib/*' &&
+    load_ssh_agent "$T/oabig.sock"; then
+	awk -v a="$t0" -v b="$EPOCHREALTIME" \
+	    'BEGIN { printf "  start + ssh-add -s: %.2f s\n", b - a }'
+	list_rows ssh-agent "$T/oabig.sock" "$APID"
+else
+	echo "  ssh-agent rows skipped: the agent or ssh-add -s failed"
+fi
+stop_pid "$APID"
+
+echo
+echo "== signing: tokenkeys agent"
+if [ "$have_tk_agent" = 1 ]; then
+	if start_agent tk "$SMALL/softhsm2.conf" \
+	    "$TOKENKEYS" agent -D -a "$T/tk.sock"; then
+		agent_rows tokenkeys "$T/tk.sock" "$APID" \
+		    ec256:bench-ec256:ecdsa-sha2-nistp256 \
+		    rsa2048:bench-rsa2048:ssh-rsa \
+		    ed25519:bench-ed25519:ssh-ed25519
+	fi
+	stop_pid "$APID"
+	echo "  with $((NKEYS + 3)) key pairs on the token:"
+	if start_agent tkbig "$BIG/softhsm2.conf" \
+	    "$TOKENKEYS" agent -D -a "$T/tkbig.sock"; then
+		list_rows tokenkeys "$T/tkbig.sock" "$APID"
+	fi
+	stop_pid "$APID"
+else
+	echo "  skipped: no tokenkeys agent yet"
+fi
+
+# ---- c. summary -------------------------------------------------------------
+echo
+echo "== summary (ratios within this run; >1 means the left one is larger)"
+echo
+echo "listing $((NKEYS + 3)) key pairs, median wall time of whole processes:"
+printf '  %-28s %10s\n' "" "ms"
+for n in floor ssh-keygen tokenkeys; do
+	[ -n "${MED[$n]:-}" ] || continue
+	awk -v n="$n" -v v="${MED[$n]}" \
+	    'BEGIN { printf "  %-28s %10.1f\n", n, v / 1000 }'
+done
+printf '  %-28s %10s\n' "ssh-keygen/floor" "$(ratio "${MED[ssh-keygen]:-}" "${MED[floor]:-}")"
+printf '  %-28s %10s\n' "tokenkeys/floor" "$(ratio "${MED[tokenkeys]:-}" "${MED[floor]:-}")"
+printf '  %-28s %10s\n' "tokenkeys/ssh-keygen" "$(ratio "${MED[tokenkeys]:-}" "${MED[ssh-keygen]:-}")"
+
+echo
+echo "signatures/s (raw: floor-sign threads; agents: agent-client connections)"
+printf '  %-22s %9s %9s %9s %8s %8s %8s\n' "" raw ssh-agent tokenkeys \
+    tk/raw tk/ssh sshag/raw
+row() {
+	local label=$1 raw=$2 ag=$3 tk=$4
+	printf '  %-22s %9s %9s %9s %8s %8s %8s\n' "$label" \
+	    "${RATE[$raw]:--}" "${RATE[$ag]:--}" "${RATE[$tk]:--}" \
+	    "$(ratio "${RATE[$tk]:-}" "${RATE[$raw]:-}")" \
+	    "$(ratio "${RATE[$tk]:-}" "${RATE[$ag]:-}")" \
+	    "$(ratio "${RATE[$ag]:-}" "${RATE[$raw]:-}")"
+}
+for kt in ec256 rsa2048 ed25519; do
+	row "$kt 1 thr / 1 conn" "raw/$kt/1" "ssh-agent/$kt/1" "tokenkeys/$kt/1"
+	row "$kt 2 thr / 4 conns" "raw/$kt/2" "ssh-agent/$kt/4" "tokenkeys/$kt/4"
+done
+row "ec256, $((NKEYS + 3)) keys, 1" "raw/ec256-big/1" "ssh-agent/ec256-big/1" \
+    "tokenkeys/ec256-big/1"
+
+echo
+echo "latency p50 / p99 in us, one connection (raw: one thread)"
+printf '  %-22s %17s %17s %17s\n' "" raw ssh-agent tokenkeys
+lat() {
+	[ -n "${P50[$1]:-}" ] && printf '%s / %s' "${P50[$1]}" "${P99[$1]}" ||
+	    printf -- '-'
+}
+for kt in ec256 rsa2048 ed25519; do
+	printf '  %-22s %17s %17s %17s\n' "sign $kt" "$(lat "raw/$kt/1")" \
+	    "$(lat "ssh-agent/$kt/1")" "$(lat "tokenkeys/$kt/1")"
+done
+printf '  %-22s %17s %17s %17s\n' "list, 3 keys" - "$(lat ssh-agent/list)" \
+    "$(lat tokenkeys/list)"
+printf '  %-22s %17s %17s %17s\n' "list, $((NKEYS + 3)) keys" - \
+    "$(lat ssh-agent/list-big)" "$(lat tokenkeys/list-big)"
+printf '  %-22s %17s %17s %8s\n' "list p50 tk/ssh-agent" "" "" \
+    "$(ratio "${P50[tokenkeys/list-big]:-}" "${P50[ssh-agent/list-big]:-}")"
+
+echo
+echo "agent RSS in KiB, agent and its helpers summed"
+printf '  %-22s %12s %12s %8s\n' "" ssh-agent tokenkeys tk/ssh
+for w in start after big; do
+	case $w in
+	start) l="3 keys, after 1 sign" ;;
+	after) l="3 keys, after the rows" ;;
+	big) l="$((NKEYS + 3)) keys" ;;
+	esac
+	printf '  %-22s %12s %12s %8s\n' "$l" "${RSS[ssh-agent/$w]:--}" \
+	    "${RSS[tokenkeys/$w]:--}" \
+	    "$(ratio "${RSS[tokenkeys/$w]:-}" "${RSS[ssh-agent/$w]:-}")"
+done
+exit 0
