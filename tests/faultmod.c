@@ -69,10 +69,13 @@
  * leaves handles untouched.  This assumes the real module's handles fit in
  * 32 bits, as SoftHSM2's do.
  *
+ * C_WaitForSlotEvent reports removals and re-inserts made through the
+ * control file (on the first slot, polling it every 100 ms when blocking);
+ * without a control file it is passed through.
+ *
  * Limits: only the sign family finishes the real operation when an error is
  * injected (other operations stay active underneath); C_FindObjectsInit
- * matches the real labels, not mutated ones; C_WaitForSlotEvent is passed
- * through.
+ * matches the real labels, not mutated ones.
  */
 
 #include <sys/file.h>
@@ -259,6 +262,8 @@ static unsigned char	 g_goodpin[MAX_STR];
 static size_t		 g_goodpinlen;
 static int		 g_have_goodpin;
 static int		 g_warned_state;
+static int		 g_ev_absent;	/* card state last reported */
+static unsigned long	 g_ev_gen;
 
 #define RV(n)	{ #n, n }
 static const struct {
@@ -935,17 +940,18 @@ state_apply_ctl(struct state *st, const struct ctl *ctl)
 }
 
 /*
- * One locked read-modify-write of the shared state.  With fn >= 0 this is
- * a call's entry: it takes the control file (into c->ctl), applies a new
- * control version, counts the call and spends a fail directive.  Without a
+ * One locked read-modify-write of the shared state.  If c->ctl is still
+ * NULL, it takes the control file and applies a new control version; a
+ * control parsed earlier may be stale and must not roll the state back.
+ * With fn >= 0 it counts the call and spends a fail directive.  Without a
  * usable state file it still fills c->ctl.
  */
 static void
 state_txn(struct call *c, int fn, enum pin_op pinop)
 {
-	struct state st;
+	struct state st, old;
 	size_t i;
-	int lfd = -1;
+	int lfd = -1, fresh;
 	struct fail_rule *fr;
 
 	if (g_state_path == NULL)
@@ -956,11 +962,13 @@ state_txn(struct call *c, int fn, enum pin_op pinop)
 	while (flock(lfd, LOCK_EX) == -1)
 		if (errno != EINTR)
 			goto fail;
-	if (c->ctl == NULL)
+	if ((fresh = c->ctl == NULL))
 		c->ctl = ctl_current();
 	state_read(&st);
-	if (fn >= 0) {
+	memcpy(&old, &st, sizeof(old));
+	if (fresh)
 		state_apply_ctl(&st, c->ctl);
+	if (fn >= 0) {
 		st.count[fn]++;
 		for (i = 0; i < c->ctl->nfail; i++) {
 			fr = &c->ctl->fails[i];
@@ -977,7 +985,7 @@ state_txn(struct call *c, int fn, enum pin_op pinop)
 		st.pin_left = st.pin_max;
 	else if (pinop == PIN_BAD && st.pin_left > 0)
 		st.pin_left--;
-	if (state_write(&st) == -1)
+	if (memcmp(&st, &old, sizeof(st)) != 0 && state_write(&st) == -1)
 		goto fail;
 	c->have_gen = 1;
 	c->gen = st.gen;
@@ -1260,8 +1268,6 @@ WRAP_PLAIN(GetMechanismInfo, K_SLOT,
 WRAP_PLAIN(InitToken, K_SLOT,
     (CK_SLOT_ID id, CK_UTF8CHAR_PTR pin, CK_ULONG len, CK_UTF8CHAR_PTR l),
     (id, pin, len, l))
-WRAP_PLAIN(WaitForSlotEvent, K_PLAIN,
-    (CK_FLAGS f, CK_SLOT_ID_PTR p, CK_VOID_PTR r), (f, p, r))
 
 WRAP_SESSION(GetSessionInfo, (CK_SESSION_HANDLE s, CK_SESSION_INFO_PTR p),
     (s, p))
@@ -1355,6 +1361,8 @@ w_Initialize(CK_VOID_PTR args)
 	g_init = 1;
 	if (c.have_gen)
 		g_seen_gen = c.gen;
+	g_ev_absent = c.ctl->absent;
+	g_ev_gen = c.gen;
 	pthread_mutex_unlock(&g_mtx);
  out:
 	call_leave(&c);
@@ -1450,6 +1458,78 @@ w_GetTokenInfo(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info)
 	if (c.ctl->protected_auth)
 		info->flags |= CKF_PROTECTED_AUTHENTICATION_PATH;
  out:
+	call_leave(&c);
+	return rv;
+}
+
+/*
+ * Whether the card was pulled or put back since the last report; the
+ * generation catches a remove and re-insert that happened in between.
+ */
+static int
+slot_event(void)
+{
+	struct call c;
+	int ev;
+
+	memset(&c, 0, sizeof(c));
+	state_txn(&c, -1, PIN_NONE);
+	pthread_mutex_lock(&g_mtx);
+	ev = c.ctl->absent != g_ev_absent || (c.have_gen && c.gen != g_ev_gen);
+	g_ev_absent = c.ctl->absent;
+	if (c.have_gen)
+		g_ev_gen = c.gen;
+	pthread_mutex_unlock(&g_mtx);
+	call_leave(&c);
+	return ev;
+}
+
+static CK_RV
+w_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR slot, CK_VOID_PTR reserved)
+{
+	struct call c;
+	CK_SLOT_ID *slots = NULL;
+	CK_ULONG n = 0;
+	CK_RV rv;
+	int init;
+
+	if ((rv = call_enter(&c, F_WaitForSlotEvent, K_PLAIN, NULL)) != CKR_OK)
+		goto out;
+	if (g_ctl_path == NULL) {
+		rv = g_real->C_WaitForSlotEvent(flags, slot, reserved);
+		goto out;
+	}
+	if (slot == NULL) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	for (;;) {
+		pthread_mutex_lock(&g_mtx);
+		init = g_init;
+		pthread_mutex_unlock(&g_mtx);
+		/* C_Finalize must release a blocked waiter. */
+		if (!init) {
+			rv = CKR_CRYPTOKI_NOT_INITIALIZED;
+			goto out;
+		}
+		if (slot_event())
+			break;
+		if (flags & CKF_DONT_BLOCK) {
+			rv = CKR_NO_EVENT;
+			goto out;
+		}
+		sleep_ms(100);
+	}
+	if ((rv = g_real->C_GetSlotList(CK_FALSE, NULL, &n)) != CKR_OK)
+		goto out;
+	if (n == 0 || (slots = calloc(n, sizeof(*slots))) == NULL) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	if ((rv = g_real->C_GetSlotList(CK_FALSE, slots, &n)) == CKR_OK)
+		*slot = slots[0];
+ out:
+	free(slots);
 	call_leave(&c);
 	return rv;
 }

@@ -246,7 +246,7 @@ main(int argc, char **argv)
 	unsigned long long count = 0, nthreads = 1;
 	unsigned long long failures = 0;
 	unsigned char id[256];
-	const char *label = NULL, *token = NULL;
+	const char *label = NULL, *token = NULL, *idhex = NULL;
 	char pin[BENCH_PIN_MAX];
 	double secs = 0;
 	uint64_t t0, tend = 0;
@@ -265,6 +265,7 @@ main(int argc, char **argv)
 				goto out;
 			break;
 		case 'i':
+			idhex = optarg;
 			if ((idlen = bench_unhex(optarg, id, sizeof(id))) <= 0) {
 				fprintf(stderr, "floor-sign: -i wants a hex "
 				    "CKA_ID of 1..%zu bytes\n", sizeof(id));
@@ -385,9 +386,10 @@ main(int argc, char **argv)
 	if (started != nthreads)
 		goto out;
 	lat_stats(&all, &st);
-	printf("floor-sign: mech=%s key=%s threads=%llu n=%zu secs=%.3f "
+	printf("floor-sign: mech=%s key=%s%s threads=%llu n=%zu secs=%.3f "
 	    "rate=%.1f p50_us=%.1f p99_us=%.1f failures=%llu\n",
-	    mech_name(run.mech), label != NULL ? label : "(by id)", nthreads,
+	    mech_name(run.mech), label != NULL ? "" : "id:",
+	    label != NULL ? label : idhex, nthreads,
 	    st.n, (double)(tend - t0) / 1e9,
 	    tend > t0 ? (double)st.n * 1e9 / (double)(tend - t0) : 0.0,
 	    (double)st.p50 / 1e3, (double)st.p99 / 1e3, failures);

@@ -134,11 +134,11 @@ median() {
 	        else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# ratio A B: A/B to two places, or "-" when either is missing.
+# ratio A B: A/B to three significant digits, or "-" when either is missing.
 ratio() {
 	awk -v a="${1:-}" -v b="${2:-}" 'BEGIN {
 	    if (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0)
-	        print "-"; else printf "%.2f\n", a / b }'
+	        print "-"; else printf "%.3g\n", a / b }'
 }
 
 # field NAME LINE: the value of NAME=value in a result line.
@@ -239,7 +239,7 @@ start_agent() {
 	local name=$1 conf=$2
 	shift 2
 	SOFTHSM2_CONF=$conf SSH_ASKPASS=$T/pin.sh SSH_ASKPASS_REQUIRE=force \
-	    DISPLAY= "$@" >"$T/$name.log" 2>&1 </dev/null &
+	    DISPLAY='' "$@" >"$T/$name.log" 2>&1 </dev/null &
 	APID=$!
 	PIDS="$PIDS $APID"
 	if ! wait_sock "$T/$name.sock"; then
@@ -252,7 +252,7 @@ start_agent() {
 # ssh-agent needs ssh-add -s; tokenkeys asks for the PIN itself.
 load_ssh_agent() {
 	SSH_AUTH_SOCK=$1 SSH_ASKPASS=$T/pin.sh SSH_ASKPASS_REQUIRE=force \
-	    DISPLAY= timeout 120 ssh-add -s "$M" </dev/null >/dev/null 2>&1
+	    DISPLAY='' timeout 120 ssh-add -s "$M" </dev/null >/dev/null 2>&1
 }
 
 # agent_rows WHO SOCK PID KEYS...: sign cells at 1 and 4 connections.
