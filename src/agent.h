@@ -22,6 +22,8 @@
 #ifndef TK_AGENT_H
 #define TK_AGENT_H
 
+#include <sys/types.h>
+
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -169,7 +171,6 @@ struct agent {
 
 	char		*allowlist;	/* -P */
 	uint32_t	 lifetime;	/* -t; 0 = none */
-	int		 confirm;	/* -c given to ssh-add? no: default */
 	int		 tty_ok;	/* foreground with a terminal */
 	int		 debug;
 	void		 (*logfn)(int level, const char *msg);
@@ -214,10 +215,17 @@ int	agent_module_get(struct agent *, const char *path, int registry,
 	    struct agent_module **);
 int	agent_module_allowed(struct agent *, const char *path, char *rpath,
 	    size_t rpathsz);
+/*
+ * Serve the keys matching uri (every registry module, or the one its
+ * module-path names if the allowlist passes); pin (may be NULL) logs in on
+ * the token they live on.  allow_empty: succeed when nothing matches yet.
+ */
 int	agent_add_uri(struct agent *, const char *uri, const char *reader,
-	    time_t deadline, int confirm, struct agent_source **added,
-	    size_t *nadded);
-int	agent_add_registry(struct agent *);
+	    time_t deadline, int confirm, const char *pin, size_t pinlen,
+	    int allow_empty);
+/* Start a helper for every module in p11-kit's registry. */
+int	agent_load_registry(struct agent *);
+void	agent_keys_free(struct agent *);
 int	agent_remove_reader(struct agent *, const char *reader);
 void	agent_remove_all(struct agent *);
 int	agent_hide(struct agent *, const uint8_t *, size_t);
@@ -234,11 +242,13 @@ int	agent_uri_module_path(const char *uri, char *path, size_t pathsz);
 
 /* agent-pin.c */
 int	agent_sign(struct agent *, const struct agent_key *,
-	    const char *comment, const uint8_t *data, size_t datalen,
+	    const char *comment, const uint8_t *blob, size_t bloblen,
+	    const uint8_t *data, size_t datalen,
 	    int alg, uint8_t *sig, size_t sigsz, size_t *siglen);
 /* Log in with a PIN given by ssh-add -s (one C_Login, no retry). */
 int	agent_login_given(struct agent *, struct agent_source *,
-	    const char *pin, size_t pinlen);
+	    const struct tk_hkey *, const char *pin, size_t pinlen);
+void	agent_tokens_free(struct agent *);
 
 /* agent-verify.c */
 int	agent_verify_hostsig(const uint8_t *key, size_t keylen,

@@ -29,8 +29,11 @@ trap 'exit 1' HUP INT TERM
 
 unset TK_FAULT_CONTROL TK_FAULT_STATE TK_FAULT_MODULE
 export SOFTHSM2_CONF="$T/softhsm2.conf"
-printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
-    "$T/tokens" >"$SOFTHSM2_CONF"
+cat >"$SOFTHSM2_CONF" <<EOF
+directories.tokendir = $T/tokens
+objectstore.backend = file
+log.level = ERROR
+EOF
 mkdir "$T/tokens"
 if ! softhsm2-util --init-token --free --label t --pin 1234 \
     --so-pin 12345678 >"$T/log" 2>&1 ||
@@ -90,7 +93,8 @@ count() {
 mkdir "$T/cwd"
 check "pass-through lists the token and its key" sh -c '
 	cd "$1" && pkcs11-tool --module "$2" -L -O >"$3/out" 2>&1 &&
-	grep -q "token label *: t" "$3/out" && grep -q "label: *ec256" "$3/out" &&
+	grep -q "token label *: t" "$3/out" &&
+	grep -q "label: *ec256" "$3/out" &&
 	[ -z "$(ls -A "$1")" ]' sh "$T/cwd" "$FAULTMOD" "$T"
 
 export TK_FAULT_CONTROL="$T/ctl"

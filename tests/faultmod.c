@@ -972,8 +972,8 @@ state_txn(struct call *c, int fn, enum pin_op pinop)
 		st.count[fn]++;
 		for (i = 0; i < c->ctl->nfail; i++) {
 			fr = &c->ctl->fails[i];
-			if (fr->fn != fn ||
-			    (fr->count >= 0 && st.used[i] >= (unsigned long)fr->count))
+			if (fr->fn != fn || (fr->count >= 0 &&
+			    st.used[i] >= (unsigned long)fr->count))
 				continue;
 			st.used[i]++;
 			c->injected = 1;
@@ -1130,6 +1130,23 @@ untag(const struct call *c, CK_ULONG *h, CK_RV bad_rv)
 	return rv;
 }
 
+/* Closes every real session on every slot: what a card removal does. */
+static void
+close_all_real(void)
+{
+	CK_SLOT_ID *slots = NULL;
+	CK_ULONG n = 0, i;
+
+	if (g_real->C_GetSlotList(CK_FALSE, NULL, &n) != CKR_OK || n == 0 ||
+	    (slots = calloc(n, sizeof(*slots))) == NULL ||
+	    g_real->C_GetSlotList(CK_FALSE, slots, &n) != CKR_OK)
+		goto out;
+	for (i = 0; i < n; i++)
+		g_real->C_CloseAllSessions(slots[i]);
+ out:
+	free(slots);
+}
+
 /*
  * A re-insert happened somewhere (the shared generation moved on): drop
  * this process's real sessions, which also drops its login, and start a
@@ -1139,18 +1156,10 @@ untag(const struct call *c, CK_ULONG *h, CK_RV bad_rv)
 static void
 reinsert_check(struct call *c)
 {
-	CK_SLOT_ID *slots = NULL;
-	CK_ULONG n = 0, i;
-
 	pthread_mutex_lock(&g_mtx);
 	if (c->have_gen && c->gen != g_seen_gen) {
 		if (g_init && c->gen > g_seen_gen) {
-			if (g_real->C_GetSlotList(CK_FALSE, NULL, &n) == CKR_OK &&
-			    n > 0 &&
-			    (slots = calloc(n, sizeof(*slots))) != NULL &&
-			    g_real->C_GetSlotList(CK_FALSE, slots, &n) == CKR_OK)
-				for (i = 0; i < n; i++)
-					g_real->C_CloseAllSessions(slots[i]);
+			close_all_real();
 			g_epoch++;
 #ifdef TAG_MASK
 			g_epoch &= TAG_MASK;
@@ -1161,7 +1170,6 @@ reinsert_check(struct call *c)
 	}
 	c->epoch = g_epoch;
 	pthread_mutex_unlock(&g_mtx);
-	free(slots);
 }
 
 /*
@@ -1832,6 +1840,31 @@ put_value(CK_ATTRIBUTE *a, CK_ULONG cap, const void *src, CK_ULONG len,
 	}
 }
 
+/* Applies one attr directive to a template entry of buffer size cap. */
+static void
+apply_rule(CK_ATTRIBUTE *a, CK_ULONG cap, const struct attr_rule *ar,
+    int *invalid, int *small)
+{
+	switch (ar->kind) {
+	case A_EMPTY:
+		put_value(a, cap, "", 0, small);
+		break;
+	case A_HUGE:
+		put_value(a, cap, NULL, HUGE_LEN, small);
+		break;
+	case A_UNAVAILABLE:
+		a->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+		*invalid = 1;
+		break;
+	case A_BADDATA:
+		put_value(a, cap, baddata, sizeof(baddata), small);
+		break;
+	case A_LABEL:
+		put_value(a, cap, ar->value, ar->valuelen, small);
+		break;
+	}
+}
+
 /*
  * Applies always_auth and attr directives to a filled template and works
  * out the return value again: an attribute the directives made
@@ -1856,46 +1889,32 @@ attr_mutate(const struct call *c, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
 	have_label = c->ctl->nattr > 0 &&
 	    real_attr(s, o, CKA_LABEL, label, sizeof(label), &labellen) == 0;
 	for (i = 0; i < n; i++) {
-		if (c->ctl->always_auth && t[i].type == CKA_ALWAYS_AUTHENTICATE) {
+		if (c->ctl->always_auth &&
+		    t[i].type == CKA_ALWAYS_AUTHENTICATE) {
 			if (priv == -1)
 				priv = is_private_key(s, o);
 			if (priv) {
-				put_value(&t[i], caps[i], &yes, sizeof(yes), &small);
+				put_value(&t[i], caps[i], &yes, sizeof(yes),
+				    &small);
 				touched[i] = 1;
 			}
 		}
+		/* The first directive for this label and attribute wins. */
 		for (j = 0; have_label && j < c->ctl->nattr; j++) {
 			ar = &c->ctl->attrs[j];
-			if (ar->type != t[i].type || ar->labellen != labellen ||
-			    memcmp(ar->label, label, labellen) != 0)
-				continue;
-			touched[i] = 1;
-			switch (ar->kind) {
-			case A_EMPTY:
-				put_value(&t[i], caps[i], "", 0, &small);
-				break;
-			case A_HUGE:
-				put_value(&t[i], caps[i], NULL, HUGE_LEN, &small);
-				break;
-			case A_UNAVAILABLE:
-				t[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
-				invalid = 1;
-				break;
-			case A_BADDATA:
-				put_value(&t[i], caps[i], baddata, sizeof(baddata),
+			if (ar->type == t[i].type && ar->labellen == labellen &&
+			    memcmp(ar->label, label, labellen) == 0) {
+				apply_rule(&t[i], caps[i], ar, &invalid,
 				    &small);
-				break;
-			case A_LABEL:
-				put_value(&t[i], caps[i], ar->value, ar->valuelen,
-				    &small);
+				touched[i] = 1;
 				break;
 			}
-			break;
 		}
 	}
 	for (i = 0; i < n; i++) {
 		any |= touched[i];
-		if (!touched[i] && t[i].ulValueLen == CK_UNAVAILABLE_INFORMATION)
+		if (!touched[i] &&
+		    t[i].ulValueLen == CK_UNAVAILABLE_INFORMATION)
 			other = 1;
 	}
 	if (!any)

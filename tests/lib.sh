@@ -281,8 +281,10 @@ tk_token_line() {
 tk_askpass_scripts() {
 	printf '#!/bin/sh\necho %s\n' "$1" >"$T/pin.sh"
 	printf '#!/bin/sh\necho %s\n' "0$1x" >"$T/badpin.sh"
-	printf '#!/bin/sh\necho "$1" >>%s/askpass.count\necho %s\n' \
-	    "$T" "$1" >"$T/countpin.sh"
+	# one line per call in askpass.count; the prompts (which may span
+	# several lines) in askpass.prompts
+	printf '#!/bin/sh\necho call >>%s/askpass.count\nprintf "%%s\\n" "$1" >>%s/askpass.prompts\necho %s\n' \
+	    "$T" "$T" "$1" >"$T/countpin.sh"
 	: >"$T/askpass.count"
 	chmod 755 "$T/pin.sh" "$T/badpin.sh" "$T/countpin.sh"
 }

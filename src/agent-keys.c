@@ -1,0 +1,831 @@
+/*
+ * What the agent serves.  A source is a URI on one module (from the
+ * command line, the registry default or ssh-add -s); its keys are listed
+ * by the module's helper, in the background, and cached.  The served set
+ * is the union of the sources' keys minus the hidden blobs (ssh-add -d,
+ * -e, expired lifetimes); a later source's constraints win for a key that
+ * two sources list.  The IDENTITIES_ANSWER is built whenever that set
+ * changes, so listing never waits for a token.
+ */
+#include <sys/types.h>
+
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "tokenkeys.h"
+#include "agent.h"
+
+#define LOCK_KDF_ROUNDS	20000
+
+static void
+source_free(struct agent *a, struct agent_source *s)
+{
+	if (s == NULL)
+		return;
+	if (s->keys != NULL)
+		a->ops->keys_free(s->keys, s->nkeys);
+	free(s->uri);
+	free(s->reader);
+	free(s);
+}
+
+static int
+blob_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+static int
+is_hidden(struct agent *a, const uint8_t *blob, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < a->nhidden; i++)
+		if (blob_eq(a->hidden[i].blob, a->hidden[i].len, blob, len))
+			return 1;
+	return 0;
+}
+
+static void
+unhide(struct agent *a, const uint8_t *blob, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < a->nhidden; i++) {
+		if (!blob_eq(a->hidden[i].blob, a->hidden[i].len, blob, len))
+			continue;
+		free(a->hidden[i].blob);
+		a->hidden[i] = a->hidden[--a->nhidden];
+		return;
+	}
+}
+
+static int
+hide(struct agent *a, const uint8_t *blob, size_t len)
+{
+	struct agent_blob	*nh;
+	int			 r = 0;
+
+	if (is_hidden(a, blob, len))
+		goto out;
+	if (a->nhidden >= AGENT_MAX_KEYS) {
+		r = TK_ERR_RANGE;
+		goto out;
+	}
+	if ((nh = reallocarray(a->hidden, a->nhidden + 1,
+	    sizeof(*nh))) == NULL) {
+		r = TK_ERR_NOMEM;
+		goto out;
+	}
+	a->hidden = nh;
+	if ((nh[a->nhidden].blob = malloc(len)) == NULL) {
+		r = TK_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(nh[a->nhidden].blob, blob, len);
+	nh[a->nhidden].len = len;
+	a->nhidden++;
+ out:
+	return r;
+}
+
+static void
+keys_clear(struct agent *a)
+{
+	size_t	i;
+
+	for (i = 0; i < a->nkeys; i++) {
+		free(a->keys[i].blob);
+		free(a->keys[i].comment);
+	}
+	free(a->keys);
+	a->keys = NULL;
+	a->nkeys = 0;
+}
+
+static int
+key_set(struct agent_key *k, struct agent_source *s, const struct tk_hkey *h)
+{
+	int	r = TK_ERR_NOMEM;
+
+	if (k->blob == NULL) {
+		if ((k->blob = malloc(h->bloblen)) == NULL)
+			goto out;
+		memcpy(k->blob, h->blob, h->bloblen);
+		k->bloblen = h->bloblen;
+	}
+	free(k->comment);
+	if ((k->comment = strdup(h->uri != NULL ? h->uri : "")) == NULL)
+		goto out;
+	k->mod = s->mod;
+	k->src = s;
+	k->flags = h->flags;
+	snprintf(k->token_label, sizeof(k->token_label), "%s",
+	    h->token_label != NULL ? h->token_label : "");
+	snprintf(k->token_serial, sizeof(k->token_serial), "%s",
+	    h->token_serial != NULL ? h->token_serial : "");
+	k->deadline = s->deadline;
+	k->confirm = s->confirm;
+	r = 0;
+ out:
+	return r;
+}
+
+/* Rebuild the served set and the ready answer; a->lock held. */
+static int
+rebuild(struct agent *a)
+{
+	struct agent_key	*nk;
+	struct agent_source	*s;
+	size_t			 i, j, k, n = 0, mark = 0;
+	int			 r = 0;
+
+	keys_clear(a);
+	for (i = 0; i < a->nsrcs; i++)
+		n += a->srcs[i]->nkeys;
+	if (n > AGENT_MAX_KEYS)
+		n = AGENT_MAX_KEYS;
+	if (n > 0 && (a->keys = calloc(n, sizeof(*a->keys))) == NULL) {
+		r = TK_ERR_NOMEM;
+		goto answer;
+	}
+	for (i = 0; i < a->nsrcs; i++) {
+		s = a->srcs[i];
+		for (j = 0; j < s->nkeys; j++) {
+			if (s->keys[j].blob == NULL || s->keys[j].bloblen == 0 ||
+			    is_hidden(a, s->keys[j].blob, s->keys[j].bloblen))
+				continue;
+			for (k = 0; k < a->nkeys; k++)
+				if (blob_eq(a->keys[k].blob, a->keys[k].bloblen,
+				    s->keys[j].blob, s->keys[j].bloblen))
+					break;
+			if (k == a->nkeys) {
+				if (a->nkeys >= n)
+					continue;
+				a->nkeys++;
+			}
+			nk = &a->keys[k];
+			if ((r = key_set(nk, s, &s->keys[j])) != 0)
+				goto answer;
+		}
+	}
+ answer:
+	tk_buf_reset(&a->idanswer);
+	if (tk_buf_put_u8(&a->idanswer, SSH_AGENT_IDENTITIES_ANSWER) != 0 ||
+	    tk_buf_put_u32(&a->idanswer, (uint32_t)a->nkeys) != 0)
+		r = TK_ERR_NOMEM;
+	for (i = 0; r == 0 && i < a->nkeys; i++) {
+		mark = a->idanswer.len;
+		if ((r = tk_buf_put_string(&a->idanswer, a->keys[i].blob,
+		    a->keys[i].bloblen)) != 0 ||
+		    (r = tk_buf_put_cstring(&a->idanswer,
+		    a->keys[i].comment)) != 0)
+			break;
+	}
+	if (r == TK_ERR_RANGE) {
+		/* clients take at most 256 KiB: list what fits */
+		a->idanswer.len = mark;
+		agent_log(a, AGENT_LOG_ERR, "%zu keys do not fit one answer: "
+		    "listing the first %zu (select fewer with URIs)",
+		    a->nkeys, i);
+		a->idanswer.d[1] = (uint8_t)(i >> 24);
+		a->idanswer.d[2] = (uint8_t)(i >> 16);
+		a->idanswer.d[3] = (uint8_t)(i >> 8);
+		a->idanswer.d[4] = (uint8_t)i;
+		r = 0;
+	}
+	if (r != 0) {
+		/* never answer with a half-written list */
+		tk_buf_reset(&a->idanswer);
+		keys_clear(a);
+		(void)tk_buf_put_u8(&a->idanswer, SSH_AGENT_IDENTITIES_ANSWER);
+		(void)tk_buf_put_u32(&a->idanswer, 0);
+	}
+	return r;
+}
+
+int
+agent_module_allowed(struct agent *a, const char *path, char *rpath,
+    size_t rpathsz)
+{
+	char	 pat[PATH_MAX], rp[PATH_MAX];
+	const char *p, *e;
+	size_t	 n;
+	int	 r = TK_ERR_DENIED;
+
+	if (realpath(path, rp) == NULL) {
+		r = TK_ERR_NOT_FOUND;
+		goto out;
+	}
+	for (p = a->allowlist; p != NULL && *p != '\0'; p = e) {
+		e = strchr(p, ',');
+		n = e == NULL ? strlen(p) : (size_t)(e - p);
+		e = e == NULL ? NULL : e + 1;
+		if (n == 0 || n >= sizeof(pat))
+			continue;
+		memcpy(pat, p, n);
+		pat[n] = '\0';
+		if (fnmatch(pat, rp, 0) == 0) {
+			r = 0;
+			break;
+		}
+	}
+	if (r == 0 && snprintf(rpath, rpathsz, "%s", rp) >= (int)rpathsz)
+		r = TK_ERR_RANGE;
+ out:
+	return r;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+agent_uri_module_path(const char *uri, char *path, size_t pathsz)
+{
+	const char	*q, *v;
+	size_t		 n = 0;
+	int		 hi, lo, r = TK_ERR_NOT_FOUND;
+
+	if (strncmp(uri, "pkcs11:", 7) != 0) {
+		r = TK_ERR_URI_SCHEME;
+		goto out;
+	}
+	if ((q = strchr(uri, '?')) == NULL)
+		goto out;
+	for (q++; *q != '\0'; q += strcspn(q, "&"), q += *q == '&') {
+		if (strncmp(q, "module-path=", 12) != 0)
+			continue;
+		for (v = q + 12; *v != '\0' && *v != '&'; v++) {
+			if (n + 1 >= pathsz) {
+				r = TK_ERR_RANGE;
+				goto out;
+			}
+			if (*v != '%') {
+				path[n++] = *v;
+				continue;
+			}
+			if ((hi = hexval(v[1])) < 0 || (lo = hexval(v[2])) < 0 ||
+			    (hi == 0 && lo == 0)) {
+				r = TK_ERR_URI;
+				goto out;
+			}
+			path[n++] = (char)(hi << 4 | lo);
+			v += 2;
+		}
+		path[n] = '\0';
+		r = n > 0 ? 0 : TK_ERR_URI;
+		break;
+	}
+ out:
+	return r;
+}
+
+int
+agent_module_get(struct agent *a, const char *path, int registry,
+    struct agent_module **out)
+{
+	struct agent_module	*m = NULL;
+	void			*h = NULL;
+	size_t			 i;
+	int			 r;
+
+	*out = NULL;
+	pthread_mutex_lock(&a->lock);
+	for (i = 0; i < a->nmods; i++)
+		if (strcmp(a->mods[i]->path, path) == 0)
+			*out = a->mods[i];
+	pthread_mutex_unlock(&a->lock);
+	if (*out != NULL) {
+		r = 0;
+		goto out;
+	}
+	/* Starting a helper takes a while: not under the lock. */
+	if ((r = a->ops->mod_new(path, &h)) != 0)
+		goto out;
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    (m->path = strdup(path)) == NULL) {
+		r = TK_ERR_NOMEM;
+		goto out;
+	}
+	m->h = h;
+	m->registry = registry;
+	pthread_mutex_lock(&a->lock);
+	for (i = 0; i < a->nmods; i++)
+		if (strcmp(a->mods[i]->path, path) == 0)
+			*out = a->mods[i];
+	if (*out == NULL && a->nmods < AGENT_MAX_MODULES) {
+		a->mods[a->nmods++] = m;
+		*out = m;
+		m = NULL;
+		h = NULL;
+	}
+	pthread_mutex_unlock(&a->lock);
+	r = *out != NULL ? 0 : TK_ERR_RANGE;
+ out:
+	if (h != NULL)
+		a->ops->mod_free(h);
+	if (m != NULL) {
+		free(m->path);
+		free(m);
+	}
+	return r;
+}
+
+/* List a source's keys (no lock held); absent tokens list nothing. */
+static int
+source_list(struct agent *a, struct agent_source *s)
+{
+	int	r;
+
+	r = a->ops->list(s->mod->h, s->uri, &s->keys, &s->nkeys);
+	if (r == TK_ERR_NOT_FOUND || r == TK_ERR_NO_TOKEN) {
+		s->keys = NULL;
+		s->nkeys = 0;
+		r = 0;
+	}
+	s->listed = r == 0;
+	return r;
+}
+
+/* Remove sources i (a->lock held), hiding their keys when asked. */
+static void
+source_remove(struct agent *a, size_t i, int hidekeys)
+{
+	struct agent_source	*s = a->srcs[i];
+	size_t			 j;
+
+	for (j = 0; hidekeys && j < s->nkeys; j++)
+		(void)hide(a, s->keys[j].blob, s->keys[j].bloblen);
+	memmove(&a->srcs[i], &a->srcs[i + 1],
+	    (a->nsrcs - i - 1) * sizeof(a->srcs[0]));
+	a->nsrcs--;
+	source_free(a, s);
+}
+
+/*
+ * Add the sources for uri: one module if it names module-path (which must
+ * pass the allowlist), else every registry module.  With a PIN, log in on
+ * the one token the new keys live on (several tokens: not used, since a
+ * PIN tried on every card loses retries).  A source with the same reader
+ * is replaced (new constraints).
+ */
+static int
+add_sources(struct agent *a, const char *uri, const char *reader,
+    time_t deadline, int confirm, const char *pin, size_t pinlen,
+    int allow_empty)
+{
+	struct agent_source	*ns[AGENT_MAX_MODULES];
+	struct agent_module	*mods[AGENT_MAX_MODULES], *m;
+	char			 path[PATH_MAX], rpath[PATH_MAX];
+	size_t			 nmods = 0, n = 0, i, j, nkeys = 0, ntok = 0;
+	const struct tk_hkey	*first = NULL;
+	struct agent_source	*firstsrc = NULL;
+	int			 r;
+
+	memset(ns, 0, sizeof(ns));
+	r = agent_uri_module_path(uri, path, sizeof(path));
+	if (r == 0) {
+		if ((r = agent_module_allowed(a, path, rpath,
+		    sizeof(rpath))) != 0) {
+			agent_log(a, AGENT_LOG_ERR, "module %s refused: %s",
+			    path, r == TK_ERR_DENIED ? "its real path is not "
+			    "in the -P allowlist" : "no such file");
+			r = TK_ERR_DENIED;
+			goto out;
+		}
+		if ((r = agent_module_get(a, rpath, 0, &m)) != 0) {
+			agent_log(a, AGENT_LOG_ERR, "module %s: cannot start "
+			    "its helper: %s", rpath, tk_strerror(r));
+			goto out;
+		}
+		mods[nmods++] = m;
+	} else if (r == TK_ERR_NOT_FOUND) {
+		pthread_mutex_lock(&a->lock);
+		for (i = 0; i < a->nmods; i++)
+			if (a->mods[i]->registry)
+				mods[nmods++] = a->mods[i];
+		pthread_mutex_unlock(&a->lock);
+	} else
+		goto out;
+
+	for (i = 0; i < nmods; i++) {
+		if ((ns[n] = calloc(1, sizeof(*ns[n]))) == NULL ||
+		    (ns[n]->uri = strdup(uri)) == NULL ||
+		    (ns[n]->reader = strdup(reader)) == NULL) {
+			n++;
+			r = TK_ERR_NOMEM;
+			goto out;
+		}
+		ns[n]->mod = mods[i];
+		ns[n]->deadline = deadline;
+		ns[n]->confirm = confirm;
+		if ((r = source_list(a, ns[n])) != 0)
+			agent_log(a, AGENT_LOG_ERR, "module %s: listing keys "
+			    "failed: %s", mods[i]->path, tk_strerror(r));
+		for (j = 0; j < ns[n]->nkeys; j++) {
+			const struct tk_hkey *h = &ns[n]->keys[j];
+
+			nkeys++;
+			if (first == NULL) {
+				first = h;
+				firstsrc = ns[n];
+				ntok = 1;
+			} else if (firstsrc->mod != ns[n]->mod ||
+			    strcmp(first->token_serial ? first->token_serial :
+			    "", h->token_serial ? h->token_serial : "") != 0 ||
+			    strcmp(first->token_label ? first->token_label :
+			    "", h->token_label ? h->token_label : "") != 0)
+				ntok = 2;
+		}
+		n++;
+	}
+	r = 0;
+	if (nkeys == 0 && !allow_empty) {
+		agent_log(a, AGENT_LOG_ERR, "%s: no key matches on any "
+		    "module", uri);
+		r = TK_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (pin != NULL && pinlen > 0) {
+		if (ntok > 1)
+			agent_log(a, AGENT_LOG_INFO, "%s: keys on several "
+			    "tokens; the PIN given is not used (each token "
+			    "asks at first use)", uri);
+		else if ((r = agent_login_given(a, firstsrc, first, pin,
+		    pinlen)) != 0)
+			goto out;
+	}
+	pthread_mutex_lock(&a->lock);
+	for (i = a->nsrcs; i > 0; i--)
+		if (strcmp(a->srcs[i - 1]->reader, reader) == 0 &&
+		    reader[0] != '\0')
+			source_remove(a, i - 1, 0);
+	if (a->nsrcs + n > AGENT_MAX_SOURCES)
+		r = TK_ERR_RANGE;
+	for (i = 0; r == 0 && i < n; i++) {
+		for (j = 0; j < ns[i]->nkeys; j++)
+			unhide(a, ns[i]->keys[j].blob, ns[i]->keys[j].bloblen);
+		a->srcs[a->nsrcs++] = ns[i];
+		ns[i] = NULL;
+	}
+	if (r == 0)
+		r = rebuild(a);
+	pthread_mutex_unlock(&a->lock);
+ out:
+	for (i = 0; i < n; i++)
+		source_free(a, ns[i]);
+	return r;
+}
+
+int
+agent_add_uri(struct agent *a, const char *uri, const char *reader,
+    time_t deadline, int confirm, const char *pin, size_t pinlen,
+    int allow_empty)
+{
+	return add_sources(a, uri, reader, deadline, confirm, pin, pinlen,
+	    allow_empty);
+}
+
+int
+agent_load_registry(struct agent *a)
+{
+	struct agent_module	*m;
+	char			**paths = NULL;
+	size_t			 n = 0, i;
+	int			 r;
+
+	if ((r = a->ops->registry(&paths, &n)) != 0) {
+		agent_log(a, AGENT_LOG_ERR, "reading p11-kit's module registry "
+		    "failed: %s", tk_strerror(r));
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if ((r = agent_module_get(a, paths[i], 1, &m)) != 0)
+			agent_log(a, AGENT_LOG_ERR, "module %s: cannot start "
+			    "its helper: %s", paths[i], tk_strerror(r));
+	r = 0;
+ out:
+	if (paths != NULL)
+		a->ops->paths_free(paths, n);
+	return r;
+}
+
+int
+agent_remove_reader(struct agent *a, const char *reader)
+{
+	char	rp[PATH_MAX];
+	size_t	i;
+	int	have_rp, r = TK_ERR_NOT_FOUND;
+
+	have_rp = reader[0] == '/' && realpath(reader, rp) != NULL;
+	pthread_mutex_lock(&a->lock);
+	for (i = a->nsrcs; i > 0; i--) {
+		struct agent_source *s = a->srcs[i - 1];
+
+		if (strcmp(s->reader, reader) == 0 || (have_rp &&
+		    s->reader[0] == '/' && strcmp(s->mod->path, rp) == 0)) {
+			source_remove(a, i - 1, 1);
+			r = 0;
+		}
+	}
+	if (r == 0)
+		r = rebuild(a);
+	pthread_mutex_unlock(&a->lock);
+	return r;
+}
+
+void
+agent_remove_all(struct agent *a)
+{
+	size_t	i;
+
+	pthread_mutex_lock(&a->lock);
+	while (a->nsrcs > 0)
+		source_remove(a, a->nsrcs - 1, 0);
+	for (i = 0; i < a->nhidden; i++)
+		free(a->hidden[i].blob);
+	free(a->hidden);
+	a->hidden = NULL;
+	a->nhidden = 0;
+	(void)rebuild(a);
+	pthread_mutex_unlock(&a->lock);
+}
+
+int
+agent_hide(struct agent *a, const uint8_t *blob, size_t len)
+{
+	size_t	i;
+	int	r = TK_ERR_NOT_FOUND;
+
+	pthread_mutex_lock(&a->lock);
+	for (i = 0; i < a->nkeys; i++)
+		if (blob_eq(a->keys[i].blob, a->keys[i].bloblen, blob, len))
+			break;
+	if (i < a->nkeys && (r = hide(a, blob, len)) == 0)
+		r = rebuild(a);
+	pthread_mutex_unlock(&a->lock);
+	return r;
+}
+
+/* Expire sources whose lifetime has passed; a->lock held. */
+static int
+expire_locked(struct agent *a)
+{
+	time_t	now = agent_now(a);
+	size_t	i;
+	int	changed = 0;
+
+	for (i = a->nsrcs; i > 0; i--) {
+		struct agent_source *s = a->srcs[i - 1];
+
+		if (s->deadline == 0 || s->deadline > now)
+			continue;
+		agent_log(a, AGENT_LOG_INFO, "lifetime of %s%s ended: its "
+		    "keys are no longer served", s->reader[0] != '\0' ?
+		    s->reader : s->uri, s->mod->registry ? "" : "");
+		source_remove(a, i - 1, 1);
+		changed = 1;
+	}
+	if (changed)
+		(void)rebuild(a);
+	return changed;
+}
+
+void
+agent_expire(struct agent *a)
+{
+	pthread_mutex_lock(&a->lock);
+	(void)expire_locked(a);
+	pthread_mutex_unlock(&a->lock);
+}
+
+int
+agent_refresh(struct agent *a)
+{
+	struct agent_source	*snap[AGENT_MAX_SOURCES], *cur;
+	size_t			 n = 0, i, j;
+	int			 r = 0, e;
+
+	/* Copies to list into, so the lock is free while helpers work. */
+	pthread_mutex_lock(&a->lock);
+	for (i = 0; i < a->nsrcs; i++) {
+		if ((snap[n] = calloc(1, sizeof(*snap[n]))) == NULL ||
+		    (snap[n]->uri = strdup(a->srcs[i]->uri)) == NULL) {
+			free(snap[n]);
+			r = TK_ERR_NOMEM;
+			break;
+		}
+		snap[n]->mod = a->srcs[i]->mod;
+		snap[n]->reader = (char *)a->srcs[i];	/* identity only */
+		n++;
+	}
+	pthread_mutex_unlock(&a->lock);
+
+	for (i = 0; i < n; i++)
+		if ((e = source_list(a, snap[i])) != 0)
+			agent_log(a, AGENT_LOG_DEBUG, "module %s: refreshing "
+			    "keys failed: %s", snap[i]->mod->path,
+			    tk_strerror(e));
+
+	pthread_mutex_lock(&a->lock);
+	for (i = 0; i < n; i++) {
+		if (!snap[i]->listed)
+			continue;
+		for (j = 0; j < a->nsrcs; j++)
+			if (a->srcs[j] == (struct agent_source *)snap[i]->reader)
+				break;
+		if (j == a->nsrcs)
+			continue;	/* removed meanwhile */
+		cur = a->srcs[j];
+		if (cur->keys != NULL)
+			a->ops->keys_free(cur->keys, cur->nkeys);
+		cur->keys = snap[i]->keys;
+		cur->nkeys = snap[i]->nkeys;
+		snap[i]->keys = NULL;
+		snap[i]->nkeys = 0;
+	}
+	(void)expire_locked(a);
+	if (r == 0)
+		r = rebuild(a);
+	pthread_mutex_unlock(&a->lock);
+	for (i = 0; i < n; i++) {
+		snap[i]->reader = NULL;
+		source_free(a, snap[i]);
+	}
+	return r;
+}
+
+int
+agent_key_lookup(struct agent *a, const uint8_t *blob, size_t len,
+    struct agent_key *out, char *comment, size_t commentsz)
+{
+	size_t	i;
+	int	r = TK_ERR_NOT_FOUND;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&a->lock);
+	if (a->locked) {
+		r = TK_ERR_DENIED;
+		goto out;
+	}
+	(void)expire_locked(a);
+	for (i = 0; i < a->nkeys; i++) {
+		if (!blob_eq(a->keys[i].blob, a->keys[i].bloblen, blob, len))
+			continue;
+		*out = a->keys[i];
+		out->blob = NULL;
+		out->comment = NULL;
+		out->src = NULL;
+		snprintf(comment, commentsz, "%s", a->keys[i].comment);
+		r = 0;
+		break;
+	}
+ out:
+	pthread_mutex_unlock(&a->lock);
+	return r;
+}
+
+int
+agent_identities(struct agent *a, struct tk_buf *reply)
+{
+	int	r;
+
+	pthread_mutex_lock(&a->lock);
+	(void)expire_locked(a);
+	if (a->locked) {
+		if ((r = tk_buf_put_u8(reply,
+		    SSH_AGENT_IDENTITIES_ANSWER)) == 0)
+			r = tk_buf_put_u32(reply, 0);
+	} else
+		r = tk_buf_put(reply, tk_buf_ptr(&a->idanswer),
+		    tk_buf_avail(&a->idanswer));
+	pthread_mutex_unlock(&a->lock);
+	return r;
+}
+
+static int
+lock_hash(const uint8_t *salt, const uint8_t *pw, size_t len, uint8_t *out)
+{
+	if (len > INT_MAX || PKCS5_PBKDF2_HMAC((const char *)pw, (int)len,
+	    salt, 16, LOCK_KDF_ROUNDS, EVP_sha256(), 32, out) != 1)
+		return TK_ERR_INTERNAL;
+	return 0;
+}
+
+int
+agent_lock(struct agent *a, const uint8_t *pw, size_t len)
+{
+	uint8_t	salt[16], h[32];
+	int	r = TK_ERR_DENIED;
+
+	if (RAND_bytes(salt, sizeof(salt)) != 1) {
+		r = TK_ERR_INTERNAL;
+		goto out;
+	}
+	if ((r = lock_hash(salt, pw, len, h)) != 0)
+		goto out;
+	pthread_mutex_lock(&a->lock);
+	if (!a->locked) {
+		memcpy(a->lock_salt, salt, sizeof(salt));
+		memcpy(a->lock_hash, h, sizeof(h));
+		a->locked = 1;
+		a->unlock_failures = 0;
+		r = 0;
+	} else
+		r = TK_ERR_DENIED;
+	pthread_mutex_unlock(&a->lock);
+ out:
+	explicit_bzero(salt, sizeof(salt));
+	explicit_bzero(h, sizeof(h));
+	return r;
+}
+
+int
+agent_unlock(struct agent *a, const uint8_t *pw, size_t len)
+{
+	struct timespec	ts;
+	uint8_t		salt[16], h[32];
+	unsigned int	fails = 0, ms;
+	int		locked, r = TK_ERR_DENIED;
+
+	pthread_mutex_lock(&a->lock);
+	locked = a->locked;
+	memcpy(salt, a->lock_salt, sizeof(salt));
+	pthread_mutex_unlock(&a->lock);
+	if (!locked)
+		goto out;
+	if ((r = lock_hash(salt, pw, len, h)) != 0)
+		goto out;
+	pthread_mutex_lock(&a->lock);
+	if (a->locked && CRYPTO_memcmp(h, a->lock_hash, sizeof(h)) == 0) {
+		a->locked = 0;
+		a->unlock_failures = 0;
+		explicit_bzero(a->lock_salt, sizeof(a->lock_salt));
+		explicit_bzero(a->lock_hash, sizeof(a->lock_hash));
+		r = 0;
+	} else {
+		fails = ++a->unlock_failures;
+		r = TK_ERR_DENIED;
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (r != 0) {
+		/* Slow down guessing; only this client waits. */
+		ms = a->unlock_delay_ms * (fails < 10 ? fails : 10);
+		ts.tv_sec = ms / 1000;
+		ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+		nanosleep(&ts, NULL);
+	}
+ out:
+	explicit_bzero(salt, sizeof(salt));
+	explicit_bzero(h, sizeof(h));
+	return r;
+}
+
+int
+agent_is_locked(struct agent *a)
+{
+	int	l;
+
+	pthread_mutex_lock(&a->lock);
+	l = a->locked;
+	pthread_mutex_unlock(&a->lock);
+	return l;
+}
+
+void
+agent_keys_free(struct agent *a)
+{
+	size_t	i;
+
+	while (a->nsrcs > 0)
+		source_remove(a, a->nsrcs - 1, 0);
+	keys_clear(a);
+	for (i = 0; i < a->nhidden; i++)
+		free(a->hidden[i].blob);
+	free(a->hidden);
+	a->hidden = NULL;
+	a->nhidden = 0;
+	for (i = 0; i < a->nmods; i++) {
+		if (a->mods[i]->h != NULL)
+			a->ops->mod_free(a->mods[i]->h);
+		free(a->mods[i]->path);
+		free(a->mods[i]);
+	}
+	a->nmods = 0;
+	tk_buf_free(&a->idanswer);
+}
