@@ -238,6 +238,12 @@ tk_modset_load_path(struct tk_modset *ms, const char *path,
 			goto out;
 		}
 	}
+	/*
+	 * p11-kit resolves a relative name in its module directory; one
+	 * with a slash in it means the user's working directory.
+	 */
+	if (path[0] != '/' && strchr(path, '/') != NULL && rp != NULL)
+		path = rp;
 	p11_kit_be_quiet();
 	f = p11_kit_module_load(path, P11_KIT_MODULE_UNMANAGED);
 	if (f == NULL) {
