@@ -1,8 +1,9 @@
 #!/bin/bash
 # The whole test suite, from a clean clone or an existing build:
 # configure with warnings as errors if needed, build, run `make check`,
-# then `make distcheck` (the tarball builds and passes too).  The last
-# line is the total, from automake's test-suite summaries.
+# `make distcheck` (the tarball builds and passes too), `make check` again
+# built with ASan+UBSan, and the unit tests under valgrind.  The last line
+# is the total, from automake's test-suite summaries.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 top=$(pwd)
@@ -51,15 +52,65 @@ fi
 count "$log/check"
 
 echo "== make distcheck"
-make -j2 distcheck >"$log/distcheck" 2>&1
-if [ $? -ne 0 ]; then
+if make -j2 distcheck >"$log/distcheck" 2>&1; then
+	echo "distcheck: the release tarball builds and passes"
+else
 	status=1
 	tail -60 "$log/distcheck" >&2
 	echo "check-all: make distcheck failed" >&2
 	fail=$((fail + 1))
-else
-	echo "distcheck: the release tarball builds and passes"
 fi
+
+# The same tests once more, built with AddressSanitizer and UBSan, from
+# the release tarball so the source tree's own build is left alone.
+echo "== make check with ASan + UBSan"
+tarball=$(ls -t tokenkeys-*.tar.gz 2>/dev/null | head -1)
+if [ -z "$tarball" ] && ! make dist >"$log/dist" 2>&1; then
+	cat "$log/dist" >&2
+	die "make dist failed"
+fi
+tarball=$(ls -t tokenkeys-*.tar.gz | head -1)
+mkdir "$log/asan"
+tar -xzf "$tarball" -C "$log/asan"
+asan=$(echo "$log"/asan/tokenkeys-*)
+(
+	cd "$asan" &&
+	./configure --enable-strict --enable-sanitizers >"$log/asan.configure" 2>&1 &&
+	make -j2 >"$log/asan.make" 2>&1
+) || { tail -40 "$log"/asan.* >&2; die "sanitizer build failed"; }
+# the SoftHSM and p11-kit libraries are not ours: leaks there are not
+# reported, but any memory error anywhere still fails the test
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd "$asan" && make -j2 check) >"$log/asan.check" 2>&1
+rc=$?
+grep -E '^(FAIL|ERROR|XPASS|# )' "$log/asan.check"
+if [ $rc -ne 0 ]; then
+	status=1
+	for f in "$asan"/tests/*.log; do
+		grep -q -E '^(not ok|Bail out)|ERROR: AddressSanitizer|runtime error' \
+		    "$f" 2>/dev/null || continue
+		echo "---- asan: ${f#$asan/}" >&2
+		tail -40 "$f" >&2
+	done
+fi
+count "$log/asan.check"
+unset ASAN_OPTIONS UBSAN_OPTIONS
+
+# Unit and replay tests under valgrind: uninitialised reads and leaks of
+# our own code (the list is $(valgrind_tests) in Makefile.am).
+echo "== unit tests under valgrind"
+vtests=$(make -s print-valgrind-tests | tail -1)
+make check TESTS="$vtests" LOG_COMPILER="$top/tests/valgrind.sh" \
+    >"$log/valgrind" 2>&1
+rc=$?
+grep -E '^(FAIL|ERROR|# )' "$log/valgrind"
+if [ $rc -ne 0 ]; then
+	status=1
+	grep -h -B2 -A30 -E '^not ok|==[0-9]+==' tests/*.log 2>/dev/null |
+	    head -80 >&2
+fi
+count "$log/valgrind"
 
 echo "$pass passed, $fail failed"
 exit $status
