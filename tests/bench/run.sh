@@ -1,6 +1,7 @@
 #!/bin/bash
-# run.sh -- the tokenkeys benchmarks (make bench).  Prints figures, never
-# fails a build: absolute numbers drift on shared machines, so every row is
+# run.sh -- the tokenkeys benchmarks (make bench).  Prints figures and
+# judges nothing (it exits non-zero only when it cannot run at all):
+# absolute numbers drift on shared machines, so every row is
 # compared, in this one run and on the same throwaway tokens, against
 # anchors -- the raw PKCS#11 floor, OpenSSH's ssh-agent and ssh-keygen -D --
 # and the summary reports ratios.
@@ -24,7 +25,16 @@ NKEYS=${BENCH_NKEYS:-1000}
 ROUNDS=${BENCH_ROUNDS:-10}
 SECS=${BENCH_SECS:-3}
 PIN=1234			# the throwaway tokens' user PIN
-TMO=$((SECS + 60))		# no cell may hang the run
+
+case $NKEYS$ROUNDS in
+*[!0-9]*) echo "run.sh: BENCH_NKEYS and BENCH_ROUNDS must be whole numbers" >&2
+	exit 2 ;;
+esac
+if ! [[ $SECS =~ ^[0-9]+(\.[0-9]+)?$ ]] || [ "$ROUNDS" -lt 1 ]; then
+	echo "run.sh: BENCH_SECS must be a number of seconds, BENCH_ROUNDS >= 1" >&2
+	exit 2
+fi
+TMO=$(awk -v s="$SECS" 'BEGIN { printf "%d", s + 61 }')	# no cell may hang the run
 
 T=
 PIDS=
@@ -52,12 +62,30 @@ rss_tree() {
 	echo "$total"
 }
 
+# Running (not yet a zombie)?
+alive() {
+	local st
+	st=$(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null)
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+# Stop one of our agents and its helpers: TERM, then KILL after 5 s, so
+# an agent that ignores TERM cannot hang the run.
 stop_pid() {
-	local p kids
-	[ -n "$1" ] && [ -d "/proc/$1" ] || return 0
+	local p kids i
+	[ -n "${1:-}" ] && [ -d "/proc/$1" ] || return 0
 	kids=$(descendants "$1")
 	kill "$1" 2>/dev/null
 	for p in $kids; do kill "$p" 2>/dev/null; done
+	for ((i = 0; i < 50; i++)); do
+		alive "$1" || break
+		sleep 0.1
+	done
+	if alive "$1"; then
+		msg "run.sh: pid $1 ignored SIGTERM; killing it"
+		kill -KILL "$1" 2>/dev/null
+	fi
+	for p in $kids; do alive "$p" && kill -KILL "$p" 2>/dev/null; done
 	wait "$1" 2>/dev/null
 }
 
@@ -195,7 +223,7 @@ done
 unset SOFTHSM2_CONF
 
 # ---- b. signing -----------------------------------------------------------
-declare -A RATE P50 P99 RSS
+declare -A RATE P50 P99 RSS NSIG
 
 # cell KEY LINE: remember a result line under KEY and show it.
 cell() {
@@ -210,10 +238,13 @@ cell() {
 	P99[$key]=$(field p99_us "$line")
 }
 
+# wait_sock SOCK PID: up to 10 s for PID to bind SOCK; fails at once if
+# PID exits first.
 wait_sock() {
 	local i
 	for ((i = 0; i < 100; i++)); do
 		[ -S "$1" ] && return 0
+		alive "$2" || return 1
 		sleep 0.1
 	done
 	return 1
@@ -242,7 +273,7 @@ start_agent() {
 	    DISPLAY='' "$@" >"$T/$name.log" 2>&1 </dev/null &
 	APID=$!
 	PIDS="$PIDS $APID"
-	if ! wait_sock "$T/$name.sock"; then
+	if ! wait_sock "$T/$name.sock" "$APID"; then
 		msg "run.sh: $name did not create its socket; its log:"
 		sed 's/^/  /' "$T/$name.log" >&2
 		return 1
@@ -257,21 +288,25 @@ load_ssh_agent() {
 
 # agent_rows WHO SOCK PID KEYS...: sign cells at 1 and 4 connections.
 agent_rows() {
-	local who=$1 sock=$2 pid=$3 kt match typ line c
+	local who=$1 sock=$2 pid=$3 kt match typ line c n
 	shift 3
+	RSS[$who/start]=$(rss_tree "$pid")
 	# One untimed signature per key first: a PIN prompt, a helper start.
 	for kt in "$@"; do
 		IFS=: read -r kt match typ <<<"$kt"
 		timeout $TMO "$B/agent-client" -a "$sock" -n 1 sign "$match" \
 		    "$typ" >/dev/null 2>&1
 	done
-	RSS[$who/start]=$(rss_tree "$pid")
+	NSIG[$who]=$#
 	for kt in "$@"; do
 		IFS=: read -r kt match typ <<<"$kt"
 		for c in 1 4; do
 			line=$(timeout $TMO "$B/agent-client" -a "$sock" \
 			    -d "$SECS" -c $c sign "$match" "$typ" 2>&1 | tail -1)
 			cell "$who/$kt/$c" "$line"
+			# plus agent-client's one warm-up per connection
+			n=$(field n "$line")
+			[ -n "$n" ] && NSIG[$who]=$((NSIG[$who] + n + c))
 		done
 	done
 	RSS[$who/after]=$(rss_tree "$pid")
@@ -284,13 +319,13 @@ list_rows() {
 	local who=$1 sock=$2 pid=$3 line
 	timeout $TMO "$B/agent-client" -a "$sock" -n 1 sign bench-ec256 \
 	    ecdsa-sha2-nistp256 >/dev/null 2>&1
-	RSS[$who/big]=$(rss_tree "$pid")
 	line=$(timeout $TMO "$B/agent-client" -a "$sock" -d "$SECS" list 2>&1 |
 	    tail -1)
 	cell "$who/list-big" "$line"
 	line=$(timeout $TMO "$B/agent-client" -a "$sock" -d "$SECS" sign \
 	    bench-ec256 ecdsa-sha2-nistp256 2>&1 | tail -1)
 	cell "$who/ec256-big/1" "$line"
+	RSS[$who/big]=$(rss_tree "$pid")
 }
 
 echo
@@ -394,15 +429,17 @@ printf '  %-22s %17s %17s %8s\n' "list p50 tk/ssh-agent" "" "" \
 
 echo
 echo "agent RSS in KiB, agent and its helpers summed"
-printf '  %-22s %12s %12s %8s\n' "" ssh-agent tokenkeys tk/ssh
+printf '  %-26s %12s %12s %8s\n' "" ssh-agent tokenkeys tk/ssh
 for w in start after big; do
 	case $w in
-	start) l="3 keys, after 1 sign" ;;
-	after) l="3 keys, after the rows" ;;
-	big) l="$((NKEYS + 3)) keys" ;;
+	start) l="3 keys, at start" ;;
+	after) l="3 keys, after signing" ;;
+	big) l="$((NKEYS + 3)) keys, after rows" ;;
 	esac
-	printf '  %-22s %12s %12s %8s\n' "$l" "${RSS[ssh-agent/$w]:--}" \
+	printf '  %-26s %12s %12s %8s\n' "$l" "${RSS[ssh-agent/$w]:--}" \
 	    "${RSS[tokenkeys/$w]:--}" \
 	    "$(ratio "${RSS[tokenkeys/$w]:-}" "${RSS[ssh-agent/$w]:-}")"
 done
+printf '  %-26s %12s %12s\n' "signatures in between" "${NSIG[ssh-agent]:--}" \
+    "${NSIG[tokenkeys]:--}"
 exit 0
