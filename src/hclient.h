@@ -10,6 +10,8 @@
 #ifndef TK_HCLIENT_H
 #define TK_HCLIENT_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,9 +33,21 @@ struct tk_hkey {
 	uint32_t	 flags;		/* TK_HKEY_* */
 };
 
+/*
+ * Token state flags beyond TK_TOKEN_* (tokenkeys.h), in tk_htoken.flags:
+ *   TK_HTOKEN_LOGGED_IN	the helper holds a login on this token.
+ *   TK_HTOKEN_CONTEXT_PIN	this key is CKA_ALWAYS_AUTHENTICATE: every
+ *				signature needs a PIN (pass ctx_pin).  Set
+ *				with TK_ERR_LOGIN_REQUIRED from
+ *				tk_hclient_sign when the key is first found
+ *				to be one (the listing may not have known).
+ */
+#define TK_HTOKEN_LOGGED_IN	0x10000
+#define TK_HTOKEN_CONTEXT_PIN	0x20000
+
 /* What the agent needs to decide how (and whether) to ask for a PIN. */
 struct tk_htoken {
-	uint32_t	 flags;		/* TK_TOKEN_* (tokenkeys.h) */
+	uint32_t	 flags;		/* TK_TOKEN_* | TK_HTOKEN_* */
 	uint32_t	 min_pin, max_pin;	/* 0: unknown */
 	char		 label[33];	/* raw, NUL-terminated */
 	char		 serial[17];
@@ -93,5 +107,8 @@ int	tk_hclient_login(struct tk_hclient *, const uint8_t *blob,
 /* The state of the token holding this key, read fresh. */
 int	tk_hclient_token(struct tk_hclient *, const uint8_t *blob,
 	    size_t bloblen, struct tk_htoken *tok);
+
+/* The running helper's process id, or -1 (for tests and -d output). */
+pid_t	tk_hclient_pid(struct tk_hclient *);
 
 #endif /* TK_HCLIENT_H */

@@ -1,0 +1,71 @@
+/*
+ * The helper process (tokenkeys __helper): one PKCS#11 module, loaded
+ * here and nowhere else, served over the helper protocol (hproto.h) on a
+ * socket the agent passes as fd 3.
+ *
+ *   helper.c       the server: threads, framing, dispatch
+ *   helper-keys.c  the keys of the module: listing, and the blob -> key
+ *                  table the signer is driven through
+ */
+#ifndef TK_HELPER_H
+#define TK_HELPER_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hclient.h"
+#include "p11.h"
+#include "sign.h"
+
+#define TK_HELPER_FD		3
+#define TK_HELPER_THREADS	4
+
+/* One key the helper has seen, by its OpenSSH blob. */
+struct hk_ent {
+	uint8_t		*blob;
+	size_t		 bloblen;
+	uint64_t	 hash;
+	int		 type;		/* TK_KEY_* */
+	struct tk_skey	*sk;
+	unsigned int	 listgen;	/* last listing that reported it */
+};
+
+struct hk_table {
+	pthread_mutex_t	 mu;		/* the table */
+	pthread_mutex_t	 walk_mu;	/* one walk of the module at a time */
+	struct hk_ent	*ents;
+	size_t		 n, cap;
+	size_t		*slots;		/* open addressing: index + 1 */
+	size_t		 nslots;
+	unsigned int	 listgen;
+};
+
+struct helper {
+	int		 fd;
+	struct tk_modset ms;
+	struct tk_module *mod;
+	struct tk_signer *sg;
+	struct hk_table	 keys;
+};
+
+/* Serve the module at path on fd until the peer closes it. */
+int	tk_helper_run(int fd, const char *path);
+/* Answer REGISTRY requests on fd; fd -1: print the paths on stdout. */
+int	tk_helper_registry(int fd);
+
+/* helper-keys.c */
+int	hk_init(struct hk_table *);
+void	hk_free(struct hk_table *);
+/* LIST: keys matching uri (allocated, free with tk_hkeys_free). */
+int	hk_list(struct helper *, const char *uri, struct tk_hkey **, size_t *);
+/*
+ * The key with this blob: from the table, else after walking every token
+ * of the module again (rescan also forces that walk).
+ */
+int	hk_lookup(struct helper *, const uint8_t *blob, size_t bloblen,
+	    int rescan, struct hk_ent *out);
+/* Registry module paths (trust-policy modules left out). */
+int	hk_registry_paths(char ***paths, size_t *n);
+
+#endif /* TK_HELPER_H */
