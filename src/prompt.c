@@ -5,11 +5,8 @@
  * our stack that is wiped before we return; none goes to the heap, argv,
  * the environment or a log.
  */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE	/* explicit_bzero, pipe2, SOCK_CLOEXEC, MADV_* */
+#ifndef _GNU_SOURCE	/* config.h (AC_USE_SYSTEM_EXTENSIONS) sets it */
+#define _GNU_SOURCE	/* explicit_bzero, pipe2, ppoll, SOCK_CLOEXEC */
 #endif
 
 #include <sys/types.h>
@@ -182,7 +179,7 @@ find_program(const char *name, char *buf, size_t bufsz)
  * strings are borrowed from environ; only the array is allocated.
  */
 static int
-child_env(const char *add, char ***envp)
+child_env(char *add, char ***envp)
 {
 	static const char drop[] = "SSH_ASKPASS_PROMPT=";
 	char **e;
@@ -202,7 +199,7 @@ child_env(const char *add, char ***envp)
 			e[n++] = environ[i];
 	}
 	if (add != NULL)
-		e[n++] = (char *)add;
+		e[n++] = add;
 	e[n] = NULL;
 	*envp = e;
 	r = 0;
@@ -214,6 +211,9 @@ child_env(const char *add, char ***envp)
  * fork and exec path with in_fd as stdin and out_fd as stdout.  Between
  * fork and exec the child does only async-signal-safe things, so the
  * caller may be threaded; everything it needs is built beforehand.
+ * TK_ERR_NO_PROMPT if the program could not be executed: a close-on-exec
+ * pipe carries exec's errno back, which an exit status cannot do
+ * unambiguously.
  */
 static int
 spawn(const char *path, char *const argv[], char *const envp[], int in_fd,
@@ -225,9 +225,11 @@ spawn(const char *path, char *const argv[], char *const envp[], int in_fd,
 	};
 	struct sigaction dfl;
 	sigset_t none;
-	pid_t pid;
+	pid_t pid, w;
 	size_t i;
-	int in, out, r;
+	ssize_t n;
+	int ep[2] = { -1, -1 };
+	int err, in, out, r, status;
 
 	*pidp = -1;
 	memset(&dfl, 0, sizeof(dfl));
@@ -235,6 +237,10 @@ spawn(const char *path, char *const argv[], char *const envp[], int in_fd,
 	sigemptyset(&dfl.sa_mask);
 	sigemptyset(&none);
 
+	if (pipe2(ep, O_CLOEXEC) == -1) {
+		r = TK_ERR_SYSTEM;
+		goto out;
+	}
 	if ((pid = fork()) == -1) {
 		r = TK_ERR_SYSTEM;
 		goto out;
@@ -244,20 +250,40 @@ spawn(const char *path, char *const argv[], char *const envp[], int in_fd,
 			(void)sigaction(sigs[i], &dfl, NULL);
 		(void)sigprocmask(SIG_SETMASK, &none, NULL);
 		/*
-		 * Move both above 2 first: either may be 0 or 1 already if
-		 * the caller runs with stdin/stdout closed.
+		 * Move everything above 2 first: any may be 0 or 1 already
+		 * if the caller runs with stdin/stdout closed.
 		 */
-		if ((in = fcntl(in_fd, F_DUPFD_CLOEXEC, 3)) == -1 ||
-		    (out = fcntl(out_fd, F_DUPFD_CLOEXEC, 3)) == -1 ||
-		    dup2(in, STDIN_FILENO) == -1 ||
-		    dup2(out, STDOUT_FILENO) == -1)
-			_exit(127);
-		execve(path, argv, envp);
+		if ((err = fcntl(ep[1], F_DUPFD_CLOEXEC, 3)) != -1)
+			ep[1] = err;
+		if ((in = fcntl(in_fd, F_DUPFD_CLOEXEC, 3)) != -1 &&
+		    (out = fcntl(out_fd, F_DUPFD_CLOEXEC, 3)) != -1 &&
+		    dup2(in, STDIN_FILENO) != -1 &&
+		    dup2(out, STDOUT_FILENO) != -1)
+			execve(path, argv, envp);
+		err = errno;
+		n = write(ep[1], &err, sizeof(err));
 		_exit(127);
+	}
+	close(ep[1]);
+	ep[1] = -1;
+	do {
+		n = read(ep[0], &err, sizeof(err));
+	} while (n == -1 && errno == EINTR);
+	if (n != 0) {
+		/* It exits at once; collect it here. */
+		do {
+			w = waitpid(pid, &status, 0);
+		} while (w == -1 && errno == EINTR);
+		r = TK_ERR_NO_PROMPT;
+		goto out;
 	}
 	*pidp = pid;
 	r = 0;
  out:
+	if (ep[0] != -1)
+		close(ep[0]);
+	if (ep[1] != -1)
+		close(ep[1]);
 	return r;
 }
 
@@ -322,13 +348,6 @@ reap(pid_t pid, int grace_ms, int *status)
 	return r;
 }
 
-/* A child that never got to run its program (exec failed). */
-static int
-exec_failed(int status)
-{
-	return WIFEXITED(status) && WEXITSTATUS(status) == 127;
-}
-
 /*
  * The text for askpass and the terminal: error, desc and prompt, one per
  * line, whichever are set.
@@ -350,17 +369,19 @@ compose(const struct tk_prompt *p, int confirm)
 		if (part[i] != NULL)
 			n += strlen(part[i]) + 1;
 	if ((s = malloc(n)) == NULL)
-		return NULL;
+		goto out;
 	off = 0;
 	for (i = 0; i < 3; i++) {
 		if (part[i] == NULL || *part[i] == '\0')
 			continue;
 		if (off > 0)
 			s[off++] = '\n';
-		memcpy(s + off, part[i], strlen(part[i]));
-		off += strlen(part[i]);
+		n = strlen(part[i]);
+		memcpy(s + off, part[i], n);
+		off += n;
 	}
 	s[off] = '\0';
+ out:
 	return s;
 }
 
@@ -659,10 +680,11 @@ pinentry_run(const struct tk_prompt *p, const struct timespec *deadline,
     int confirm, char *pin, size_t pinsz, size_t *pinlen)
 {
 	char path[PATH_MAX], *argv[2];
-	const char *prog, *term;
+	const char *prog, *term, *lc;
+	struct timespec bye;
 	struct assuan a;
 	int sv[2] = { -1, -1 };
-	int greeted = 0, r, rr, status;
+	int r, rr, status;
 	pid_t pid = -1;
 
 	memset(&a, 0, sizeof(a));
@@ -692,13 +714,19 @@ pinentry_run(const struct tk_prompt *p, const struct timespec *deadline,
 
 	if ((r = assuan_reply(&a, NULL, 0, NULL)) != 0)
 		goto out;
-	greeted = 1;
 	if (p->ttyname != NULL && *p->ttyname != '\0') {
 		if ((r = assuan_option(&a, "ttyname", p->ttyname)) != 0)
 			goto out;
 		if ((term = getenv("TERM")) != NULL && *term != '\0' &&
 		    (r = assuan_option(&a, "ttytype", term)) != 0)
 			goto out;
+		/* pinentry-curses needs the charset to draw the text. */
+		if (((lc = getenv("LC_ALL")) != NULL && *lc != '\0') ||
+		    ((lc = getenv("LC_CTYPE")) != NULL && *lc != '\0') ||
+		    ((lc = getenv("LANG")) != NULL && *lc != '\0')) {
+			if ((r = assuan_option(&a, "lc-ctype", lc)) != 0)
+				goto out;
+		}
 	}
 	if ((r = assuan_set(&a, "SETTITLE", p->title)) != 0 ||
 	    (r = assuan_set(&a, "SETDESC", p->desc)) != 0 ||
@@ -714,7 +742,13 @@ pinentry_run(const struct tk_prompt *p, const struct timespec *deadline,
 		r = assuan_cmd(&a, "GETPIN", NULL, pin, pinsz, pinlen);
 	}
 	if (r == 0 || r == TK_ERR_CANCELLED) {
-		/* Polite goodbye; the answer stands whatever comes back. */
+		/*
+		 * Polite goodbye, briefly: the answer stands whatever comes
+		 * back, and a pinentry mute now is killed below.
+		 */
+		deadline_set(&bye, REAP_TERM_MS);
+		if (ms_left(&bye) < ms_left(deadline))
+			a.deadline = &bye;
 		(void)assuan_cmd(&a, "BYE", NULL, NULL, 0, NULL);
 	}
  out:
@@ -723,13 +757,11 @@ pinentry_run(const struct tk_prompt *p, const struct timespec *deadline,
 	if (sv[1] != -1)
 		close(sv[1]);
 	if (pid != -1) {
-		/* After the answer it should exit on its own; else kill now. */
+		/* After BYE it exits on its own; after trouble, kill it. */
 		rr = reap(pid, (r == 0 || r == TK_ERR_CANCELLED) ?
-		    ms_left(deadline) : 0, &status);
+		    REAP_TERM_MS : 0, &status);
 		if (rr < 0 && r == 0)
 			r = rr;
-		if (!greeted && rr >= 0 && exec_failed(status))
-			r = TK_ERR_NO_PROMPT;
 	}
 	explicit_bzero(&a, sizeof(a));
 	return r;
@@ -830,6 +862,7 @@ static int
 askpass_run(const struct tk_prompt *p, const struct timespec *deadline,
     int confirm, char *pin, size_t pinsz, size_t *pinlen)
 {
+	static char confirm_env[] = "SSH_ASKPASS_PROMPT=confirm";
 	char path[PATH_MAX], *argv[3], *text = NULL, **envp = NULL;
 	const char *prog;
 	int pfd[2] = { -1, -1 };
@@ -843,8 +876,7 @@ askpass_run(const struct tk_prompt *p, const struct timespec *deadline,
 		goto out;
 	}
 	if ((text = compose(p, confirm)) == NULL ||
-	    (r = child_env(confirm ? "SSH_ASKPASS_PROMPT=confirm" : NULL,
-	    &envp)) != 0) {
+	    (r = child_env(confirm ? confirm_env : NULL, &envp)) != 0) {
 		r = TK_ERR_NOMEM;
 		goto out;
 	}
@@ -876,8 +908,6 @@ askpass_run(const struct tk_prompt *p, const struct timespec *deadline,
 			r = rr;
 		else if (rr == 0 && r == 0)
 			r = TK_ERR_TIMEOUT;
-		else if (r == 0 && exec_failed(status))
-			r = TK_ERR_NO_PROMPT;
 		else if (r == 0 && (!WIFEXITED(status) ||
 		    WEXITSTATUS(status) != 0))
 			r = TK_ERR_CANCELLED;
@@ -970,7 +1000,7 @@ tty_once(int fd, const char *text, const struct timespec *deadline,
 	}
 	if (!confirm) {
 		quiet = saved;
-		quiet.c_lflag &= ~(ECHO | ECHOE | ECHOK | ECHONL);
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
 		quiet.c_lflag |= ICANON;
 		/* Flush typeahead: it was not typed for this prompt. */
 		if (tcsetattr(fd, TCSAFLUSH, &quiet) == -1) {
