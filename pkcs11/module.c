@@ -38,7 +38,7 @@ module_release(struct tk_module *m)
 {
 	if (m->ours && m->f != NULL) {
 		if (m->ready)
-			p11_kit_module_finalize(m->f);
+			(void)m->f->C_Finalize(NULL);
 		p11_kit_module_release(m->f);
 	}
 	free(m->path);
@@ -109,12 +109,40 @@ module_describe(struct tk_module *m)
 	return r;
 }
 
+/*
+ * p11-kit would start an unmanaged module with C_Initialize(NULL), which
+ * lets it assume a single thread; the agent's helper signs from several.
+ * Ask for OS locking, and fall back to one thread if the module cannot.
+ * p11-kit's managed modules do their own locking.
+ */
+static CK_RV
+module_init(struct tk_module *m)
+{
+	CK_C_INITIALIZE_ARGS	args;
+	CK_RV			rv;
+
+	if (!m->ours) {
+		m->threads = 1;
+		return p11_kit_module_initialize(m->f);
+	}
+	memset(&args, 0, sizeof(args));
+	args.flags = CKF_OS_LOCKING_OK;
+	rv = m->f->C_Initialize(&args);
+	if (rv == CKR_OK) {
+		m->threads = 1;
+		return rv;
+	}
+	if (rv == CKR_CANT_LOCK)
+		rv = m->f->C_Initialize(NULL);
+	return rv;
+}
+
 static void
 module_start(struct tk_modset *ms, struct tk_module *m)
 {
 	CK_RV	rv;
 
-	rv = p11_kit_module_initialize(m->f);
+	rv = module_init(m);
 	if (rv != CKR_OK) {
 		tk_modset_report(ms, tk_p11_rv(rv),
 		    "module %s failed to initialise: %s", m->path,

@@ -31,6 +31,7 @@ struct tk_module {
 	int			 trust;		/* trust-policy: never keys */
 	int			 ready;		/* initialised */
 	int			 ours;		/* loaded with p11_kit_module_load */
+	int			 threads;	/* may be called from threads */
 	CK_INFO			 info;
 };
 

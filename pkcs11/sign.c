@@ -36,29 +36,6 @@ struct input {
 	size_t		 len;
 };
 
-/*
- * p11-kit starts an unmanaged module with C_Initialize(NULL), which lets
- * it assume one thread.  We sign from several: start it again, asking
- * for OS locking.  A module that cannot lock keeps its single thread.
- */
-static int
-module_threads(struct tk_module *m)
-{
-	CK_C_INITIALIZE_ARGS	args;
-	CK_RV			rv;
-
-	memset(&args, 0, sizeof(args));
-	args.flags = CKF_OS_LOCKING_OK;
-	if (!m->ready || m->f->C_Finalize(NULL) != CKR_OK)
-		return 0;
-	rv = m->f->C_Initialize(&args);
-	if (rv == CKR_OK)
-		return 1;
-	if (m->f->C_Initialize(NULL) != CKR_OK)
-		m->ready = 0;
-	return 0;
-}
-
 int
 tk_signer_new(struct tk_module *m, struct tk_signer **out)
 {
@@ -72,7 +49,7 @@ tk_signer_new(struct tk_module *m, struct tk_signer **out)
 	sg->mod = m;
 	sg->f = m->f;
 	pthread_mutex_init(&sg->mu, NULL);
-	sg->threads = module_threads(m);
+	sg->threads = m->threads;
 	if (!m->ready) {
 		r = TK_ERR_MODULE;
 		goto out;
