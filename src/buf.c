@@ -120,8 +120,9 @@ tk_buf_reserve(struct tk_buf *b, size_t n, uint8_t **pp)
 		b->d = nd;
 		b->cap = ncap;
 	}
+	/* nothing reserved yet: no memory, and NULL + 0 is undefined */
 	if (pp != NULL)
-		*pp = b->d + b->len;
+		*pp = b->d == NULL ? NULL : b->d + b->len;
 	b->len += n;
 	r = 0;
  out:
@@ -222,6 +223,8 @@ tk_buf_close_string(struct tk_buf *b, size_t mark)
 {
 	size_t	n;
 
+	if (b->flags & TK_BUF_RDONLY)
+		return TK_ERR_INVAL;	/* the memory is the caller's */
 	if (mark > b->len || b->len - mark < 4)
 		return TK_ERR_INTERNAL;
 	n = b->len - mark - 4;

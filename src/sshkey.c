@@ -79,6 +79,21 @@ tk_ssh_blob(const struct tk_pubkey *k, struct tk_buf *b)
 	return r;
 }
 
+/*
+ * An mpint as RFC 4251 section 5 has it: no needless leading zero, and
+ * not negative (no key part is).  Anything else would give one key a
+ * second blob, and a blob that does not encode back to itself.
+ */
+static int
+mpint_ok(const uint8_t *p, size_t n)
+{
+	if (n == 0)
+		return 1;
+	if (p[0] & 0x80)
+		return 0;
+	return p[0] != 0 || (n > 1 && (p[1] & 0x80) != 0);
+}
+
 int
 tk_ssh_blob_parse(const uint8_t *blob, size_t len, struct tk_pubkey *k,
     struct tk_buf *store)
@@ -105,7 +120,8 @@ tk_ssh_blob_parse(const uint8_t *blob, size_t len, struct tk_pubkey *k,
 	switch (k->type) {
 	case TK_KEY_RSA:
 		if (tk_buf_get_string(&b, &e, &elen) != 0 ||
-		    tk_buf_get_string(&b, &n, &nlen) != 0)
+		    tk_buf_get_string(&b, &n, &nlen) != 0 ||
+		    !mpint_ok(e, elen) || !mpint_ok(n, nlen))
 			goto out;
 		/* keep the bytes: callers own store, k points into it */
 		tk_buf_reset(store);
@@ -172,7 +188,8 @@ tk_blob_fingerprint(const uint8_t *blob, size_t len, int alg, char *buf,
 	    alg == TK_FP_MD5 ? EVP_md5() : EVP_sha256(), NULL) != 1)
 		return TK_ERR_INTERNAL;
 	if (alg == TK_FP_MD5) {
-		if (bufsz < 4 + mdlen * 3 + 1)
+		/* "MD5:", mdlen hex pairs, mdlen - 1 colons, NUL */
+		if (bufsz < 4 + mdlen * 3)
 			goto out;
 		memcpy(buf, "MD5:", 4);
 		n = 4;
