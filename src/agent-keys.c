@@ -5,23 +5,19 @@
  * is the union of the sources' keys minus the hidden blobs (ssh-add -d,
  * -e, expired lifetimes); a later source's constraints win for a key that
  * two sources list.  The IDENTITIES_ANSWER is built whenever that set
- * changes, so listing never waits for a token.
+ * changes, so listing never waits for a token.  (The lock is in
+ * agent-lock.c.)
  */
 #include <sys/types.h>
 
 #include <fnmatch.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
-
 #include "tokenkeys.h"
 #include "agent.h"
-
-#define LOCK_KDF_ROUNDS	20000
 
 static void
 source_free(struct agent *a, struct agent_source *s)
@@ -158,8 +154,10 @@ rebuild(struct agent *a)
 	for (i = 0; i < a->nsrcs; i++) {
 		s = a->srcs[i];
 		for (j = 0; j < s->nkeys; j++) {
-			if (s->keys[j].blob == NULL || s->keys[j].bloblen == 0 ||
-			    is_hidden(a, s->keys[j].blob, s->keys[j].bloblen))
+			const struct tk_hkey *h = &s->keys[j];
+
+			if (h->blob == NULL || h->bloblen == 0 ||
+			    is_hidden(a, h->blob, h->bloblen))
 				continue;
 			for (k = 0; k < a->nkeys; k++)
 				if (blob_eq(a->keys[k].blob, a->keys[k].bloblen,
@@ -279,8 +277,9 @@ agent_uri_module_path(const char *uri, char *path, size_t pathsz)
 				path[n++] = *v;
 				continue;
 			}
-			if ((hi = hexval(v[1])) < 0 || (lo = hexval(v[2])) < 0 ||
-			    (hi == 0 && lo == 0)) {
+			hi = hexval(v[1]);
+			lo = hi < 0 ? -1 : hexval(v[2]);
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
 				r = TK_ERR_URI;
 				goto out;
 			}
@@ -392,7 +391,8 @@ add_sources(struct agent *a, const char *uri, const char *reader,
 	struct agent_source	*ns[AGENT_MAX_MODULES];
 	struct agent_module	*mods[AGENT_MAX_MODULES], *m;
 	char			 path[PATH_MAX], rpath[PATH_MAX];
-	size_t			 nmods = 0, n = 0, i, j, nkeys = 0, ntok = 0;
+	size_t			 nmods = 0, n = 0, i, j;
+	size_t			 nkeys = 0, ntok = 0;
 	const struct tk_hkey	*first = NULL;
 	struct agent_source	*firstsrc = NULL;
 	int			 r;
@@ -432,6 +432,8 @@ add_sources(struct agent *a, const char *uri, const char *reader,
 			goto out;
 		}
 		ns[n]->mod = mods[i];
+		ns[n]->id = __atomic_add_fetch(&a->next_source_id, 1,
+		    __ATOMIC_RELAXED);
 		ns[n]->deadline = deadline;
 		ns[n]->confirm = confirm;
 		if ((r = source_list(a, ns[n])) != 0)
@@ -631,7 +633,7 @@ agent_refresh(struct agent *a)
 			break;
 		}
 		snap[n]->mod = a->srcs[i]->mod;
-		snap[n]->reader = (char *)a->srcs[i];	/* identity only */
+		snap[n]->id = a->srcs[i]->id;
 		n++;
 	}
 	pthread_mutex_unlock(&a->lock);
@@ -647,7 +649,7 @@ agent_refresh(struct agent *a)
 		if (!snap[i]->listed)
 			continue;
 		for (j = 0; j < a->nsrcs; j++)
-			if (a->srcs[j] == (struct agent_source *)snap[i]->reader)
+			if (a->srcs[j]->id == snap[i]->id)
 				break;
 		if (j == a->nsrcs)
 			continue;	/* removed meanwhile */
@@ -663,10 +665,8 @@ agent_refresh(struct agent *a)
 	if (r == 0)
 		r = rebuild(a);
 	pthread_mutex_unlock(&a->lock);
-	for (i = 0; i < n; i++) {
-		snap[i]->reader = NULL;
+	for (i = 0; i < n; i++)
 		source_free(a, snap[i]);
-	}
 	return r;
 }
 
@@ -716,95 +716,6 @@ agent_identities(struct agent *a, struct tk_buf *reply)
 		    tk_buf_avail(&a->idanswer));
 	pthread_mutex_unlock(&a->lock);
 	return r;
-}
-
-static int
-lock_hash(const uint8_t *salt, const uint8_t *pw, size_t len, uint8_t *out)
-{
-	if (len > INT_MAX || PKCS5_PBKDF2_HMAC((const char *)pw, (int)len,
-	    salt, 16, LOCK_KDF_ROUNDS, EVP_sha256(), 32, out) != 1)
-		return TK_ERR_INTERNAL;
-	return 0;
-}
-
-int
-agent_lock(struct agent *a, const uint8_t *pw, size_t len)
-{
-	uint8_t	salt[16], h[32];
-	int	r = TK_ERR_DENIED;
-
-	if (RAND_bytes(salt, sizeof(salt)) != 1) {
-		r = TK_ERR_INTERNAL;
-		goto out;
-	}
-	if ((r = lock_hash(salt, pw, len, h)) != 0)
-		goto out;
-	pthread_mutex_lock(&a->lock);
-	if (!a->locked) {
-		memcpy(a->lock_salt, salt, sizeof(salt));
-		memcpy(a->lock_hash, h, sizeof(h));
-		a->locked = 1;
-		a->unlock_failures = 0;
-		r = 0;
-	} else
-		r = TK_ERR_DENIED;
-	pthread_mutex_unlock(&a->lock);
- out:
-	explicit_bzero(salt, sizeof(salt));
-	explicit_bzero(h, sizeof(h));
-	return r;
-}
-
-int
-agent_unlock(struct agent *a, const uint8_t *pw, size_t len)
-{
-	struct timespec	ts;
-	uint8_t		salt[16], h[32];
-	unsigned int	fails = 0, ms;
-	int		locked, r = TK_ERR_DENIED;
-
-	pthread_mutex_lock(&a->lock);
-	locked = a->locked;
-	memcpy(salt, a->lock_salt, sizeof(salt));
-	pthread_mutex_unlock(&a->lock);
-	if (!locked)
-		goto out;
-	if ((r = lock_hash(salt, pw, len, h)) != 0)
-		goto out;
-	pthread_mutex_lock(&a->lock);
-	if (a->locked && CRYPTO_memcmp(h, a->lock_hash, sizeof(h)) == 0) {
-		a->locked = 0;
-		a->unlock_failures = 0;
-		explicit_bzero(a->lock_salt, sizeof(a->lock_salt));
-		explicit_bzero(a->lock_hash, sizeof(a->lock_hash));
-		r = 0;
-	} else {
-		fails = ++a->unlock_failures;
-		r = TK_ERR_DENIED;
-	}
-	pthread_mutex_unlock(&a->lock);
-	if (r != 0) {
-		/* Slow down guessing; only this client waits. */
-		ms = a->unlock_delay_ms * (fails < 10 ? fails : 10);
-		ts.tv_sec = ms / 1000;
-		ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-		nanosleep(&ts, NULL);
-	}
- out:
-	explicit_bzero(salt, sizeof(salt));
-	explicit_bzero(h, sizeof(h));
-	return r;
-}
-
-int
-agent_is_locked(struct agent *a)
-{
-	int	l;
-
-	pthread_mutex_lock(&a->lock);
-	l = a->locked;
-	pthread_mutex_unlock(&a->lock);
-	return l;
 }
 
 void

@@ -19,8 +19,10 @@ struct ask {
 	struct agent_token	*t;
 	const struct agent_key	*k;
 	const char		*comment;
+	const uint8_t		*blob;
+	size_t			 bloblen;
 	char			 fp[80];
-	char			 label[140];	/* sanitised token label */
+	char			 label[140];	/* sanitised */
 };
 
 static struct agent_token *
@@ -122,10 +124,20 @@ ask_init(struct ask *q, struct agent *a, struct agent_token *t,
 	q->t = t;
 	q->k = k;
 	q->comment = comment;
-	if (tk_blob_fingerprint(blob, bloblen, TK_FP_SHA256, q->fp,
+	q->blob = blob;
+	q->bloblen = bloblen;
+}
+
+/* The fingerprint and label, only when a prompt or a log line needs them. */
+static void
+ask_names(struct ask *q)
+{
+	if (q->fp[0] != '\0')
+		return;
+	if (tk_blob_fingerprint(q->blob, q->bloblen, TK_FP_SHA256, q->fp,
 	    sizeof(q->fp)) != 0)
 		snprintf(q->fp, sizeof(q->fp), "(unknown fingerprint)");
-	tk_str_sanitize(t != NULL ? t->label : "", q->label,
+	tk_str_sanitize(q->t != NULL ? q->t->label : "", q->label,
 	    sizeof(q->label));
 }
 
@@ -137,6 +149,7 @@ confirm_use(struct ask *q)
 	char			desc[512];
 	int			r;
 
+	ask_names(q);
 	prompt_init(q, &p);
 	snprintf(desc, sizeof(desc), "Allow use of key %s on token \"%s\"?\n"
 	    "Key fingerprint %s.", q->comment, q->label, q->fp);
@@ -163,6 +176,7 @@ ask_pin(struct ask *q, const struct tk_htoken *tok, int context, char *pin,
 
 	*pinlen = 0;
 	*pad = 0;
+	ask_names(q);
 	if (tok->flags & TK_TOKEN_PIN_LOCKED) {
 		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\": the user PIN is "
 		    "locked (no tries left); not asking. Unlock it with the "
@@ -237,6 +251,7 @@ ask_pin(struct ask *q, const struct tk_htoken *tok, int context, char *pin,
 static void
 login_result(struct ask *q, const struct tk_htoken *tok, int r)
 {
+	ask_names(q);
 	if (r == 0) {
 		q->t->wrong_pin = 0;
 		agent_log(q->a, AGENT_LOG_DEBUG, "token \"%s\": logged in",
@@ -253,9 +268,9 @@ login_result(struct ask *q, const struct tk_htoken *tok, int r)
 		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\": login failed: "
 		    "%s; this signature fails, the next one asks again%s",
 		    q->label, tk_strerror(r),
-		    (tok->flags & TK_TOKEN_PIN_FINAL_TRY) ? " (one try left)" :
-		    (tok->flags & TK_TOKEN_PIN_COUNT_LOW) ? " (few tries left)" :
-		    "");
+		    (tok->flags & TK_TOKEN_PIN_FINAL_TRY) ?
+		    " (one try left)" : (tok->flags & TK_TOKEN_PIN_COUNT_LOW) ?
+		    " (few tries left)" : "");
 }
 
 /* One login on q's token (PIN typed by the user), then nothing more. */
@@ -268,6 +283,7 @@ login_once(struct ask *q, const uint8_t *blob, size_t bloblen,
 	size_t		 pinlen = 0;
 	int		 pad, r;
 
+	ask_names(q);
 	if ((r = tk_secret_alloc((void **)&pin, TK_PIN_MAX)) != 0)
 		goto out;
 	if ((r = a->ops->token(q->k->mod->h, blob, bloblen, tok)) != 0) {
@@ -306,8 +322,8 @@ sign_always_auth(struct ask *q, const uint8_t *blob, size_t bloblen,
 	r = a->ops->sign(q->k->mod->h, blob, bloblen, data, datalen, alg,
 	    pad ? NULL : pin, pad ? 0 : pinlen, sig, sigsz, siglen, tok,
 	    AGENT_LOGIN_TIMEOUT_MS);
-	if (r == TK_ERR_LOGIN_REQUIRED) {
-		/* the token session itself was not logged in yet */
+	if (r == TK_ERR_LOGIN_REQUIRED && !(tok->flags & TK_HTOKEN_LOGGED_IN)) {
+		/* the token itself was not logged in yet: same PIN */
 		r = a->ops->login(q->k->mod->h, blob, bloblen,
 		    pad ? NULL : pin, pad ? 0 : pinlen, tok,
 		    AGENT_LOGIN_TIMEOUT_MS);
@@ -343,22 +359,28 @@ agent_sign(struct agent *a, const struct agent_key *k, const char *comment,
 	ask_init(&q, a, t, k, blob, bloblen, comment);
 	if (k->confirm && (r = confirm_use(&q)) != 0)
 		goto out;
-	if (k->flags & TK_HKEY_ALWAYS_AUTH) {
-		pthread_mutex_lock(&t->mu);
-		tlocked = 1;
+	if (!(k->flags & TK_HKEY_ALWAYS_AUTH)) {
+		r = a->ops->sign(k->mod->h, blob, bloblen, data, datalen, alg,
+		    NULL, 0, sig, sigsz, siglen, &tok, AGENT_SIGN_TIMEOUT_MS);
+		if (r != TK_ERR_LOGIN_REQUIRED)
+			goto out;
+	}
+	pthread_mutex_lock(&t->mu);
+	tlocked = 1;
+	if ((k->flags & TK_HKEY_ALWAYS_AUTH) ||
+	    (tok.flags & TK_HTOKEN_CONTEXT_PIN)) {
 		r = sign_always_auth(&q, blob, bloblen, data, datalen, alg,
 		    sig, sigsz, siglen, &tok);
 		goto out;
 	}
-	r = a->ops->sign(k->mod->h, blob, bloblen, data, datalen, alg, NULL, 0,
-	    sig, sigsz, siglen, &tok, AGENT_SIGN_TIMEOUT_MS);
-	if (r != TK_ERR_LOGIN_REQUIRED)
-		goto out;
-	pthread_mutex_lock(&t->mu);
-	tlocked = 1;
 	/* Whoever held the lock may have logged in meanwhile: not a retry. */
 	r = a->ops->sign(k->mod->h, blob, bloblen, data, datalen, alg, NULL, 0,
 	    sig, sigsz, siglen, &tok, AGENT_SIGN_TIMEOUT_MS);
+	if (r == TK_ERR_LOGIN_REQUIRED && (tok.flags & TK_HTOKEN_CONTEXT_PIN)) {
+		r = sign_always_auth(&q, blob, bloblen, data, datalen, alg,
+		    sig, sigsz, siglen, &tok);
+		goto out;
+	}
 	if (r != TK_ERR_LOGIN_REQUIRED)
 		goto out;
 	if ((r = login_once(&q, blob, bloblen, &tok)) != 0)
@@ -368,6 +390,8 @@ agent_sign(struct agent *a, const struct agent_key *k, const char *comment,
  out:
 	if (tlocked)
 		pthread_mutex_unlock(&t->mu);
+	if (r != 0 && t != NULL)
+		ask_names(&q);
 	if (r != 0 && r != TK_ERR_CANCELLED && r != TK_ERR_PIN_LOCKED &&
 	    r != TK_ERR_PIN_INCORRECT && r != TK_ERR_NO_PROMPT)
 		agent_log(a, AGENT_LOG_ERR, "signature with key %s (%s) "
@@ -404,13 +428,17 @@ agent_login_given(struct agent *a, struct agent_source *s,
 		goto out;
 	}
 	ask_init(&q, a, t, &k, h->blob, h->bloblen, h->uri ? h->uri : "");
+	ask_names(&q);
 	pthread_mutex_lock(&t->mu);
 	if ((r = a->ops->token(s->mod->h, h->blob, h->bloblen, &tok)) == 0 &&
 	    (tok.flags & TK_TOKEN_PIN_LOCKED)) {
 		agent_log(a, AGENT_LOG_ERR, "token \"%s\": the user PIN is "
 		    "locked; the PIN given to ssh-add was not tried", q.label);
 		r = TK_ERR_PIN_LOCKED;
-	} else {
+	} else if (r == 0 && (tok.flags & TK_HTOKEN_LOGGED_IN))
+		agent_log(a, AGENT_LOG_DEBUG, "token \"%s\": already logged "
+		    "in; the PIN given to ssh-add was not needed", q.label);
+	else {
 		r = a->ops->login(s->mod->h, h->blob, h->bloblen, pin, pinlen,
 		    &tok, AGENT_LOGIN_TIMEOUT_MS);
 		login_result(&q, &tok, r);

@@ -14,7 +14,8 @@
 #include "agent.h"
 #include "sshkey.h"
 
-#define FAIL_CLOSE	1	/* internal: malformed, close the connection */
+/* Internal verdict: the request is malformed, close the connection. */
+#define FAIL_CLOSE	1
 
 static int
 status(struct tk_buf *reply, int ok)
@@ -84,8 +85,10 @@ proc_remove(struct agent *a, struct tk_buf *m, struct tk_buf *reply)
 	size_t		 len;
 	int		 r;
 
-	if (tk_buf_get_string(m, &blob, &len) != 0 || tk_buf_end(m) != 0)
-		return FAIL_CLOSE;
+	if (tk_buf_get_string(m, &blob, &len) != 0 || tk_buf_end(m) != 0) {
+		r = FAIL_CLOSE;
+		goto out;
+	}
 	if ((r = agent_hide(a, blob, len)) != 0)
 		agent_log(a, AGENT_LOG_INFO, "remove request failed: %s",
 		    r == TK_ERR_NOT_FOUND ? "the key is not served" :
@@ -93,7 +96,9 @@ proc_remove(struct agent *a, struct tk_buf *m, struct tk_buf *reply)
 	else
 		agent_log(a, AGENT_LOG_INFO, "key removed on request; it is "
 		    "served again after ssh-add -s");
-	return status(reply, r == 0);
+	r = status(reply, r == 0);
+ out:
+	return r;
 }
 
 /* "pkcs11:?module-path=<rpath, percent-encoded>" for a module path. */
@@ -182,8 +187,9 @@ proc_add_reader(struct agent *a, struct agent_conn *c, struct tk_buf *m,
 		goto out;
 	}
 	if (c->bound) {
-		agent_log(a, AGENT_LOG_ERR, "ssh-add -s %s refused: the request "
-		    "came through a forwarded or bound agent connection", safe);
+		agent_log(a, AGENT_LOG_ERR, "ssh-add -s %s refused: the "
+		    "request came through a forwarded or bound agent "
+		    "connection", safe);
 		r = status(reply, 0);
 		goto out;
 	}
@@ -226,8 +232,10 @@ proc_remove_reader(struct agent *a, struct tk_buf *m, struct tk_buf *reply)
 	int		 r;
 
 	if (tk_buf_get_cstring(m, reader, sizeof(reader)) != 0 ||
-	    tk_buf_get_string(m, &p, &n) != 0 || tk_buf_end(m) != 0)
-		return FAIL_CLOSE;
+	    tk_buf_get_string(m, &p, &n) != 0 || tk_buf_end(m) != 0) {
+		r = FAIL_CLOSE;
+		goto out;
+	}
 	tk_str_sanitize(reader, safe, sizeof(safe));
 	if ((r = agent_remove_reader(a, reader)) != 0)
 		agent_log(a, AGENT_LOG_INFO, "ssh-add -e %s failed: %s", safe,
@@ -235,7 +243,9 @@ proc_remove_reader(struct agent *a, struct tk_buf *m, struct tk_buf *reply)
 		    : tk_strerror(r));
 	else
 		agent_log(a, AGENT_LOG_INFO, "no longer serving %s", safe);
-	return status(reply, r == 0);
+	r = status(reply, r == 0);
+ out:
+	return r;
 }
 
 static int
@@ -245,8 +255,10 @@ proc_lock(struct agent *a, struct tk_buf *m, int lock, struct tk_buf *reply)
 	size_t		 n;
 	int		 r;
 
-	if (tk_buf_get_string(m, &pw, &n) != 0 || tk_buf_end(m) != 0)
-		return FAIL_CLOSE;
+	if (tk_buf_get_string(m, &pw, &n) != 0 || tk_buf_end(m) != 0) {
+		r = FAIL_CLOSE;
+		goto out;
+	}
 	r = lock ? agent_lock(a, pw, n) : agent_unlock(a, pw, n);
 	if (r != 0)
 		agent_log(a, AGENT_LOG_INFO, "%s refused: %s", lock ? "lock" :
@@ -255,7 +267,9 @@ proc_lock(struct agent *a, struct tk_buf *m, int lock, struct tk_buf *reply)
 	else
 		agent_log(a, AGENT_LOG_INFO, "agent %s", lock ? "locked" :
 		    "unlocked");
-	return status(reply, r == 0);
+	r = status(reply, r == 0);
+ out:
+	return r;
 }
 
 static int
@@ -269,18 +283,22 @@ proc_session_bind(struct agent *a, struct agent_conn *c, struct tk_buf *m,
 	if (tk_buf_get_string(m, &key, &keylen) != 0 ||
 	    tk_buf_get_string(m, &sid, &sidlen) != 0 ||
 	    tk_buf_get_string(m, &sig, &siglen) != 0 ||
-	    tk_buf_get_bool(m, &fwd) != 0 || tk_buf_end(m) != 0)
-		return FAIL_CLOSE;
+	    tk_buf_get_bool(m, &fwd) != 0 || tk_buf_end(m) != 0) {
+		r = FAIL_CLOSE;
+		goto out;
+	}
 	if (sidlen == 0 || sidlen > sizeof(c->session_id)) {
 		agent_log(a, AGENT_LOG_ERR, "session-bind refused: session id "
 		    "of %zu bytes", sidlen);
-		return status(reply, 0);
+		r = status(reply, 0);
+		goto out;
 	}
 	if (c->nbinds >= AGENT_MAX_BINDS || c->bound_auth) {
 		agent_log(a, AGENT_LOG_ERR, "session-bind refused: %s",
 		    c->bound_auth ? "connection already bound for "
 		    "authentication" : "too many bindings");
-		return status(reply, 0);
+		r = status(reply, 0);
+		goto out;
 	}
 	if ((r = agent_verify_hostsig(key, keylen, sig, siglen, sid,
 	    sidlen)) != 0) {
@@ -288,7 +306,8 @@ proc_session_bind(struct agent *a, struct agent_conn *c, struct tk_buf *m,
 		    "key's signature over the session id does not verify (%s)",
 		    tk_strerror(r));
 		/* a forged binding: do not serve this connection further */
-		return FAIL_CLOSE;
+		r = FAIL_CLOSE;
+		goto out;
 	}
 	c->nbinds++;
 	c->bound = 1;
@@ -300,7 +319,25 @@ proc_session_bind(struct agent *a, struct agent_conn *c, struct tk_buf *m,
 	c->session_idlen = sidlen;
 	agent_log(a, AGENT_LOG_DEBUG, "connection bound to a session%s",
 	    fwd ? " (forwarded agent)" : "");
-	return status(reply, 1);
+	r = status(reply, 1);
+ out:
+	return r;
+}
+
+/* query: 29, "query", then the names of the extensions we implement. */
+static int
+proc_query(struct tk_buf *m, struct tk_buf *reply)
+{
+	int	r;
+
+	if (tk_buf_end(m) != 0)
+		r = FAIL_CLOSE;
+	else if ((r = tk_buf_put_u8(reply,
+	    SSH_AGENT_EXTENSION_RESPONSE)) == 0 &&
+	    (r = tk_buf_put_cstring(reply, "query")) == 0 &&
+	    (r = tk_buf_put_cstring(reply, "query")) == 0)
+		r = tk_buf_put_cstring(reply, "session-bind@openssh.com");
+	return r;
 }
 
 static int
@@ -311,24 +348,18 @@ proc_extension(struct agent *a, struct agent_conn *c, struct tk_buf *m,
 	int	r;
 
 	if (tk_buf_get_cstring(m, name, sizeof(name)) != 0)
-		return FAIL_CLOSE;
-	if (strcmp(name, "query") == 0) {
-		if (tk_buf_end(m) != 0)
-			return FAIL_CLOSE;
-		if ((r = tk_buf_put_u8(reply,
-		    SSH_AGENT_EXTENSION_RESPONSE)) == 0 &&
-		    (r = tk_buf_put_cstring(reply, "query")) == 0 &&
-		    (r = tk_buf_put_cstring(reply, "query")) == 0)
-			r = tk_buf_put_cstring(reply,
-			    "session-bind@openssh.com");
-		return r;
+		r = FAIL_CLOSE;
+	else if (strcmp(name, "query") == 0)
+		r = proc_query(m, reply);
+	else if (strcmp(name, "session-bind@openssh.com") == 0)
+		r = proc_session_bind(a, c, m, reply);
+	else {
+		tk_str_sanitize(name, safe, sizeof(safe));
+		agent_log(a, AGENT_LOG_INFO, "extension \"%s\" is not "
+		    "supported", safe);
+		r = status(reply, 0);
 	}
-	if (strcmp(name, "session-bind@openssh.com") == 0)
-		return proc_session_bind(a, c, m, reply);
-	tk_str_sanitize(name, safe, sizeof(safe));
-	agent_log(a, AGENT_LOG_INFO, "extension \"%s\" is not supported",
-	    safe);
-	return status(reply, 0);
+	return r;
 }
 
 int

@@ -6,6 +6,7 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -112,19 +113,40 @@ read_full(int fd, uint8_t *p, size_t n)
 	return 0;
 }
 
+/* One reply frame: length header and body in one sendmsg where possible. */
 static int
-write_full(int fd, const uint8_t *p, size_t n)
+write_frame(int fd, const uint8_t *p, size_t n)
 {
-	ssize_t	r;
+	struct msghdr	mh;
+	struct iovec	iov[2];
+	uint8_t		hdr[4];
+	size_t		off = 0, total = n + 4;
+	ssize_t		r;
 
-	while (n > 0) {
-		r = send(fd, p, n, MSG_NOSIGNAL);
+	hdr[0] = (uint8_t)(n >> 24);
+	hdr[1] = (uint8_t)(n >> 16);
+	hdr[2] = (uint8_t)(n >> 8);
+	hdr[3] = (uint8_t)n;
+	while (off < total) {
+		memset(&mh, 0, sizeof(mh));
+		if (off < 4) {
+			iov[0].iov_base = hdr + off;
+			iov[0].iov_len = 4 - off;
+			iov[1].iov_base = (void *)(uintptr_t)p;
+			iov[1].iov_len = n;
+			mh.msg_iovlen = 2;
+		} else {
+			iov[0].iov_base = (void *)(uintptr_t)(p + off - 4);
+			iov[0].iov_len = total - off;
+			mh.msg_iovlen = 1;
+		}
+		mh.msg_iov = iov;
+		r = sendmsg(fd, &mh, MSG_NOSIGNAL);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			return -1;
-		p += r;
-		n -= (size_t)r;
+		off += (size_t)r;
 	}
 	return 0;
 }
@@ -135,7 +157,6 @@ conn_serve(struct agent *a, int fd, uid_t uid)
 	struct agent_conn	 c;
 	struct tk_buf		 in, out;
 	uint8_t			 hdr[4], *p;
-	size_t			 mark;
 	uint32_t		 len;
 	int			 r;
 
@@ -143,7 +164,7 @@ conn_serve(struct agent *a, int fd, uid_t uid)
 	c.uid = uid;
 	/* secret: a request may carry a PIN or the lock password */
 	tk_buf_init(&in, AGENT_MAX_FRAME, TK_BUF_SECRET);
-	tk_buf_init(&out, AGENT_MAX_FRAME + 4, 0);
+	tk_buf_init(&out, AGENT_MAX_FRAME, 0);
 	for (;;) {
 		if (read_full(fd, hdr, 4) != 0)
 			break;
@@ -163,14 +184,11 @@ conn_serve(struct agent *a, int fd, uid_t uid)
 				    "in the middle of a request");
 			break;
 		}
-		tk_buf_reset(&out);
-		if (tk_buf_open_string(&out, &mark) != 0)
-			break;
 		r = agent_dispatch(a, &c, tk_buf_ptr(&in), tk_buf_avail(&in),
 		    &out);
 		tk_buf_reset(&in);
-		if (r != 0 || tk_buf_close_string(&out, mark) != 0 ||
-		    write_full(fd, tk_buf_ptr(&out), tk_buf_avail(&out)) != 0)
+		if (r != 0 || write_frame(fd, tk_buf_ptr(&out),
+		    tk_buf_avail(&out)) != 0)
 			break;
 	}
 	tk_buf_free(&in);
@@ -252,9 +270,31 @@ on_signal(int sig)
 	int	saved = errno;
 	char	c = (char)sig;
 
-	if (stop_pipe[1] != -1)
-		(void)write(stop_pipe[1], &c, 1);
+	ssize_t	n;
+
+	if (stop_pipe[1] != -1) {
+		n = write(stop_pipe[1], &c, 1);
+		(void)n;
+	}
 	errno = saved;
+}
+
+int
+agent_signals_init(void)
+{
+	struct sigaction	sa;
+
+	if (stop_pipe[0] != -1)
+		return 0;
+	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+		return TK_ERR_SYSTEM;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	return 0;
 }
 
 void
@@ -266,7 +306,6 @@ agent_stop(void)
 int
 agent_serve(struct agent *a, int lfd)
 {
-	struct sigaction	 sa;
 	struct pollfd		 pfd[2];
 	struct conn_job		*j;
 	struct timespec		 ts;
@@ -278,14 +317,8 @@ agent_serve(struct agent *a, int lfd)
 
 	for (i = 0; i < AGENT_MAX_CONNS; i++)
 		conn_fds[i] = -1;
-	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
-		return TK_ERR_SYSTEM;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	if ((r = agent_signals_init()) != 0)
+		return r;
 
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -349,11 +382,14 @@ agent_serve(struct agent *a, int lfd)
 		if (pthread_create(&t, &attr, conn_thread, j) != 0) {
 			agent_log(a, AGENT_LOG_ERR, "cannot start a thread for "
 			    "a connection");
-			close(fd);
-			free(j);
 			pthread_mutex_lock(&conns_mu);
+			for (i = 0; i < AGENT_MAX_CONNS; i++)
+				if (conn_fds[i] == fd)
+					conn_fds[i] = -1;
 			nconns--;
 			pthread_mutex_unlock(&conns_mu);
+			close(fd);
+			free(j);
 		}
 	}
 	pthread_attr_destroy(&attr);

@@ -6,7 +6,8 @@
  *   agent-proto.c  one request frame in, one reply out (pure but for the
  *                  calls into the key set and the signer)
  *   agent-keys.c   what is served: sources (URIs on modules), the cached
- *                  key set, constraints, lifetimes, the lock
+ *                  key set, constraints, lifetimes
+ *   agent-lock.c   ssh-add -x / -X
  *   agent-pin.c    signing with logins: PIN and confirm prompts, one
  *                  prompt at a time per token
  *   agent-verify.c session-bind host key signatures (OpenSSL)
@@ -33,7 +34,7 @@
 #include "hclient.h"
 #include "prompt.h"
 
-#define AGENT_MAX_FRAME		(256 * 1024)	/* as OpenSSH's agent */
+#define AGENT_MAX_FRAME		(256 * 1024)	/* OpenSSH's limit */
 #define AGENT_MAX_SOURCES	256
 #define AGENT_MAX_MODULES	64
 #define AGENT_MAX_KEYS		16384
@@ -41,7 +42,7 @@
 #define AGENT_SIG_MAX		8192
 #define AGENT_URI_MAX		4096
 #define AGENT_SIGN_TIMEOUT_MS	30000
-#define AGENT_LOGIN_TIMEOUT_MS	120000	/* a PIN pad waits for the user */
+#define AGENT_LOGIN_TIMEOUT_MS	120000	/* PIN pads wait for the user */
 #define AGENT_ALLOWLIST_DEFAULT	"/usr/lib*/*,/usr/local/lib*/*"
 
 /* Message numbers (compat.md). */
@@ -110,6 +111,7 @@ struct agent_module {
 
 /* Something the user asked to serve: keys matching uri on one module. */
 struct agent_source {
+	uint64_t	 id;		/* unique for the agent's life */
 	struct agent_module *mod;
 	char		*uri;		/* "pkcs11:" for all */
 	char		*reader;	/* as the user named it (-s / argv) */
@@ -160,6 +162,7 @@ struct agent {
 	size_t		 nsrcs;
 	struct agent_key *keys;
 	size_t		 nkeys;
+	uint64_t	 next_source_id;
 	struct agent_blob *hidden;	/* removed with -d / -e / expiry */
 	size_t		 nhidden;
 	struct tk_buf	 idanswer;	/* the IDENTITIES_ANSWER, ready */
@@ -205,6 +208,8 @@ time_t	agent_now(struct agent *);
 /* Serve on listening socket fd until agent_stop(); returns on error. */
 int	agent_serve(struct agent *, int fd);
 void	agent_stop(void);
+/* SIGTERM, SIGINT, SIGHUP end agent_serve (even before it starts). */
+int	agent_signals_init(void);
 
 /* agent-proto.c: one frame (type + payload, without the length). */
 int	agent_dispatch(struct agent *, struct agent_conn *,
@@ -235,6 +240,7 @@ void	agent_expire(struct agent *);
 int	agent_key_lookup(struct agent *, const uint8_t *, size_t,
 	    struct agent_key *out, char *comment, size_t commentsz);
 int	agent_identities(struct agent *, struct tk_buf *reply);
+/* agent-lock.c */
 int	agent_lock(struct agent *, const uint8_t *pw, size_t len);
 int	agent_unlock(struct agent *, const uint8_t *pw, size_t len);
 int	agent_is_locked(struct agent *);
@@ -249,6 +255,9 @@ int	agent_sign(struct agent *, const struct agent_key *,
 int	agent_login_given(struct agent *, struct agent_source *,
 	    const struct tk_hkey *, const char *pin, size_t pinlen);
 void	agent_tokens_free(struct agent *);
+
+/* agent-hc.c: the real ops (helpers and src/prompt.c). */
+int	agent_hclient_ops(const struct agent_ops **);
 
 /* agent-verify.c */
 int	agent_verify_hostsig(const uint8_t *key, size_t keylen,

@@ -1,0 +1,802 @@
+/*
+ * The agent's request dispatch (src/agent-proto.c and friends) against a
+ * stub keystore: listing, signing with PIN logins, constraints, lock,
+ * session-bind, and hostile frames.  The last part runs the real server
+ * on a socket: garbage must close that connection only.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "tokenkeys.h"
+#include "agent.h"
+#include "tap.h"
+
+/* ------------------------------------------------------------ stub */
+
+struct stub {
+	int	 logged_in;
+	int	 nlogin, nsign, nprompt, nconfirm;
+	int	 last_alg;
+	int	 confirm_answer;	/* 0 yes, else TK_ERR_CANCELLED */
+	int	 prompt_result;		/* 0: answer with prompt_pin */
+	const char *prompt_pin;
+	char	 last_desc[1024];
+	char	 last_error[256];
+	uint32_t token_flags;
+	int	 always_auth;
+	int	 mod_dummy;
+} S;
+
+static time_t	fake_now = 1000;
+
+static time_t
+stub_now(void)
+{
+	return fake_now;
+}
+
+static uint8_t	blob_ed[51], blob_rsa[11 + 4 + 1 + 4 + 129];
+
+static void
+make_blobs(void)
+{
+	struct tk_buf	b;
+	uint8_t		q[32], n[128], e[1] = { 3 };
+
+	memset(q, 0x42, sizeof(q));
+	tk_buf_init(&b, 1024, 0);
+	tk_buf_put_cstring(&b, "ssh-ed25519");
+	tk_buf_put_string(&b, q, sizeof(q));
+	memcpy(blob_ed, tk_buf_ptr(&b), sizeof(blob_ed));
+	tk_buf_reset(&b);
+	memset(n, 0xc5, sizeof(n));
+	tk_buf_put_cstring(&b, "ssh-rsa");
+	tk_buf_put_bignum(&b, e, 1);
+	tk_buf_put_bignum(&b, n, sizeof(n));
+	memcpy(blob_rsa, tk_buf_ptr(&b), sizeof(blob_rsa));
+	tk_buf_free(&b);
+}
+
+static int
+stub_registry(char ***paths, size_t *n)
+{
+	*paths = calloc(1, sizeof(char *));
+	(*paths)[0] = strdup("/stub/libstub.so");
+	*n = 1;
+	return 0;
+}
+
+static void
+stub_paths_free(char **p, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(p[i]);
+	free(p);
+}
+
+static int
+stub_mod_new(const char *path, void **mod)
+{
+	*mod = &S.mod_dummy;
+	return 0;
+}
+
+static void
+stub_mod_free(void *mod)
+{
+}
+
+static void
+hkey_set(struct tk_hkey *k, const uint8_t *blob, size_t len, const char *uri,
+    uint32_t flags)
+{
+	k->blob = malloc(len);
+	memcpy(k->blob, blob, len);
+	k->bloblen = len;
+	k->uri = strdup(uri);
+	k->label = strdup("label");
+	k->token_label = strdup("stub token");
+	k->token_serial = strdup("0123");
+	k->flags = flags;
+}
+
+static int
+stub_list(void *mod, const char *uri, struct tk_hkey **keys, size_t *n)
+{
+	*keys = calloc(2, sizeof(**keys));
+	*n = 0;
+	if (strstr(uri, "object=nothing") != NULL)
+		return 0;
+	if (strstr(uri, "object=rsa") == NULL)
+		hkey_set(&(*keys)[(*n)++], blob_ed, sizeof(blob_ed),
+		    "pkcs11:object=ed", S.always_auth ? TK_HKEY_ALWAYS_AUTH : 0);
+	if (strstr(uri, "object=ed") == NULL)
+		hkey_set(&(*keys)[(*n)++], blob_rsa, sizeof(blob_rsa),
+		    "pkcs11:object=rsa", 0);
+	return 0;
+}
+
+static void
+stub_keys_free(struct tk_hkey *k, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(k[i].blob);
+		free(k[i].uri);
+		free(k[i].label);
+		free(k[i].token_label);
+		free(k[i].token_serial);
+	}
+	free(k);
+}
+
+static void
+tok_fill(struct tk_htoken *tok)
+{
+	memset(tok, 0, sizeof(*tok));
+	tok->flags = S.token_flags | TK_TOKEN_PRESENT | TK_TOKEN_LOGIN_REQUIRED;
+	tok->min_pin = 4;
+	tok->max_pin = 8;
+	snprintf(tok->label, sizeof(tok->label), "stub token");
+	snprintf(tok->serial, sizeof(tok->serial), "0123");
+}
+
+static int
+stub_sign(void *mod, const uint8_t *blob, size_t bloblen,
+    const uint8_t *data, size_t datalen, int alg, const char *ctx_pin,
+    size_t ctx_pinlen, uint8_t *sig, size_t sigsz, size_t *siglen,
+    struct tk_htoken *tok, int timeout_ms)
+{
+	tok_fill(tok);
+	S.nsign++;
+	S.last_alg = alg;
+	if (!S.logged_in)
+		return TK_ERR_LOGIN_REQUIRED;
+	if (S.always_auth && bloblen == sizeof(blob_ed)) {
+		if (ctx_pin == NULL)
+			return TK_ERR_LOGIN_REQUIRED;
+		if (strcmp(ctx_pin, "1234") != 0)
+			return TK_ERR_PIN_INCORRECT;
+	}
+	memcpy(sig, "\0\0\0\003sig\0\0\0\001x", 12);
+	*siglen = 12;
+	return 0;
+}
+
+static int
+stub_login(void *mod, const uint8_t *blob, size_t bloblen, const char *pin,
+    size_t pinlen, struct tk_htoken *tok, int timeout_ms)
+{
+	S.nlogin++;
+	tok_fill(tok);
+	if (pin == NULL || pinlen != 4 || strcmp(pin, "1234") != 0)
+		return TK_ERR_PIN_INCORRECT;
+	S.logged_in = 1;
+	return 0;
+}
+
+static int
+stub_token(void *mod, const uint8_t *blob, size_t bloblen,
+    struct tk_htoken *tok)
+{
+	tok_fill(tok);
+	return 0;
+}
+
+static int
+stub_prompt_pin(const struct tk_prompt *p, char *pin, size_t pinsz,
+    size_t *len)
+{
+	S.nprompt++;
+	snprintf(S.last_desc, sizeof(S.last_desc), "%s", p->desc);
+	snprintf(S.last_error, sizeof(S.last_error), "%s",
+	    p->error ? p->error : "");
+	if (S.prompt_result != 0)
+		return S.prompt_result;
+	snprintf(pin, pinsz, "%s", S.prompt_pin);
+	*len = strlen(pin);
+	return 0;
+}
+
+static int
+stub_prompt_confirm(const struct tk_prompt *p)
+{
+	S.nconfirm++;
+	snprintf(S.last_desc, sizeof(S.last_desc), "%s", p->desc);
+	return S.confirm_answer;
+}
+
+static const struct agent_ops stub_ops = {
+	stub_registry, stub_paths_free, stub_mod_new, stub_mod_free,
+	stub_list, stub_keys_free, stub_sign, stub_login, stub_token,
+	stub_prompt_pin, stub_prompt_confirm,
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static struct agent	A;
+static char		logbuf[8192];
+
+static void
+test_log(int level, const char *msg)
+{
+	size_t	n = strlen(logbuf);
+
+	snprintf(logbuf + n, sizeof(logbuf) - n, "%s\n", msg);
+	if (getenv("TEST_VERBOSE") != NULL)
+		printf("# log: %s\n", msg);
+}
+
+static struct tk_buf	M, R;
+
+static void
+msg_start(uint8_t type)
+{
+	tk_buf_free(&M);
+	tk_buf_init(&M, AGENT_MAX_FRAME * 2, 0);
+	tk_buf_put_u8(&M, type);
+}
+
+/* Dispatch M; returns the reply type, or -1 when the connection closes. */
+static int
+send_msg(struct agent_conn *c)
+{
+	int	r;
+
+	tk_buf_free(&R);
+	tk_buf_init(&R, AGENT_MAX_FRAME + 4, 0);
+	r = agent_dispatch(&A, c, tk_buf_ptr(&M), tk_buf_avail(&M), &R);
+	if (r != 0)
+		return -1;
+	if (tk_buf_avail(&R) == 0)
+		return -2;
+	return tk_buf_ptr(&R)[0];
+}
+
+static int
+count_ids(struct agent_conn *c)
+{
+	struct tk_buf	b;
+	uint8_t		t;
+	uint32_t	n;
+
+	msg_start(SSH_AGENTC_REQUEST_IDENTITIES);
+	if (send_msg(c) != SSH_AGENT_IDENTITIES_ANSWER)
+		return -1;
+	tk_buf_init_ro(&b, tk_buf_ptr(&R), tk_buf_avail(&R));
+	if (tk_buf_get_u8(&b, &t) != 0 || tk_buf_get_u32(&b, &n) != 0)
+		return -1;
+	return (int)n;
+}
+
+static int
+sign(struct agent_conn *c, const uint8_t *blob, size_t len, uint32_t flags)
+{
+	msg_start(SSH_AGENTC_SIGN_REQUEST);
+	tk_buf_put_string(&M, blob, len);
+	tk_buf_put_cstring(&M, "data to sign");
+	tk_buf_put_u32(&M, flags);
+	return send_msg(c);
+}
+
+static int
+add_reader(struct agent_conn *c, const char *reader, const char *pin,
+    const uint8_t *constraints, size_t clen)
+{
+	msg_start(clen ? SSH_AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED :
+	    SSH_AGENTC_ADD_SMARTCARD_KEY);
+	tk_buf_put_cstring(&M, reader);
+	tk_buf_put_cstring(&M, pin);
+	tk_buf_put(&M, constraints, clen);
+	return send_msg(c);
+}
+
+static void
+reset_stub(void)
+{
+	memset(&S, 0, sizeof(S));
+	S.prompt_pin = "1234";
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void
+test_list_and_sign(void)
+{
+	struct agent_conn	c = { 0 };
+	struct tk_buf		b;
+	const uint8_t		*p;
+	size_t			 n;
+	uint8_t			 t;
+	uint32_t		 cnt;
+
+	is_int(count_ids(&c), 2, "listing shows the stub token's two keys");
+	tk_buf_init_ro(&b, tk_buf_ptr(&R), tk_buf_avail(&R));
+	tk_buf_get_u8(&b, &t);
+	tk_buf_get_u32(&b, &cnt);
+	tk_buf_get_string(&b, &p, &n);
+	tk_buf_get_string(&b, &p, &n);
+	ok(n == strlen("pkcs11:object=ed") && memcmp(p, "pkcs11:object=ed",
+	    n) == 0, "the comment is the key's URI");
+
+	reset_stub();
+	is_int(sign(&c, blob_ed, sizeof(blob_ed), 0), SSH_AGENT_SIGN_RESPONSE,
+	    "first signature succeeds after a PIN prompt");
+	is_int(S.nprompt, 1, "the PIN was asked once");
+	is_int(S.nlogin, 1, "one login");
+	ok(strstr(S.last_desc, "stub token") != NULL &&
+	    strstr(S.last_desc, "SHA256:") != NULL,
+	    "the prompt names the token and the key fingerprint");
+	is_int(sign(&c, blob_ed, sizeof(blob_ed), 0), SSH_AGENT_SIGN_RESPONSE,
+	    "second signature succeeds");
+	is_int(S.nprompt, 1, "no second prompt while logged in");
+
+	is_int(sign(&c, blob_rsa, sizeof(blob_rsa), SSH_AGENT_RSA_SHA2_256),
+	    SSH_AGENT_SIGN_RESPONSE, "RSA sign with flag 2");
+	is_int(S.last_alg, TK_SIG_RSA_SHA256, "flag 2 -> rsa-sha2-256");
+	sign(&c, blob_rsa, sizeof(blob_rsa), SSH_AGENT_RSA_SHA2_512);
+	is_int(S.last_alg, TK_SIG_RSA_SHA512, "flag 4 -> rsa-sha2-512");
+	sign(&c, blob_rsa, sizeof(blob_rsa), 0);
+	is_int(S.last_alg, TK_SIG_DEFAULT, "no flag -> ssh-rsa");
+	sign(&c, blob_ed, sizeof(blob_ed), SSH_AGENT_RSA_SHA2_512);
+	is_int(S.last_alg, TK_SIG_DEFAULT, "RSA flags ignored for Ed25519");
+
+	{
+		uint8_t other[sizeof(blob_ed)];
+
+		memcpy(other, blob_ed, sizeof(other));
+		other[sizeof(other) - 1] ^= 1;
+		is_int(sign(&c, other, sizeof(other), 0), SSH_AGENT_FAILURE,
+		    "a key that is not served: failure");
+	}
+}
+
+static void
+test_pin_policy(void)
+{
+	struct agent_conn	c = { 0 };
+
+	reset_stub();
+	S.prompt_pin = "9999";
+	is_int(sign(&c, blob_ed, sizeof(blob_ed), 0), SSH_AGENT_FAILURE,
+	    "wrong PIN: the signature fails");
+	is_int(S.nlogin, 1, "wrong PIN: exactly one login attempt");
+	is_int(S.nprompt, 1, "wrong PIN: asked once, no automatic retry");
+	S.prompt_pin = "1234";
+	is_int(sign(&c, blob_ed, sizeof(blob_ed), 0), SSH_AGENT_SIGN_RESPONSE,
+	    "the next signature asks again and succeeds");
+	ok(strstr(S.last_error, "wrong") != NULL,
+	    "...saying the last PIN was wrong");
+
+	reset_stub();
+	S.token_flags = TK_TOKEN_PIN_LOCKED;
+	is_int(sign(&c, blob_ed, sizeof(blob_ed), 0), SSH_AGENT_FAILURE,
+	    "locked PIN: failure");
+	is_int(S.nprompt + S.nlogin, 0, "locked PIN: no prompt, no login");
+
+	reset_stub();
+	S.token_flags = TK_TOKEN_PIN_FINAL_TRY;
+	S.confirm_answer = TK_ERR_CANCELLED;
+	is_int(sign(&c, blob_ed, sizeof(blob_ed), 0), SSH_AGENT_FAILURE,
+	    "final try not confirmed: failure");
+	is_int(S.nconfirm, 1, "final try: explicit confirmation asked");
+	is_int(S.nlogin + S.nprompt, 0, "final try refused: no PIN, no login");
+	S.confirm_answer = 0;
+	is_int(sign(&c, blob_ed, sizeof(blob_ed), 0), SSH_AGENT_SIGN_RESPONSE,
+	    "final try confirmed: PIN asked, signed");
+	ok(strstr(S.last_error, "LAST") != NULL, "the prompt warns of the "
+	    "last try");
+
+	reset_stub();
+	S.token_flags = TK_TOKEN_PIN_COUNT_LOW;
+	sign(&c, blob_ed, sizeof(blob_ed), 0);
+	ok(strstr(S.last_error, "few") != NULL, "COUNT_LOW: warned");
+
+	reset_stub();
+	S.prompt_result = TK_ERR_CANCELLED;
+	is_int(sign(&c, blob_ed, sizeof(blob_ed), 0), SSH_AGENT_FAILURE,
+	    "empty answer / cancel: failure");
+	is_int(S.nlogin, 0, "cancel: no login");
+
+	reset_stub();
+	S.token_flags = TK_TOKEN_PROTECTED_AUTH;
+	S.prompt_pin = "";
+	/* the stub refuses a NULL PIN: what matters is that none is asked */
+	sign(&c, blob_ed, sizeof(blob_ed), 0);
+	is_int(S.nprompt, 0, "PIN pad: nothing asked here");
+	is_int(S.nlogin, 1, "PIN pad: one login (through the pad)");
+
+	reset_stub();
+	S.logged_in = 1;
+	S.always_auth = 1;
+	agent_refresh(&A);
+	sign(&c, blob_ed, sizeof(blob_ed), 0);
+	is_int(sign(&c, blob_ed, sizeof(blob_ed), 0), SSH_AGENT_SIGN_RESPONSE,
+	    "always-authenticate key signs");
+	is_int(S.nprompt, 2, "always-authenticate: a prompt per signature");
+	S.always_auth = 0;
+	agent_refresh(&A);
+}
+
+static void
+test_readers(void)
+{
+	struct agent_conn	c = { 0 };
+	static const uint8_t	life5[] = { 1, 0, 0, 0, 5 };
+	static const uint8_t	confirm[] = { 2 };
+	static const uint8_t	unknown[] = { 7 };
+	uint8_t			ext[64];
+	size_t			n;
+
+	reset_stub();
+	is_int(add_reader(&c, "pkcs11:object=ed", "1234", NULL, 0),
+	    SSH_AGENT_SUCCESS, "ssh-add -s URI with a PIN");
+	is_int(S.nlogin, 1, "...one login with that PIN");
+	is_int(S.nprompt, 0, "...no prompt");
+	is_int(sign(&c, blob_ed, sizeof(blob_ed), 0), SSH_AGENT_SIGN_RESPONSE,
+	    "...then signs without asking");
+	is_int(S.nprompt, 0, "...still no prompt");
+
+	reset_stub();
+	is_int(add_reader(&c, "pkcs11:object=ed", "0000", NULL, 0),
+	    SSH_AGENT_FAILURE, "ssh-add -s with a wrong PIN fails");
+	is_int(S.nlogin, 1, "...after exactly one login");
+
+	is_int(add_reader(&c, "pkcs11:object=nothing", "", NULL, 0),
+	    SSH_AGENT_FAILURE, "ssh-add -s URI matching no key fails");
+	is_int(add_reader(&c, "/etc/passwd", "", NULL, 0), SSH_AGENT_FAILURE,
+	    "a module outside the allowlist is refused");
+	is_int(add_reader(&c, "garbage", "", NULL, 0), SSH_AGENT_FAILURE,
+	    "a reader that is neither URI nor path is refused");
+
+	memcpy(ext, "\377\0\0\0\044restrict-destination-v00@openssh.com",
+	    41);
+	memcpy(ext + 41, "\0\0\0\0", 4);
+	n = 45;
+	is_int(add_reader(&c, "pkcs11:object=rsa", "", ext, n),
+	    SSH_AGENT_FAILURE, "restrict-destination constraint refused");
+	is_int(add_reader(&c, "pkcs11:object=rsa", "", unknown,
+	    sizeof(unknown)), SSH_AGENT_FAILURE,
+	    "an unknown constraint refuses the request");
+	ok(strstr(logbuf, "constraint 7 is not implemented") != NULL,
+	    "...and the log says why");
+
+	reset_stub();
+	S.logged_in = 1;
+	is_int(add_reader(&c, "pkcs11:object=rsa", "", confirm,
+	    sizeof(confirm)), SSH_AGENT_SUCCESS, "confirm constraint accepted");
+	S.confirm_answer = TK_ERR_CANCELLED;
+	is_int(sign(&c, blob_rsa, sizeof(blob_rsa), 0), SSH_AGENT_FAILURE,
+	    "confirm: 'no' refuses the signature");
+	S.confirm_answer = 0;
+	is_int(sign(&c, blob_rsa, sizeof(blob_rsa), 0),
+	    SSH_AGENT_SIGN_RESPONSE, "confirm: 'yes' signs");
+	is_int(S.nconfirm, 2, "confirm asked before each signature");
+
+	is_int(add_reader(&c, "pkcs11:object=rsa", "", life5, sizeof(life5)),
+	    SSH_AGENT_SUCCESS, "lifetime constraint accepted");
+	is_int(count_ids(&c), 2, "both keys listed");
+	fake_now += 6;
+	is_int(count_ids(&c), 1, "after the lifetime the key is gone");
+	is_int(sign(&c, blob_rsa, sizeof(blob_rsa), 0), SSH_AGENT_FAILURE,
+	    "...and cannot sign");
+	is_int(add_reader(&c, "pkcs11:object=rsa", "", NULL, 0),
+	    SSH_AGENT_SUCCESS, "ssh-add -s again");
+	is_int(count_ids(&c), 2, "...serves it again");
+
+	msg_start(SSH_AGENTC_REMOVE_SMARTCARD_KEY);
+	tk_buf_put_cstring(&M, "pkcs11:object=rsa");
+	tk_buf_put_cstring(&M, "");
+	is_int(send_msg(&c), SSH_AGENT_SUCCESS, "ssh-add -e URI");
+	is_int(count_ids(&c), 1, "...stops serving its keys");
+	msg_start(SSH_AGENTC_REMOVE_SMARTCARD_KEY);
+	tk_buf_put_cstring(&M, "pkcs11:object=never-added");
+	tk_buf_put_cstring(&M, "");
+	is_int(send_msg(&c), SSH_AGENT_FAILURE, "ssh-add -e of an unknown "
+	    "reader fails");
+
+	msg_start(SSH_AGENTC_REMOVE_IDENTITY);
+	tk_buf_put_string(&M, blob_ed, sizeof(blob_ed));
+	is_int(send_msg(&c), SSH_AGENT_SUCCESS, "ssh-add -d key");
+	is_int(count_ids(&c), 0, "...it is no longer listed");
+	is_int(add_reader(&c, "pkcs11:", "", NULL, 0), SSH_AGENT_SUCCESS,
+	    "ssh-add -s pkcs11:");
+	is_int(count_ids(&c), 2, "...serves everything again");
+	msg_start(SSH_AGENTC_REMOVE_ALL_IDENTITIES);
+	is_int(send_msg(&c), SSH_AGENT_SUCCESS, "ssh-add -D");
+	is_int(count_ids(&c), 0, "...nothing served");
+	add_reader(&c, "pkcs11:", "", NULL, 0);
+}
+
+static void
+test_lock(void)
+{
+	struct agent_conn	c = { 0 };
+
+	reset_stub();
+	S.logged_in = 1;
+	msg_start(SSH_AGENTC_LOCK);
+	tk_buf_put_cstring(&M, "secret");
+	is_int(send_msg(&c), SSH_AGENT_SUCCESS, "lock");
+	ok(memmem(&A, sizeof(A), "secret", 6) == NULL,
+	    "the lock password is not stored in clear");
+	is_int(count_ids(&c), 0, "locked: no keys listed");
+	is_int(sign(&c, blob_ed, sizeof(blob_ed), 0), SSH_AGENT_FAILURE,
+	    "locked: signatures refused");
+	is_int(S.nsign, 0, "locked: the token is not asked");
+	msg_start(SSH_AGENTC_LOCK);
+	tk_buf_put_cstring(&M, "again");
+	is_int(send_msg(&c), SSH_AGENT_FAILURE, "locking twice fails");
+	msg_start(SSH_AGENTC_UNLOCK);
+	tk_buf_put_cstring(&M, "wrong");
+	is_int(send_msg(&c), SSH_AGENT_FAILURE, "unlock with a wrong password");
+	is_int(count_ids(&c), 0, "...still locked");
+	msg_start(SSH_AGENTC_UNLOCK);
+	tk_buf_put_cstring(&M, "secret");
+	is_int(send_msg(&c), SSH_AGENT_SUCCESS, "unlock");
+	is_int(count_ids(&c), 2, "unlocked: keys listed again");
+}
+
+static int
+hostkey_sign(EVP_PKEY *pk, const uint8_t *data, size_t len, struct tk_buf *sig)
+{
+	EVP_MD_CTX	*md = EVP_MD_CTX_new();
+	uint8_t		 s[64];
+	size_t		 slen = sizeof(s);
+	int		 r;
+
+	r = EVP_DigestSignInit(md, NULL, NULL, NULL, pk) == 1 &&
+	    EVP_DigestSign(md, s, &slen, data, len) == 1;
+	EVP_MD_CTX_free(md);
+	tk_buf_put_cstring(sig, "ssh-ed25519");
+	tk_buf_put_string(sig, s, slen);
+	return r;
+}
+
+static void
+test_session_bind(void)
+{
+	struct agent_conn	 c = { 0 };
+	EVP_PKEY		*pk = NULL;
+	EVP_PKEY_CTX		*ctx;
+	struct tk_buf		 key, sig;
+	uint8_t			 pub[32], sid[32];
+	size_t			 publen = sizeof(pub);
+
+	ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+	EVP_PKEY_keygen_init(ctx);
+	EVP_PKEY_keygen(ctx, &pk);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_get_raw_public_key(pk, pub, &publen);
+	tk_buf_init(&key, 1024, 0);
+	tk_buf_init(&sig, 1024, 0);
+	tk_buf_put_cstring(&key, "ssh-ed25519");
+	tk_buf_put_string(&key, pub, sizeof(pub));
+	memset(sid, 7, sizeof(sid));
+	hostkey_sign(pk, sid, sizeof(sid), &sig);
+
+	msg_start(SSH_AGENTC_EXTENSION);
+	tk_buf_put_cstring(&M, "query");
+	is_int(send_msg(&c), SSH_AGENT_EXTENSION_RESPONSE, "query answered");
+
+	msg_start(SSH_AGENTC_EXTENSION);
+	tk_buf_put_cstring(&M, "session-bind@openssh.com");
+	tk_buf_put_string(&M, tk_buf_ptr(&key), tk_buf_avail(&key));
+	tk_buf_put_string(&M, sid, sizeof(sid));
+	tk_buf_put_string(&M, tk_buf_ptr(&sig), tk_buf_avail(&sig));
+	tk_buf_put_u8(&M, 1);
+	is_int(send_msg(&c), SSH_AGENT_SUCCESS, "session-bind with a valid "
+	    "host key signature");
+	ok(c.bound && c.forwarded, "the connection is marked forwarded");
+	is_int(add_reader(&c, "pkcs11:", "", NULL, 0), SSH_AGENT_FAILURE,
+	    "a bound connection cannot add a module or send a PIN");
+	is_int(count_ids(&c), 2, "...but can list");
+
+	memset(&c, 0, sizeof(c));
+	sid[0] ^= 1;
+	msg_start(SSH_AGENTC_EXTENSION);
+	tk_buf_put_cstring(&M, "session-bind@openssh.com");
+	tk_buf_put_string(&M, tk_buf_ptr(&key), tk_buf_avail(&key));
+	tk_buf_put_string(&M, sid, sizeof(sid));
+	tk_buf_put_string(&M, tk_buf_ptr(&sig), tk_buf_avail(&sig));
+	tk_buf_put_u8(&M, 0);
+	is_int(send_msg(&c), -1, "a forged session-bind closes the connection");
+	ok(!c.bound, "...and binds nothing");
+
+	msg_start(SSH_AGENTC_EXTENSION);
+	tk_buf_put_cstring(&M, "nonsense@example.com");
+	is_int(send_msg(&c), SSH_AGENT_FAILURE, "unknown extension: failure");
+	tk_buf_free(&key);
+	tk_buf_free(&sig);
+	EVP_PKEY_free(pk);
+}
+
+static void
+test_hostile(void)
+{
+	struct agent_conn	c = { 0 };
+
+	msg_start(SSH_AGENTC_REQUEST_IDENTITIES);
+	tk_buf_put_u8(&M, 0);
+	is_int(send_msg(&c), -1, "trailing bytes after a request: close");
+	msg_start(SSH_AGENTC_SIGN_REQUEST);
+	tk_buf_put_string(&M, blob_ed, sizeof(blob_ed));
+	tk_buf_put_u32(&M, 1000);
+	is_int(send_msg(&c), -1, "truncated sign request: close");
+	msg_start(SSH_AGENTC_SIGN_REQUEST);
+	tk_buf_put_string(&M, blob_ed, sizeof(blob_ed));
+	tk_buf_put_cstring(&M, "x");
+	tk_buf_put_u32(&M, 0);
+	tk_buf_put_u8(&M, 0);
+	is_int(send_msg(&c), -1, "sign request with trailing bytes: close");
+	msg_start(99);
+	is_int(send_msg(&c), SSH_AGENT_FAILURE, "unknown type: failure");
+	msg_start(SSH_AGENTC_ADD_IDENTITY);
+	tk_buf_put_cstring(&M, "ssh-ed25519");
+	is_int(send_msg(&c), SSH_AGENT_FAILURE, "software key: refused");
+	msg_start(SSH_AGENTC_ADD_SMARTCARD_KEY);
+	tk_buf_put_cstring(&M, "pkcs11:");
+	is_int(send_msg(&c), -1, "add smartcard key without PIN field: close");
+	msg_start(SSH_AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED);
+	tk_buf_put_cstring(&M, "pkcs11:");
+	tk_buf_put_cstring(&M, "");
+	tk_buf_put_u8(&M, 1);
+	tk_buf_put_u8(&M, 0);
+	is_int(send_msg(&c), -1, "truncated lifetime constraint: close");
+	tk_buf_free(&R);
+	tk_buf_init(&R, 100, 0);
+	is_int(agent_dispatch(&A, &c, (const uint8_t *)"", 0, &R),
+	    TK_ERR_FORMAT, "empty frame: close");
+}
+
+/* ---------------------------------------------- the server, on a socket */
+
+static char	sockpath[108];
+
+static void *
+serve_thread(void *arg)
+{
+	int	fd = *(int *)arg;
+
+	agent_serve(&A, fd);
+	return NULL;
+}
+
+static int
+connect_agent(void)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sockpath);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Send raw bytes, read one reply frame's type; -1 on close. */
+static int
+roundtrip(int fd, const void *p, size_t n)
+{
+	uint8_t	hdr[5];
+	uint8_t	rest[65536];
+	size_t	got = 0, len;
+	ssize_t	r;
+
+	if (send(fd, p, n, MSG_NOSIGNAL) != (ssize_t)n)
+		return -1;
+	while (got < 5) {
+		r = read(fd, hdr + got, 5 - got);
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 |
+	    (size_t)hdr[2] << 8 | hdr[3];
+	for (len--; len > 0; len -= (size_t)r)
+		if ((r = read(fd, rest, len < sizeof(rest) ? len :
+		    sizeof(rest))) <= 0)
+			return -1;
+	return hdr[4];
+}
+
+static void
+test_server(void)
+{
+	struct sockaddr_un	 sun;
+	pthread_t		 t;
+	char			 dir[] = "/tmp/tk-agent-test.XXXXXX";
+	uint8_t			 big[4] = { 0, 4, 0, 1 };	/* 256 KiB + 1 */
+	uint8_t			 list[5] = { 0, 0, 0, 1, 11 };
+	uint8_t			 bad[6] = { 0, 0, 0, 2, 11, 0 };
+	int			 lfd, a, b;
+	char			 c;
+
+	if (mkdtemp(dir) == NULL) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	snprintf(sockpath, sizeof(sockpath), "%s/s", dir);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sockpath);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+	    listen(lfd, 16) != 0) {
+		ok(0, "listen: %s", strerror(errno));
+		return;
+	}
+	pthread_create(&t, NULL, serve_thread, &lfd);
+	a = connect_agent();
+	b = connect_agent();
+	is_int(roundtrip(a, list, sizeof(list)), SSH_AGENT_IDENTITIES_ANSWER,
+	    "server: a listing over the socket");
+	is_int(roundtrip(b, big, sizeof(big)), -1,
+	    "server: a frame over 256 KiB closes that connection");
+	is_int(roundtrip(a, list, sizeof(list)), SSH_AGENT_IDENTITIES_ANSWER,
+	    "server: ...the other connection is still served");
+	close(b);
+	b = connect_agent();
+	is_int(roundtrip(b, bad, sizeof(bad)), -1,
+	    "server: garbage closes that connection");
+	close(b);
+	b = connect_agent();
+	(void)send(b, list, 3, MSG_NOSIGNAL);
+	shutdown(b, SHUT_WR);
+	is_int(roundtrip(a, list, sizeof(list)), SSH_AGENT_IDENTITIES_ANSWER,
+	    "server: the first connection is still served");
+	ok(read(b, &c, 1) <= 0, "server: the truncated connection is closed");
+	close(a);
+	close(b);
+	agent_stop();
+	pthread_join(t, NULL);
+	close(lfd);
+	unlink(sockpath);
+	rmdir(dir);
+}
+
+int
+main(void)
+{
+	make_blobs();
+	reset_stub();
+	if (agent_init(&A, &stub_ops) != 0)
+		return 1;
+	A.logfn = test_log;
+	A.debug = 1;
+	A.now = stub_now;
+	A.unlock_delay_ms = 0;
+	A.allowlist = strdup(AGENT_ALLOWLIST_DEFAULT);
+	agent_load_registry(&A);
+	agent_add_uri(&A, "pkcs11:", "", 0, 0, NULL, 0, 1);
+
+	test_list_and_sign();
+	test_pin_policy();
+	test_readers();
+	test_lock();
+	test_session_bind();
+	test_hostile();
+	test_server();
+
+	agent_free(&A);
+	tk_buf_free(&M);
+	tk_buf_free(&R);
+	return tap_done();
+}
