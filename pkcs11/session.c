@@ -10,22 +10,13 @@
 #include <string.h>
 
 #include "signer.h"
+#include "util.h"
 
 int
 tk_rv_session_lost(CK_RV rv)
 {
 	return rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
 	    rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT;
-}
-
-static void
-fixed_string(char *dst, size_t dstsz, const unsigned char *src, size_t n)
-{
-	n = p11_kit_space_strlen(src, n);
-	if (n > dstsz - 1)
-		n = dstsz - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
 }
 
 struct tk_sslot *
@@ -104,14 +95,14 @@ slot_adopt_locked(struct tk_sslot *s, const CK_TOKEN_INFO *ti,
 	char	serial[sizeof(s->serial)];
 	size_t	n = 0;
 
-	fixed_string(serial, sizeof(serial), ti->serialNumber,
+	tk_fixed_string(serial, sizeof(serial), ti->serialNumber,
 	    sizeof(ti->serialNumber));
 	if (strcmp(serial, s->serial) != 0) {
 		/* another card (or the first look): nothing carries over */
 		n = slot_drop_locked(s, hs);
 		memcpy(s->serial, serial, sizeof(s->serial));
 	}
-	fixed_string(s->label, sizeof(s->label), ti->label, sizeof(ti->label));
+	tk_fixed_string(s->label, sizeof(s->label), ti->label, sizeof(ti->label));
 	s->tflags = ti->flags;
 	s->min_pin = ti->ulMinPinLen;
 	s->max_pin = ti->ulMaxPinLen;

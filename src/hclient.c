@@ -31,6 +31,7 @@
 #include "hproto.h"
 #include "prompt.h"
 #include "sshsig.h"
+#include "util.h"
 
 #define HC_DEFAULT_TIMEOUT_MS	30000
 #define HC_LIST_TIMEOUT_MS	60000
@@ -74,16 +75,6 @@ struct tk_hclient {
 	struct hc_vkey	*vkeys;		/* open addressing */
 	size_t		 nvkeys, vslots;
 };
-
-static uint64_t
-fnv1a(const uint8_t *p, size_t n)
-{
-	uint64_t	h = 0xcbf29ce484222325ULL;
-
-	while (n-- > 0)
-		h = (h ^ *p++) * 0x100000001b3ULL;
-	return h;
-}
 
 static void
 deadline_set(struct timespec *ts, int ms)
@@ -559,7 +550,7 @@ vkey_get(struct tk_hclient *c, const uint8_t *blob, size_t len,
 	struct hc_vkey		*nv, *v = NULL;
 	struct tk_sshsig_key	*k = NULL;
 	const uint8_t		*kb;
-	uint64_t		 h = fnv1a(blob, len);
+	uint64_t		 h = tk_hash64(blob, len);
 	size_t			 i, j, kl;
 	int			 r = 0;
 

@@ -12,6 +12,7 @@
 #include "helper.h"
 #include "hproto.h"
 #include "sshkey.h"
+#include "util.h"
 
 #define HK_ENTRIES_MAX	65536
 
@@ -24,16 +25,6 @@ struct listarg {
 	unsigned int	 gen;
 	int		 err;
 };
-
-static uint64_t
-fnv1a(const uint8_t *p, size_t n)
-{
-	uint64_t	h = 0xcbf29ce484222325ULL;
-
-	while (n-- > 0)
-		h = (h ^ *p++) * 0x100000001b3ULL;
-	return h;
-}
 
 int
 hk_init(struct hk_table *t)
@@ -104,7 +95,7 @@ hk_put(struct hk_table *t, const uint8_t *blob, size_t len, int type,
 {
 	struct hk_ent	*e, *ne;
 	size_t		*slot;
-	uint64_t	 h = fnv1a(blob, len);
+	uint64_t	 h = tk_hash64(blob, len);
 	int		 r = 0;
 
 	if ((t->n + 1) * 2 > t->nslots &&
@@ -146,16 +137,6 @@ hk_put(struct hk_table *t, const uint8_t *blob, size_t len, int type,
 	return r;
 }
 
-static void
-fixed_string(char *dst, size_t dstsz, const unsigned char *src, size_t n)
-{
-	n = p11_kit_space_strlen(src, n);
-	if (n > dstsz - 1)
-		n = dstsz - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 static int
 on_token(void *arg, const struct tk_p11_token *t)
 {
@@ -163,7 +144,7 @@ on_token(void *arg, const struct tk_p11_token *t)
 	char		 serial[17];
 
 	if (t->present) {
-		fixed_string(serial, sizeof(serial), t->tinfo.serialNumber,
+		tk_fixed_string(serial, sizeof(serial), t->tinfo.serialNumber,
 		    sizeof(t->tinfo.serialNumber));
 		tk_signer_seen(la->h->sg, t->slot, serial);
 	}
@@ -194,10 +175,10 @@ append(struct listarg *la, const struct tk_p11_token *t,
 	    (k->label = strdup(o->label)) == NULL)
 		goto out;
 	memcpy(k->blob, tk_buf_ptr(&la->blob), k->bloblen);
-	fixed_string(s, sizeof(s), t->tinfo.label, sizeof(t->tinfo.label));
+	tk_fixed_string(s, sizeof(s), t->tinfo.label, sizeof(t->tinfo.label));
 	if ((k->token_label = strdup(s)) == NULL)
 		goto out;
-	fixed_string(s, sizeof(s), t->tinfo.serialNumber,
+	tk_fixed_string(s, sizeof(s), t->tinfo.serialNumber,
 	    sizeof(t->tinfo.serialNumber));
 	if ((k->token_serial = strdup(s)) == NULL)
 		goto out;
@@ -223,7 +204,7 @@ on_object(void *arg, const struct tk_p11_token *t,
 	tk_buf_reset(&la->blob);
 	if (tk_ssh_blob(&o->key, &la->blob) != 0)
 		return 0;	/* a key we cannot express: not ours to list */
-	fixed_string(serial, sizeof(serial), t->tinfo.serialNumber,
+	tk_fixed_string(serial, sizeof(serial), t->tinfo.serialNumber,
 	    sizeof(t->tinfo.serialNumber));
 	if ((r = tk_signer_add(la->h->sg, &o->key, t->slot, serial, o->id,
 	    o->idlen, &sk)) != 0)
@@ -312,7 +293,7 @@ find(struct hk_table *t, const uint8_t *blob, size_t len, struct hk_ent *out)
 
 	pthread_mutex_lock(&t->mu);
 	if (t->nslots > 0) {
-		slot = hk_slot(t, blob, len, fnv1a(blob, len));
+		slot = hk_slot(t, blob, len, tk_hash64(blob, len));
 		if (*slot != 0) {
 			*out = t->ents[*slot - 1];
 			r = 0;

@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "ctx.h"
 #include "sshkey.h"
+#include "util.h"
 
 struct tk_key {
 	int		 type;
@@ -43,16 +44,6 @@ struct findarg {
 	struct tk_buf		 blob;
 	int			 err;
 };
-
-static uint64_t
-fnv1a(const uint8_t *p, size_t n)
-{
-	uint64_t	h = 0xcbf29ce484222325ULL;
-
-	while (n-- > 0)
-		h = (h ^ *p++) * 0x100000001b3ULL;
-	return h;
-}
 
 static void
 key_free(struct tk_key *k)
@@ -129,14 +120,6 @@ lookup(struct tk_keylist *l, const uint8_t *blob, size_t len, uint64_t h)
 	return &l->slots[j];
 }
 
-static void
-fixed_string(char *dst, const unsigned char *src, size_t n)
-{
-	n = p11_kit_space_strlen(src, n);
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 static int
 key_new(const struct tk_p11_token *t, const struct tk_p11_object *o,
     const struct tk_buf *blob, uint64_t h, struct tk_key **out)
@@ -157,12 +140,14 @@ key_new(const struct tk_p11_token *t, const struct tk_p11_object *o,
 	memcpy(k->blob, tk_buf_ptr(blob), k->bloblen);
 	memcpy(k->id, o->id, o->idlen);
 	k->idlen = o->idlen;
-	fixed_string(k->tlabel, t->tinfo.label, sizeof(t->tinfo.label));
-	fixed_string(k->tserial, t->tinfo.serialNumber,
-	    sizeof(t->tinfo.serialNumber));
-	fixed_string(k->tmanuf, t->tinfo.manufacturerID,
-	    sizeof(t->tinfo.manufacturerID));
-	fixed_string(k->tmodel, t->tinfo.model, sizeof(t->tinfo.model));
+	tk_fixed_string(k->tlabel, sizeof(k->tlabel),
+	    t->tinfo.label, sizeof(t->tinfo.label));
+	tk_fixed_string(k->tserial, sizeof(k->tserial),
+	    t->tinfo.serialNumber, sizeof(t->tinfo.serialNumber));
+	tk_fixed_string(k->tmanuf, sizeof(k->tmanuf),
+	    t->tinfo.manufacturerID, sizeof(t->tinfo.manufacturerID));
+	tk_fixed_string(k->tmodel, sizeof(k->tmodel),
+	    t->tinfo.model, sizeof(t->tinfo.model));
 	k->module = strdup(t->mod->rpath != NULL ? t->mod->rpath :
 	    t->mod->path);
 	if (k->module == NULL)
@@ -189,7 +174,7 @@ found(void *arg, const struct tk_p11_token *t, const struct tk_p11_object *o)
 	tk_buf_reset(&fa->blob);
 	if ((r = tk_ssh_blob(&o->key, &fa->blob)) != 0)
 		goto out;
-	h = fnv1a(tk_buf_ptr(&fa->blob), tk_buf_avail(&fa->blob));
+	h = tk_hash64(tk_buf_ptr(&fa->blob), tk_buf_avail(&fa->blob));
 	if ((l->n + 1) * 2 > l->nslots &&
 	    (r = rehash(l, l->nslots == 0 ? 64 : l->nslots * 2)) != 0)
 		goto out;

@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "ctx.h"
 #include "sshkey.h"
+#include "util.h"
 
 struct tk_token {
 	char		*uri;
@@ -38,14 +39,6 @@ struct tokarg {
 	struct tk_buf		 blob;
 	int			 err;
 };
-
-static void
-fixed_string(char *dst, const unsigned char *src, size_t n)
-{
-	n = p11_kit_space_strlen(src, n);
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
 
 static unsigned int
 token_flags(const struct tk_p11_token *t)
@@ -94,36 +87,27 @@ on_token(void *arg, const struct tk_p11_token *pt)
 	    (t->modname = strdup(pt->mod->name)) == NULL)
 		goto out;
 	if (!(t->flags & TK_TOKEN_NO_SLOT)) {
-		fixed_string(t->slotdesc, pt->sinfo.slotDescription,
+		tk_fixed_string(t->slotdesc,
+		    sizeof(t->slotdesc), pt->sinfo.slotDescription,
 		    sizeof(pt->sinfo.slotDescription));
 		if ((r = tk_uri_for_token(pt, &t->uri)) != 0)
 			goto out;
 	}
 	if (pt->present) {
-		fixed_string(t->label, pt->tinfo.label,
-		    sizeof(pt->tinfo.label));
-		fixed_string(t->manuf, pt->tinfo.manufacturerID,
-		    sizeof(pt->tinfo.manufacturerID));
-		fixed_string(t->model, pt->tinfo.model,
-		    sizeof(pt->tinfo.model));
-		fixed_string(t->serial, pt->tinfo.serialNumber,
-		    sizeof(pt->tinfo.serialNumber));
+		tk_fixed_string(t->label, sizeof(t->label),
+		    pt->tinfo.label, sizeof(pt->tinfo.label));
+		tk_fixed_string(t->manuf, sizeof(t->manuf),
+		    pt->tinfo.manufacturerID, sizeof(pt->tinfo.manufacturerID));
+		tk_fixed_string(t->model, sizeof(t->model),
+		    pt->tinfo.model, sizeof(pt->tinfo.model));
+		tk_fixed_string(t->serial, sizeof(t->serial),
+		    pt->tinfo.serialNumber, sizeof(pt->tinfo.serialNumber));
 	}
 	r = 0;
  out:
 	if (r != 0)
 		ta->err = r;
 	return r;
-}
-
-static uint64_t
-fnv1a(const uint8_t *p, size_t n)
-{
-	uint64_t	h = 0xcbf29ce484222325ULL;
-
-	while (n-- > 0)
-		h = (h ^ *p++) * 0x100000001b3ULL;
-	return h;
 }
 
 /* Objects arrive right after their token: count distinct blobs. */
@@ -144,7 +128,7 @@ on_object(void *arg, const struct tk_p11_token *pt,
 	tk_buf_reset(&ta->blob);
 	if ((r = tk_ssh_blob(&o->key, &ta->blob)) != 0)
 		return 0;
-	h = fnv1a(tk_buf_ptr(&ta->blob), tk_buf_avail(&ta->blob));
+	h = tk_hash64(tk_buf_ptr(&ta->blob), tk_buf_avail(&ta->blob));
 	for (i = 0; i < t->nseen; i++)
 		if (t->seen[i] == h)
 			return 0;
