@@ -54,6 +54,18 @@ tk_pubkey_clear(struct tk_pubkey *k)
 	memset(k, 0, sizeof(*k));
 }
 
+int
+tk_pubkey_equal(const struct tk_pubkey *a, const struct tk_pubkey *b)
+{
+	if (a->type != b->type)
+		return 0;
+	if (a->type == TK_KEY_RSA)
+		return a->nlen == b->nlen && a->elen == b->elen &&
+		    memcmp(a->n, b->n, a->nlen) == 0 &&
+		    memcmp(a->e, b->e, a->elen) == 0;
+	return a->qlen == b->qlen && memcmp(a->q, b->q, a->qlen) == 0;
+}
+
 static unsigned int
 bitlen(const uint8_t *p, size_t n)
 {

@@ -100,6 +100,15 @@ int	tk_decode_ec(const uint8_t *params, size_t plen, const uint8_t *point,
 /* X.509 DER: TK_ERR_DENIED for a CA certificate. */
 int	tk_decode_cert(const uint8_t *der, size_t len, struct tk_pubkey *);
 void	tk_pubkey_clear(struct tk_pubkey *);
+int	tk_pubkey_equal(const struct tk_pubkey *, const struct tk_pubkey *);
+
+/* Is an attribute a module filled in usable: present, and within cap? */
+static inline int
+tk_attr_ok(const CK_ATTRIBUTE *a, CK_ULONG cap)
+{
+	return a->ulValueLen != CK_UNAVAILABLE_INFORMATION &&
+	    a->ulValueLen <= cap;
+}
 
 /*
  * Walk every token matching uri (modules, slots) and every public key and

@@ -27,25 +27,6 @@ struct pattrs {
 	CK_BBOOL	sign, always;
 };
 
-int
-tk_pubkey_equal(const struct tk_pubkey *a, const struct tk_pubkey *b)
-{
-	if (a->type != b->type)
-		return 0;
-	if (a->type == TK_KEY_RSA)
-		return a->nlen == b->nlen && a->elen == b->elen &&
-		    memcmp(a->n, b->n, a->nlen) == 0 &&
-		    memcmp(a->e, b->e, a->elen) == 0;
-	return a->qlen == b->qlen && memcmp(a->q, b->q, a->qlen) == 0;
-}
-
-static int
-attr_ok(const CK_ATTRIBUTE *a, CK_ULONG cap)
-{
-	return a->ulValueLen != CK_UNAVAILABLE_INFORMATION &&
-	    a->ulValueLen <= cap;
-}
-
 /* Read what a key object shows; unreadable attributes stay unavailable. */
 static int
 pattrs_read(struct tk_signer *sg, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
@@ -85,7 +66,7 @@ pattrs_read(struct tk_signer *sg, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
 		}
 	}
 	for (i = 0; i < P_N; i++)
-		if (!attr_ok(&p->a[i], cap[i]))
+		if (!tk_attr_ok(&p->a[i], cap[i]))
 			p->a[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
 	return 0;
 }

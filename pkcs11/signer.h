@@ -76,6 +76,5 @@ int	tk_rv_session_lost(CK_RV);
 /* privkey.c */
 int	tk_privkey_find(struct tk_signer *, struct tk_skey *,
 	    CK_SESSION_HANDLE, CK_OBJECT_HANDLE *, int *always_auth);
-int	tk_pubkey_equal(const struct tk_pubkey *, const struct tk_pubkey *);
 
 #endif /* TK_SIGNER_H */

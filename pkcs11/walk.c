@@ -65,14 +65,6 @@ attrs_setup(struct attrs *at, CK_OBJECT_CLASS cls)
 		at->n = A_EC_POINT + 1;
 }
 
-/* Is attribute i usable: present, and no longer than the buffer? */
-static int
-attr_ok(const CK_ATTRIBUTE *a, CK_ULONG cap)
-{
-	return a->ulValueLen != CK_UNAVAILABLE_INFORMATION &&
-	    a->ulValueLen <= cap;
-}
-
 /*
  * Fetch one attribute alone, allocating when it does not fit the fixed
  * buffer (only CKA_VALUE may).  Leaves ulValueLen unavailable on failure.
@@ -159,7 +151,7 @@ copy_label(char *dst, const CK_ATTRIBUTE *a)
 {
 	size_t	n = 0;
 
-	if (attr_ok(a, TK_LABEL_MAX))
+	if (tk_attr_ok(a, TK_LABEL_MAX))
 		n = a->ulValueLen;
 	memcpy(dst, a->pValue, n);
 	dst[n] = '\0';
@@ -173,16 +165,16 @@ decode_object(CK_OBJECT_CLASS cls, struct attrs *at, struct tk_p11_object *o)
 	int			 r = TK_ERR_UNSUPPORTED;
 
 	o->cls = cls;
-	o->idlen = attr_ok(&a[A_ID], TK_ID_MAX) ? a[A_ID].ulValueLen : 0;
+	o->idlen = tk_attr_ok(&a[A_ID], TK_ID_MAX) ? a[A_ID].ulValueLen : 0;
 	memcpy(o->id, at->id, o->idlen);
 	copy_label(o->label, &a[A_LABEL]);
 	if (cls == CKO_CERTIFICATE) {
 		/* slots: 0 cert type, 1 id, 2 label... see attrs_setup */
-		if (!attr_ok(&a[A_KEY_TYPE], sizeof(CK_ULONG)) ||
+		if (!tk_attr_ok(&a[A_KEY_TYPE], sizeof(CK_ULONG)) ||
 		    a[A_KEY_TYPE].ulValueLen != sizeof(CK_ULONG) ||
 		    at->ctype != CKC_X_509)
 			goto out;
-		if (attr_ok(&a[A_MODULUS], sizeof(CK_ULONG)) &&
+		if (tk_attr_ok(&a[A_MODULUS], sizeof(CK_ULONG)) &&
 		    a[A_MODULUS].ulValueLen == sizeof(CK_ULONG) &&
 		    at->category == 2) {
 			r = TK_ERR_DENIED;	/* an authority */
@@ -196,14 +188,14 @@ decode_object(CK_OBJECT_CLASS cls, struct attrs *at, struct tk_p11_object *o)
 		    a[A_EXPONENT].ulValueLen, &o->key);
 		goto out;
 	}
-	if (!attr_ok(&a[A_KEY_TYPE], sizeof(CK_KEY_TYPE)) ||
+	if (!tk_attr_ok(&a[A_KEY_TYPE], sizeof(CK_KEY_TYPE)) ||
 	    a[A_KEY_TYPE].ulValueLen != sizeof(CK_KEY_TYPE))
 		goto out;
 	switch (at->ktype) {
 	case CKK_RSA:
 		r = TK_ERR_BAD_KEY;
-		if (!attr_ok(&a[A_MODULUS], sizeof(at->modulus)) ||
-		    !attr_ok(&a[A_EXPONENT], sizeof(at->exponent)))
+		if (!tk_attr_ok(&a[A_MODULUS], sizeof(at->modulus)) ||
+		    !tk_attr_ok(&a[A_EXPONENT], sizeof(at->exponent)))
 			goto out;
 		r = tk_decode_rsa(at->modulus, a[A_MODULUS].ulValueLen,
 		    at->exponent, a[A_EXPONENT].ulValueLen, &o->key);
@@ -211,8 +203,8 @@ decode_object(CK_OBJECT_CLASS cls, struct attrs *at, struct tk_p11_object *o)
 	case CKK_EC:
 	case CKK_EC_EDWARDS:
 		r = TK_ERR_BAD_KEY;
-		if (!attr_ok(&a[A_EC_PARAMS], sizeof(at->params)) ||
-		    !attr_ok(&a[A_EC_POINT], sizeof(at->point)))
+		if (!tk_attr_ok(&a[A_EC_PARAMS], sizeof(at->params)) ||
+		    !tk_attr_ok(&a[A_EC_POINT], sizeof(at->point)))
 			goto out;
 		r = tk_decode_ec(at->params, a[A_EC_PARAMS].ulValueLen,
 		    at->point, a[A_EC_POINT].ulValueLen, &o->key);

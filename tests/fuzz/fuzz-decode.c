@@ -20,18 +20,6 @@
 
 #define BLOB_MAX	(1024 * 1024)
 
-static int
-same_key(const struct tk_pubkey *a, const struct tk_pubkey *b)
-{
-	if (a->type != b->type)
-		return 0;
-	if (a->type == TK_KEY_RSA)
-		return a->nlen == b->nlen && a->elen == b->elen &&
-		    memcmp(a->n, b->n, a->nlen) == 0 &&
-		    memcmp(a->e, b->e, a->elen) == 0;
-	return a->qlen == b->qlen && memcmp(a->q, b->q, a->qlen) == 0;
-}
-
 /* The printable forms of a blob: sized exactly, so ASan sees overflows. */
 static void
 blob_text(const uint8_t *blob, size_t len)
@@ -99,7 +87,7 @@ key_roundtrip(const struct tk_pubkey *k)
 	len = tk_buf_avail(&out);
 	blob = fz_dup(tk_buf_ptr(&out), len);
 	if (tk_ssh_blob_parse(blob, len, &back, &store) != 0 ||
-	    !same_key(k, &back))
+	    !tk_pubkey_equal(k, &back))
 		abort();
 	blob_roundtrip(blob, len);
 	free(blob);
