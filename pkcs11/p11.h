@@ -87,7 +87,8 @@ int	tk_uri_parse(const char *, P11KitUri **);
 int	tk_uri_match_module(P11KitUri *, const struct tk_module *);
 int	tk_uri_match_token(P11KitUri *, const struct tk_p11_token *);
 /* The URI naming exactly this object's key pair; caller frees. */
-int	tk_uri_for_key(const struct tk_p11_token *, const struct tk_p11_object *,
+int	tk_uri_for_key(const struct tk_p11_token *,
+	    const struct tk_p11_object *,
 	    char **);
 /* The URI naming this token; caller frees. */
 int	tk_uri_for_token(const struct tk_p11_token *, char **);
@@ -95,7 +96,8 @@ int	tk_uri_for_token(const struct tk_p11_token *, char **);
 /* Decoding of untrusted attribute bytes (decode.c). */
 int	tk_decode_rsa(const uint8_t *n, size_t nlen, const uint8_t *e,
 	    size_t elen, struct tk_pubkey *);
-int	tk_decode_ec(const uint8_t *params, size_t plen, const uint8_t *point,
+int	tk_decode_ec(const uint8_t *params, size_t plen,
+	    const uint8_t *point,
 	    size_t qlen, struct tk_pubkey *);
 /* X.509 DER: TK_ERR_DENIED for a CA certificate. */
 int	tk_decode_cert(const uint8_t *der, size_t len, struct tk_pubkey *);

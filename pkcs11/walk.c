@@ -210,7 +210,7 @@ decode_object(CK_OBJECT_CLASS cls, struct attrs *at, struct tk_p11_object *o)
 		    at->point, a[A_EC_POINT].ulValueLen, &o->key);
 		if (r == 0 && (at->ktype == CKK_EC) !=
 		    (o->key.type != TK_KEY_ED25519))
-			r = TK_ERR_BAD_KEY;	/* curve of the wrong family */
+			r = TK_ERR_BAD_KEY;	/* wrong curve family */
 		break;
 	default:
 		break;
