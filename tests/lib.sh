@@ -353,3 +353,27 @@ tk_user_remove() {
 
 # tk_ssh ARGS...: the stock client with the private HOME and no stdin.
 tk_ssh() { HOME=$T/client ssh -F "$T/ssh_config" "$@" </dev/null; }
+
+# --- faults (session 2) ---
+# --- end faults ---
+
+# --- fuzzagent (session 2) ---
+# --- end fuzzagent ---
+
+# --- security (session 2) ---
+# --- end security ---
+
+# --- load (session 2) ---
+# --- end load ---
+
+# --- opensc (session 2) ---
+# --- end opensc ---
+
+# --- perf (session 2) ---
+# --- end perf ---
+
+# --- agentmisc (session 2) ---
+# --- end agentmisc ---
+
+# --- style (session 2) ---
+# --- end style ---
