@@ -151,6 +151,22 @@ write_frame(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/*
+ * Has the client closed its end?  On a Unix stream socket POLLHUP means
+ * the peer is gone for good (a mere shutdown(SHUT_WR) gives only
+ * POLLRDHUP), so no reply could reach it.
+ */
+static int
+peer_gone(int fd)
+{
+	struct pollfd	pfd;
+
+	pfd.fd = fd;
+	pfd.events = 0;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR));
+}
+
 static void
 conn_serve(struct agent *a, int fd, uid_t uid)
 {
@@ -182,6 +198,16 @@ conn_serve(struct agent *a, int fd, uid_t uid)
 			if (len > 0)
 				agent_log(a, AGENT_LOG_DEBUG, "client went away "
 				    "in the middle of a request");
+			break;
+		}
+		/*
+		 * A signature nobody can receive would still cost a token
+		 * operation (or a PIN prompt): clients that queue requests
+		 * and hang up must not be able to keep the token busy.
+		 */
+		if (p[0] == SSH_AGENTC_SIGN_REQUEST && peer_gone(fd)) {
+			agent_log(a, AGENT_LOG_DEBUG, "client went away before "
+			    "its sign request was served: dropped");
 			break;
 		}
 		r = agent_dispatch(a, &c, tk_buf_ptr(&in), tk_buf_avail(&in),
