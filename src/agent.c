@@ -339,7 +339,7 @@ agent_serve(struct agent *a, int lfd)
 	pthread_t		 t, rt;
 	uid_t			 uid;
 	size_t			 i;
-	int			 fd, r = 0, have_rt = 0;
+	int			 fd, r = 0, have_rt = 0, full, was_full = 0;
 
 	for (i = 0; i < AGENT_MAX_CONNS; i++)
 		conn_fds[i] = -1;
@@ -360,7 +360,23 @@ agent_serve(struct agent *a, int lfd)
 	pfd[1].fd = stop_pipe[0];
 	pfd[1].events = POLLIN;
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		/*
+		 * At the connection limit, new clients wait in the listen
+		 * backlog until a connection ends, rather than being accepted
+		 * and dropped (which a reconnecting client turns into a loop
+		 * and a log line per turn).  Ending threads do not wake us:
+		 * look again every 100 ms.
+		 */
+		pthread_mutex_lock(&conns_mu);
+		full = nconns >= AGENT_MAX_CONNS;
+		pthread_mutex_unlock(&conns_mu);
+		if (full && !was_full)
+			agent_log(a, AGENT_LOG_ERR, "%d connections open: new "
+			    "ones wait until one ends", AGENT_MAX_CONNS);
+		was_full = full;
+		pfd[0].fd = full ? -1 : lfd;
+		pfd[0].revents = 0;
+		if (poll(pfd, 2, full ? 100 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			r = TK_ERR_SYSTEM;
@@ -390,8 +406,8 @@ agent_serve(struct agent *a, int lfd)
 		if (nconns >= AGENT_MAX_CONNS || (j = calloc(1,
 		    sizeof(*j))) == NULL) {
 			pthread_mutex_unlock(&conns_mu);
-			agent_log(a, AGENT_LOG_ERR, "too many connections: "
-			    "refusing a new one");
+			agent_log(a, AGENT_LOG_ERR, "out of memory: refusing a "
+			    "connection");
 			close(fd);
 			continue;
 		}
