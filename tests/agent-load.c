@@ -20,7 +20,11 @@
  * success to garbage, no answer in time) counts as unexpected.
  *
  * usage: agent-load [-a socket] [-c clients] [-n signatures]
- *            [-H hostile-threads] [-i hostile-interval-ms]
+ *            [-H hostile-threads] [-i hostile-interval-ms] [-k kind,...]
+ *
+ * -k limits the hostile connections to the kinds named (oversize, zero,
+ * truncated, badtype, garbage, sign_close, dribble, hang); -i 0 sends
+ * them as fast as they go.
  *
  * Prints one "agent-load:" result line; exits 0 when every well-formed
  * request succeeded and no hostile connection saw anything unexpected,
@@ -121,6 +125,7 @@ struct hostile_thr {
 static const char	*sock_path;
 static unsigned long	 nsigs = 300;
 static unsigned int	 interval_ms = 2;
+static unsigned int	 hostile_mask = (1U << NHOSTILE) - 1;
 static struct key	 keys[NKINDS];	/* RSA twice: K_RSA256, K_RSA512 */
 static int		 workers_done;
 static pthread_mutex_t	 done_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -130,7 +135,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: agent-load [-a socket] [-c clients] "
 	    "[-n signatures] [-H hostile-threads]\n"
-	    "                  [-i hostile-interval-ms]\n");
+	    "                  [-i hostile-interval-ms] [-k kind,...]\n");
 }
 
 /* xorshift64*: reproducible, per thread, no locks. */
@@ -940,6 +945,8 @@ hostile_main(void *arg)
 	unsigned long		 round = 0;
 
 	while (!done()) {
+		while (!(hostile_mask & 1U << (round % NHOSTILE)))
+			round++;
 		hostile_one(h, (enum hostile)(round++ % NHOSTILE), held,
 		    &nheld);
 		if (interval_ms > 0)
@@ -951,6 +958,33 @@ hostile_main(void *arg)
 }
 
 /* ------------------------------------------------------------- main */
+
+/* "-k sign_close,hang": the hostile kinds to run. */
+static int
+parse_kinds(char *s)
+{
+	char	*tok, *save = NULL;
+	int	 k;
+
+	hostile_mask = 0;
+	for (tok = strtok_r(s, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		for (k = 0; k < NHOSTILE; k++)
+			if (strcmp(tok, hostile_names[k]) == 0)
+				break;
+		if (k == NHOSTILE) {
+			fprintf(stderr, "agent-load: -k %s: not a hostile "
+			    "kind\n", tok);
+			return -1;
+		}
+		hostile_mask |= 1U << k;
+	}
+	if (hostile_mask == 0) {
+		fprintf(stderr, "agent-load: -k names no kind\n");
+		return -1;
+	}
+	return 0;
+}
 
 static int
 parse_num(const char *what, const char *s, unsigned long min,
@@ -990,7 +1024,7 @@ main(int argc, char **argv)
 	/* A closed connection must be an error to count, not a kill. */
 	(void)signal(SIGPIPE, SIG_IGN);
 	sock_path = getenv("SSH_AUTH_SOCK");
-	while ((ch = getopt(argc, argv, "a:c:H:i:n:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:c:H:i:k:n:")) != -1) {
 		switch (ch) {
 		case 'a':
 			sock_path = optarg;
@@ -1009,6 +1043,10 @@ main(int argc, char **argv)
 			if (parse_num("-i", optarg, 0, 10000, &v) != 0)
 				goto out;
 			interval_ms = (unsigned int)v;
+			break;
+		case 'k':
+			if (parse_kinds(optarg) != 0)
+				goto out;
 			break;
 		case 'n':
 			if (parse_num("-n", optarg, 1, 100000000, &nsigs) != 0)

@@ -39,7 +39,7 @@ RSS_SLACK=1024
 # Ed25519 signature; the agent gets no such allowance.
 SOFTHSM_ED25519_LEAK=64
 
-plan 20
+plan 21
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -171,15 +171,22 @@ is "$(tail -n +2 "$T/before.after" | cut -d' ' -f2 | tr '\n' ' ')" \
     "the helpers' descriptor counts are back where they were"
 r0=$(head -1 "$T/before" | cut -d' ' -f3)
 r1=$(head -1 "$T/before.after" | cut -d' ' -f3)
-check "the agent's RSS is flat ($r0 -> $r1 KiB, slack $RSS_SLACK)" \
-    test "$((r1 - r0))" -le "$RSS_SLACK"
 # Ed25519 signatures: a quarter of the clients' and of the hostile ones.
 ed=$(((CLIENTS * SIGS + $(field sign_close round)) / 4))
 slack=$((RSS_SLACK + ed * SOFTHSM_ED25519_LEAK / 1024))
 worst=$(paste -d' ' "$T/before" "$T/before.after" | tail -n +2 |
     awk '{ d = $6 - $3; if (NR == 1 || d > w) w = d } END { print w + 0 }')
-check "the helpers' RSS is flat (grew at most $worst KiB, slack $slack)" \
-    test "$worst" -le "$slack"
+if grep -q __asan_init "$TOKENKEYS"; then
+	# ASan's quarantine holds freed memory back: RSS grows by design.
+	why="ASan build: freed memory sits in ASan's quarantine"
+	skip "the agent's RSS is flat ($r0 -> $r1 KiB)" "$why"
+	skip "the helpers' RSS is flat (grew at most $worst KiB)" "$why"
+else
+	check "the agent's RSS is flat ($r0 -> $r1 KiB, slack $RSS_SLACK)" \
+	    test "$((r1 - r0))" -le "$RSS_SLACK"
+	check "the helpers' RSS is flat (grew at most $worst KiB, slack $slack)" \
+	    test "$worst" -le "$slack"
+fi
 if [ -n "${TK_LOAD_SOAK:-}" ]; then
 	echo "soak: $(field sigs round) signatures by $CLIENTS clients in" \
 	    "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s," \
@@ -191,6 +198,17 @@ if [ -n "${TK_LOAD_SOAK:-}" ]; then
 		    cut -c1-60)): fds $f0 -> $f1, RSS $r0 -> $r1 KiB"
 	    done
 fi
+
+# ---------------------------------------------------------------- storm
+# Clients that queue sign requests and hang up, as fast as they can: the
+# agent must not spend the token on them until real clients are shut out.
+timeout 600 "$LOAD" -a "$SOCK" -c $CLIENTS -n $WARM -H 2 -i 0 -k sign_close \
+    >"$T/storm" 2>"$T/storm.err"
+rc=$?
+sed 's/^/# storm: /' "$T/storm"
+is "$rc/$(field failed storm)" 0/0 \
+    "abandoned sign requests at full rate: real clients' $((CLIENTS * WARM)) signatures all verified" ||
+    diag "$(head -5 "$T/storm.err")"
 
 # ---------------------------------------------------------------- still up
 SSH_AUTH_SOCK=$SOCK ssh-add -l >"$T/l.out" 2>&1
@@ -204,8 +222,8 @@ printf 'load@test %s\n' "$(cut -d' ' -f1,2 "$T/ed.pub")" >"$T/allowed"
 check "afterwards ssh-keygen -Y sign signs through the agent, and it verifies" \
     sh -c 'ssh-keygen -Y verify -f "$1/allowed" -I load@test -n file \
     -s "$1/msg.sig" <"$1/msg" >/dev/null 2>&1' sh "$T"
-check "the agent logged no failed signature, accept or thread trouble" \
-    sh -c '! grep "accept:\|cannot start\|too many connections\|signature with key\|failed:" "$1" >&2' \
+check "the agent logged no failed signature, connection or sanitizer trouble" \
+    sh -c '! grep "accept:\|cannot start\|connections open\|refusing\|signature with key\|failed:\|Sanitizer\|runtime error" "$1" >&2' \
     sh "$T/agent.log"
 
 # ---------------------------------------------------------------- exit
