@@ -55,7 +55,7 @@
 #define MAX_FRAME		(256 * 1024)	/* OpenSSH's AGENT_MAX_LEN */
 #define IO_TIMEOUT_SECS		30
 #define HOSTILE_TIMEOUT_SECS	10
-#define LIST_EVERY		64	/* a listing every this many signatures */
+#define LIST_EVERY		64	/* a listing per this many signatures */
 #define RECONNECT_EVERY		100	/* a fresh connection this often */
 #define HANG_HELD		16	/* hanging connections per thread */
 
@@ -444,8 +444,10 @@ key_from_blob(const uint8_t *blob, size_t len, EVP_PKEY **pk)
 		/* mpint e, mpint n */
 		if ((e = BN_bin2bn(a, (int)alen, NULL)) == NULL ||
 		    (n = BN_bin2bn(b, (int)blen, NULL)) == NULL ||
-		    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) != 1 ||
-		    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) != 1)
+		    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N,
+		    n) != 1 ||
+		    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E,
+		    e) != 1)
 			goto out;
 		r = pkey_fromdata("RSA", bld, pk);
 	} else if (bytes_eq(type, typelen, "ecdsa-sha2-nistp256")) {
@@ -911,7 +913,8 @@ hostile_one(struct hostile_thr *h, enum hostile kind, int *held,
 			break;
 		if (*nheld == HANG_HELD) {
 			close(held[0]);
-			memmove(held, held + 1, (HANG_HELD - 1) * sizeof(*held));
+			memmove(held, held + 1,
+			    (HANG_HELD - 1) * sizeof(*held));
 			(*nheld)--;
 		}
 		held[(*nheld)++] = fd;
