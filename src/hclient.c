@@ -27,6 +27,7 @@
 
 #include "tokenkeys.h"
 #include "buf.h"
+#include "deadline.h"
 #include "hclient.h"
 #include "hproto.h"
 #include "prompt.h"
@@ -75,18 +76,6 @@ struct tk_hclient {
 	struct hc_vkey	*vkeys;		/* open addressing */
 	size_t		 nvkeys, vslots;
 };
-
-static void
-deadline_set(struct timespec *ts, int ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
 
 /* With c->mu held. */
 static void
@@ -395,7 +384,7 @@ hc_call(struct tk_hclient *c, const struct tk_buf *frame, uint32_t id,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&call.cv, &ca);
 	pthread_condattr_destroy(&ca);
-	deadline_set(&deadline, timeout_ms > 0 ? timeout_ms :
+	tk_deadline_set(&deadline, timeout_ms > 0 ? timeout_ms :
 	    HC_DEFAULT_TIMEOUT_MS);
 	for (tries = 0; tries < 2; tries++) {
 		if ((r = proc_get(c, &p)) != 0)

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "tokenkeys.h"
+#include "assuan.h"
 #include "prompt.h"
 
 static int ntest;
