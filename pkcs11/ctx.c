@@ -2,8 +2,6 @@
  * The library context and the walk it drives, with an optional login
  * before objects are searched (for tokens that hide keys until then).
  */
-#include <sys/mman.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +10,7 @@
 #include <unistd.h>
 
 #include "ctx.h"
+#include "secret.h"
 
 struct walkarg {
 	struct tk_ctx	*ctx;
@@ -26,23 +25,26 @@ int
 tk_ctx_new(struct tk_ctx **out, int flags)
 {
 	struct tk_ctx	*c;
+	int		 r = TK_ERR_NOMEM;
 
 	*out = NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return TK_ERR_NOMEM;
+		goto out;
 	c->flags = flags;
 	tk_modset_init(&c->ms, NULL, NULL);
 	*out = c;
-	return 0;
+	r = 0;
+ out:
+	return r;
 }
 
 void
 tk_ctx_free(struct tk_ctx *c)
 {
-	if (c == NULL)
-		return;
-	tk_modset_free(&c->ms);
-	free(c);
+	if (c != NULL) {
+		tk_modset_free(&c->ms);
+		free(c);
+	}
 }
 
 void
@@ -71,18 +73,6 @@ tk_ctx_add_module(struct tk_ctx *c, const char *path)
 	return tk_modset_load_path(&c->ms, path, NULL);
 }
 
-static void
-token_name(const struct tk_p11_token *t, char *buf, size_t bufsz)
-{
-	char	raw[sizeof(t->tinfo.label) + 1];
-	size_t	n;
-
-	n = p11_kit_space_strlen(t->tinfo.label, sizeof(t->tinfo.label));
-	memcpy(raw, t->tinfo.label, n);
-	raw[n] = '\0';
-	tk_str_sanitize(raw, buf, bufsz);
-}
-
 /*
  * A pin-source of "file:PATH" or a plain path: the first line of the
  * file.  Read straight into the caller's buffer.
@@ -97,7 +87,7 @@ pin_from_source(const char *src, char *pin, size_t pinsz, size_t *len)
 	if (strncmp(src, "file:", 5) == 0)
 		src += 5;
 	if ((fd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return TK_ERR_SYSTEM;
+		goto out;
 	while (got < pinsz - 1) {
 		n = read(fd, pin + got, pinsz - 1 - got);
 		if (n == -1 && errno == EINTR)
@@ -111,7 +101,9 @@ pin_from_source(const char *src, char *pin, size_t pinsz, size_t *len)
 	explicit_bzero(pin + got, pinsz - got);
 	*len = got;
 	r = got == 0 ? TK_ERR_CANCELLED : 0;
-	close(fd);
+ out:
+	if (fd != -1)
+		close(fd);
 	return r;
 }
 
@@ -135,7 +127,7 @@ login_cb(void *arg, const struct tk_p11_token *t, CK_SESSION_HANDLE s)
 	    (si.state == CKS_RO_USER_FUNCTIONS ||
 	    si.state == CKS_RW_USER_FUNCTIONS))
 		goto out;
-	token_name(t, name, sizeof(name));
+	tk_p11_token_label(t, name, sizeof(name));
 	if (t->tinfo.flags & CKF_USER_PIN_LOCKED) {
 		tk_modset_report(&c->ms, TK_ERR_PIN_LOCKED, "token \"%s\" is "
 		    "locked: PIN retries exhausted; unlock it with the PUK "
@@ -147,11 +139,8 @@ login_cb(void *arg, const struct tk_p11_token *t, CK_SESSION_HANDLE s)
 		rv = f->C_Login(s, CKU_USER, NULL, 0);
 		goto done;
 	}
-	if ((pin = malloc(TK_PIN_MAX)) == NULL) {
-		r = TK_ERR_NOMEM;
+	if ((r = tk_secret_alloc((void **)&pin, TK_PIN_MAX)) != 0)
 		goto out;
-	}
-	(void)mlock(pin, TK_PIN_MAX);
 	if ((src = p11_kit_uri_get_pin_source(wa->uri)) != NULL)
 		r = pin_from_source(src, pin, TK_PIN_MAX, &len);
 	else if (c->pinfn != NULL) {
@@ -176,11 +165,7 @@ login_cb(void *arg, const struct tk_p11_token *t, CK_SESSION_HANDLE s)
 		r = -1;
 	}
  out:
-	if (pin != NULL) {
-		explicit_bzero(pin, TK_PIN_MAX);
-		munlock(pin, TK_PIN_MAX);
-		free(pin);
-	}
+	tk_secret_free(pin, TK_PIN_MAX);
 	return r;
 }
 

@@ -57,6 +57,19 @@ struct tk_p11_token {
 	int			 present;
 };
 
+/* A token's identifying strings: blank padding cut, bytes raw. */
+struct tk_p11_names {
+	char	label[33];
+	char	manuf[33];
+	char	model[17];
+	char	serial[17];
+};
+
+void	tk_p11_token_names(const struct tk_p11_token *, struct tk_p11_names *);
+/* The token's label, sanitised for a message, in buf. */
+void	tk_p11_token_label(const struct tk_p11_token *, char *buf,
+	    size_t bufsz);
+
 /* One public key or certificate object that decoded to a key. */
 struct tk_p11_object {
 	CK_OBJECT_CLASS		 cls;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "p11.h"
+#include "util.h"
 
 #define FIND_BATCH	256
 
@@ -219,6 +220,31 @@ decode_object(CK_OBJECT_CLASS cls, struct attrs *at, struct tk_p11_object *o)
 	return r;
 }
 
+void
+tk_p11_token_names(const struct tk_p11_token *t, struct tk_p11_names *nm)
+{
+	const CK_TOKEN_INFO	*ti = &t->tinfo;
+
+	tk_fixed_string(nm->label, sizeof(nm->label), ti->label,
+	    sizeof(ti->label));
+	tk_fixed_string(nm->manuf, sizeof(nm->manuf), ti->manufacturerID,
+	    sizeof(ti->manufacturerID));
+	tk_fixed_string(nm->model, sizeof(nm->model), ti->model,
+	    sizeof(ti->model));
+	tk_fixed_string(nm->serial, sizeof(nm->serial), ti->serialNumber,
+	    sizeof(ti->serialNumber));
+}
+
+void
+tk_p11_token_label(const struct tk_p11_token *t, char *buf, size_t bufsz)
+{
+	char	raw[sizeof(t->tinfo.label) + 1];
+
+	tk_fixed_string(raw, sizeof(raw), t->tinfo.label,
+	    sizeof(t->tinfo.label));
+	tk_str_sanitize(raw, buf, bufsz);
+}
+
 static const char *
 classname(CK_OBJECT_CLASS cls)
 {
@@ -229,13 +255,9 @@ static void
 report_object(struct tk_modset *ms, const struct tk_p11_token *t,
     CK_OBJECT_CLASS cls, const struct tk_p11_object *o, int err)
 {
-	char	lab[TK_LABEL_MAX * 4 + 1], tok[32 * 4 + 1], raw[33];
-	size_t	n;
+	char	lab[TK_LABEL_MAX * 4 + 1], tok[32 * 4 + 1];
 
-	n = p11_kit_space_strlen(t->tinfo.label, sizeof(t->tinfo.label));
-	memcpy(raw, t->tinfo.label, n);
-	raw[n] = '\0';
-	tk_str_sanitize(raw, tok, sizeof(tok));
+	tk_p11_token_label(t, tok, sizeof(tok));
 	tk_str_sanitize(o->label, lab, sizeof(lab));
 	tk_modset_report(ms, err, "token \"%s\": skipping %s \"%s\": %s",
 	    tok, classname(cls), lab, tk_strerror(err));
