@@ -111,8 +111,8 @@ test_requests(void)
 		tk_buf_reset(&b);
 		before = b.len;
 		is_int(tk_hp_put_login(&b, 8, blob, sizeof(blob) - 1, longpin,
-		    TK_HP_PIN_MAX), TK_ERR_RANGE, "a PIN of %d bytes is refused",
-		    TK_HP_PIN_MAX);
+		    TK_HP_PIN_MAX), TK_ERR_RANGE,
+		    "a PIN of %d bytes is refused", TK_HP_PIN_MAX);
 		ok(b.len == before, "and nothing is left in the buffer");
 	}
 	{
