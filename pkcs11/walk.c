@@ -103,7 +103,7 @@ attrs_read(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
 	CK_ULONG	cap[A_N];
 	CK_RV		rv;
 	size_t		i;
-	int		slow;
+	int		slow, r = 0;
 
 	for (i = 0; i < at->n; i++)
 		cap[i] = at->a[i].ulValueLen;
@@ -122,7 +122,8 @@ attrs_read(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
 	case CKR_DEVICE_REMOVED:
 	case CKR_TOKEN_NOT_PRESENT:
 	case CKR_DEVICE_ERROR:
-		return tk_p11_rv(rv);
+		r = tk_p11_rv(rv);
+		goto out;
 	default:
 		/* an odd module: ask for each attribute on its own */
 		slow = 1;
@@ -134,8 +135,10 @@ attrs_read(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
 		if (at->a[i].ulValueLen != CK_UNAVAILABLE_INFORMATION &&
 		    at->a[i].ulValueLen > cap[i]) {
 			/* the module claims to have written past our buffer */
-			if (rv != CKR_BUFFER_TOO_SMALL)
-				return TK_ERR_BAD_KEY;
+			if (rv != CKR_BUFFER_TOO_SMALL) {
+				r = TK_ERR_BAD_KEY;
+				goto out;
+			}
 			at->a[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
 		}
 		if (slow && at->a[i].ulValueLen == CK_UNAVAILABLE_INFORMATION) {
@@ -144,7 +147,8 @@ attrs_read(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
 			    at->a[i].type == CKA_VALUE ? &at->big : NULL);
 		}
 	}
-	return 0;
+ out:
+	return r;
 }
 
 static void
@@ -377,7 +381,7 @@ walk_objects(struct tk_modset *ms, const struct tk_walk *w,
 		tk_modset_report(ms, tk_p11_rv(rv), "module %s, slot %lu: "
 		    "cannot open a session: %s", t->mod->path,
 		    (unsigned long)t->slot, p11_kit_strerror(rv));
-		return 0;
+		goto out;	/* reported: on to the next token */
 	}
 	if (w->loginfn != NULL && (r = w->loginfn(w->arg, t, s)) != 0) {
 		if (r < 0)
@@ -393,7 +397,8 @@ walk_objects(struct tk_modset *ms, const struct tk_walk *w,
 	if (r == 0 && want != CKO_PUBLIC_KEY)
 		r = walk_class(ms, w, t, s, CKO_CERTIFICATE);
  out:
-	(void)f->C_CloseSession(s);
+	if (rv == CKR_OK)
+		(void)f->C_CloseSession(s);
 	return r;
 }
 
