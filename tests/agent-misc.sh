@@ -16,7 +16,7 @@ done
 [ -x "$TOKENKEYS" ] || skip_all "tokenkeys binary $TOKENKEYS not built"
 [ -f "${FAULTMOD:-}" ] || skip_all "fault module not built (FAULTMOD)"
 
-plan 52
+plan 60
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -225,6 +225,38 @@ check "...with a log line saying why" grep -q \
     "$T/ps3.log"
 is "$(askpass_calls)" 0 "...and no prompt instead"
 stop_agent ps3
+
+# ssh-add -s with a pin-source URI (and no PIN typed into ssh-add).
+printf '#!/bin/sh\necho\n' >"$T/empty.sh"
+chmod 755 "$T/empty.sh"
+start_agent ps5 -- 'pkcs11:token=no%20such%20token' ||
+    bail "agent ps5 does not start"
+sa ps5 env SSH_ASKPASS="$T/empty.sh" SSH_ASKPASS_REQUIRE=force \
+    ssh-add -s "$URI2?pin-source=file:$T/pin.open" >/dev/null 2>&1
+check "ssh-add -s with a group-readable pin-source is refused" test $? -ne 0
+check "...the log says why" grep -q \
+    "pin-source $T/pin.open refused: group or others" "$T/ps5.log"
+sa ps5 env SSH_ASKPASS="$T/empty.sh" SSH_ASKPASS_REQUIRE=force \
+    ssh-add -s "$URI2?pin-source=file:$T/pin.good" >/dev/null 2>&1
+is "$?" 0 "ssh-add -s URI?pin-source=... with no PIN typed"
+check "...its key then signs with the PIN from the file" \
+    ysign ps5 "$T/pinkey.pub"
+is "$(askpass_calls)" 0 "...without the agent prompting"
+stop_agent ps5
+
+# ssh-agent's -c (C shell) output, and -k with it.
+tk_run "$TOKENKEYS" agent -c -a "$T/csh.sock" 'pkcs11:token=none'
+CPID=$(sed -n 's/^setenv SSH_AGENT_PID \([0-9]*\);$/\1/p' "$T/out")
+[ -n "$CPID" ] && tk_at_exit "kill $CPID 2>/dev/null"
+is "$rc/$out" "0/setenv SSH_AUTH_SOCK $T/csh.sock;
+setenv SSH_AGENT_PID $CPID;
+echo Agent pid $CPID;" "agent -c prints ssh-agent's C shell lines"
+tk_run env SSH_AGENT_PID="$CPID" "$TOKENKEYS" agent -k -c
+is "$rc/$out" "0/unsetenv SSH_AUTH_SOCK;
+unsetenv SSH_AGENT_PID;
+echo Agent pid $CPID killed;" "agent -k -c prints C shell unsetenv lines"
+check "...the agent is gone, and so is its socket" \
+    wait_for 10 eval '! kill -0 "$CPID" 2>/dev/null && test ! -e "$T/csh.sock"'
 
 # A wrong PIN in the file: one C_Login, then nothing until the file
 # changes.  The fault module in front of SoftHSM counts C_Login calls.
