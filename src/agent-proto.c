@@ -40,6 +40,7 @@ proc_sign(struct agent *a, struct tk_buf *m, struct tk_buf *reply)
 	uint8_t			*sig = NULL;
 	int			 alg = TK_SIG_DEFAULT, r;
 
+	memset(&k, 0, sizeof(k));
 	if (tk_buf_get_string(m, &blob, &bloblen) != 0 ||
 	    tk_buf_get_string(m, &data, &datalen) != 0 ||
 	    tk_buf_get_u32(m, &flags) != 0 || tk_buf_end(m) != 0) {
@@ -74,6 +75,7 @@ proc_sign(struct agent *a, struct tk_buf *m, struct tk_buf *reply)
 	if ((r = tk_buf_put_u8(reply, SSH_AGENT_SIGN_RESPONSE)) == 0)
 		r = tk_buf_put_string(reply, sig, siglen);
  out:
+	agent_module_release(a, k.mod);	/* held by agent_key_lookup */
 	free(sig);
 	return r;
 }

@@ -234,6 +234,7 @@ refresh_thread(void *arg)
 		pthread_mutex_unlock(&conns_mu);
 		if (stop)
 			break;
+		agent_registry_poll(a);
 		if (++tick % AGENT_REFRESH_SECS == 0)
 			(void)agent_refresh(a);
 		else

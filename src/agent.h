@@ -11,19 +11,21 @@
  *   agent-pin.c    signing with logins: PIN and confirm prompts, one
  *                  prompt at a time per token
  *   agent-verify.c session-bind host key signatures (OpenSSL)
+ *   agent-pinsrc.c unattended PINs from a URI's pin-source file
+ *   agent-registry.c following p11-kit's registry as modules come and go
  *
  * Token calls go through struct agent_ops, so the protocol can be tested
  * with a stub keystore; the agent proper plugs in src/hclient.h.
  *
  * Locking: a->lock guards sources, keys, hidden blobs and the lock state.
- * It is never held across a token call or a prompt.  Modules live until
- * the agent exits, so a pointer to one stays valid after a->lock is
- * released.
+ * It is never held across a token call or a prompt.  A module pointer
+ * used after a->lock is released is held (struct agent_module.refs).
  */
 #ifndef TK_AGENT_H
 #define TK_AGENT_H
 
 #include <sys/types.h>
+#include <sys/stat.h>
 
 #include <pthread.h>
 #include <stddef.h>
@@ -103,10 +105,18 @@ struct agent_ops {
 	int	(*prompt_confirm)(const struct tk_prompt *);
 };
 
+/*
+ * A module and its helper.  Pointers to a module taken under a->lock stay
+ * valid after it is released while a reference is held (refs); a module
+ * that left p11-kit's registry is retired and freed with its last
+ * reference (agent_module_release).
+ */
 struct agent_module {
 	void		*h;		/* ops handle */
 	char		*path;		/* realpath */
 	int		 registry;	/* from p11-kit's registry */
+	int		 refs;		/* holders outside a->lock */
+	int		 retired;	/* not in a->mods any more */
 };
 
 /* Something the user asked to serve: keys matching uri on one module. */
@@ -120,6 +130,19 @@ struct agent_source {
 	struct tk_hkey	*keys;		/* from the last listing */
 	size_t		 nkeys;
 	int		 listed;	/* keys is valid */
+	char		*pin_source;	/* the URI's pin-source file, or NULL */
+};
+
+/*
+ * A registry-wide request (a URI without module-path, from the command
+ * line, the no-URI default or ssh-add -s): modules that join p11-kit's
+ * registry later get a source for it too.
+ */
+struct agent_spec {
+	char		*uri;
+	char		*reader;
+	time_t		 deadline;
+	int		 confirm;
 };
 
 /* A served key (the cache that listing answers from). */
@@ -141,6 +164,14 @@ struct agent_blob {
 	size_t		 len;
 };
 
+/* Which version of a file: equal ids, unchanged file. */
+struct agent_fileid {
+	dev_t		 dev;
+	ino_t		 ino;
+	off_t		 size;
+	struct timespec	 mtime, ctime;
+};
+
 /* A token's prompt lock and what the last login told us. */
 struct agent_token {
 	struct agent_module *mod;
@@ -148,6 +179,8 @@ struct agent_token {
 	char		 serial[17];
 	pthread_mutex_t	 mu;
 	int		 wrong_pin;	/* the last PIN typed was refused */
+	int		 pinsrc_bad;	/* ...and it came from this file: */
+	struct agent_fileid pinsrc_id;
 };
 
 #define AGENT_MAX_TOKENS	128
@@ -163,6 +196,8 @@ struct agent {
 	struct agent_key *keys;
 	size_t		 nkeys;
 	uint64_t	 next_source_id;
+	struct agent_spec *specs;	/* registry-wide requests */
+	size_t		 nspecs;
 	struct agent_blob *hidden;	/* removed with -d / -e / expiry */
 	size_t		 nhidden;
 	struct tk_buf	 idanswer;	/* the IDENTITIES_ANSWER, ready */
@@ -182,6 +217,9 @@ struct agent {
 	struct agent_token *tokens[AGENT_MAX_TOKENS];
 	size_t		 ntokens;
 	pthread_mutex_t	 tty_mu;	/* one terminal prompt at a time */
+
+	uint64_t	 regsig;	/* p11-kit config files, last seen */
+	int		 regsig_set;
 
 	/* Tests: a clock, else CLOCK_MONOTONIC seconds. */
 	time_t		 (*now)(void);
@@ -236,9 +274,22 @@ void	agent_remove_all(struct agent *);
 int	agent_hide(struct agent *, const uint8_t *, size_t);
 int	agent_refresh(struct agent *);
 void	agent_expire(struct agent *);
-/* Copy of the served key's details, or TK_ERR_NOT_FOUND. */
+/*
+ * Copy of the served key's details, or TK_ERR_NOT_FOUND.  On success
+ * out->mod is held: agent_module_release it when done.
+ */
 int	agent_key_lookup(struct agent *, const uint8_t *, size_t,
 	    struct agent_key *out, char *comment, size_t commentsz);
+void	agent_module_release(struct agent *, struct agent_module *);
+/* The pin-source file of the source serving this key (TK_ERR_NOT_FOUND). */
+int	agent_key_pin_source(struct agent *, const uint8_t *, size_t,
+	    char *path, size_t pathsz);
+/*
+ * Make the served set follow a new list of registry modules: start
+ * helpers for new ones (serving there what the registry-wide URIs
+ * select), retire those that left.
+ */
+int	agent_registry_apply(struct agent *, char **paths, size_t n);
 int	agent_identities(struct agent *, struct tk_buf *reply);
 /* agent-lock.c */
 int	agent_lock(struct agent *, const uint8_t *pw, size_t len);
@@ -255,6 +306,25 @@ int	agent_sign(struct agent *, const struct agent_key *,
 int	agent_login_given(struct agent *, struct agent_source *,
 	    const struct tk_hkey *, const char *pin, size_t pinlen);
 void	agent_tokens_free(struct agent *);
+/* Drop the prompt state of tokens on a module about to be freed. */
+void	agent_tokens_forget(struct agent *, const struct agent_module *);
+
+/* agent-pinsrc.c */
+/* *path: the URI's pin-source file (NULL: none); pin-value is refused. */
+int	agent_pinsrc_from_uri(const char *uri, char **path);
+/* Fit to hold a PIN?  Says why not (TK_ERR_NOT_FOUND: missing). */
+int	agent_pinsrc_check(const char *path, char *why, size_t whysz);
+/* The first line of the file into pin (wiped beyond *len). */
+int	agent_pinsrc_read(const char *path, char *pin, size_t pinsz,
+	    size_t *len, struct agent_fileid *, char *why, size_t whysz);
+int	agent_fileid_eq(const struct agent_fileid *,
+	    const struct agent_fileid *);
+
+/* agent-registry.c */
+/* A digest of p11-kit's config files and module dirs (names, times). */
+uint64_t agent_registry_sig(void);
+/* Re-read the registry if its files changed since the last call. */
+void	agent_registry_poll(struct agent *);
 
 /* agent-hc.c: the real ops (helpers and src/prompt.c). */
 int	agent_hclient_ops(const struct agent_ops **);

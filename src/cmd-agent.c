@@ -252,6 +252,43 @@ listen_on(const char *path)
 	return fd;
 }
 
+/* A URI's pin-source file must be the user's alone (if it exists yet). */
+static int
+check_pin_source(const char *uri, const char *safe)
+{
+	char	*path = NULL, why[128], spath[512];
+	int	 r;
+
+	if ((r = agent_pinsrc_from_uri(uri, &path)) != 0) {
+		if (r == TK_ERR_DENIED)
+			cli_warnx("agent: %s: pin-value is refused (the PIN "
+			    "would be in argv); use pin-source=file:PATH",
+			    safe);
+		else if (r == TK_ERR_INVAL)
+			cli_warnx("agent: %s: pin-source must be file:PATH "
+			    "or an absolute path", safe);
+		else
+			return cli_uri_error(uri, r);
+		r = EXIT_USAGE;
+		goto out;
+	}
+	if (path == NULL)
+		goto out;
+	tk_str_sanitize(path, spath, sizeof(spath));
+	r = agent_pinsrc_check(path, why, sizeof(why));
+	if (r == TK_ERR_NOT_FOUND) {
+		cli_warnx("agent: warning: pin-source %s does not exist yet; "
+		    "it is read when a login needs it", spath);
+		r = 0;
+	} else if (r != 0) {
+		cli_warnx("agent: pin-source %s refused: %s", spath, why);
+		r = 1;
+	}
+ out:
+	free(path);
+	return r;
+}
+
 /* Refuse bad URIs and modules before daemonising, where the user sees. */
 static int
 check_uris(struct agent *a, int argc, char **argv)
@@ -261,6 +298,8 @@ check_uris(struct agent *a, int argc, char **argv)
 
 	for (i = 0; i < argc; i++) {
 		tk_str_sanitize(argv[i], safe, sizeof(safe));
+		if ((r = check_pin_source(argv[i], safe)) != 0)
+			return r;
 		r = agent_uri_module_path(argv[i], path, sizeof(path));
 		if (r == TK_ERR_NOT_FOUND)
 			continue;
