@@ -9,7 +9,8 @@
  *
  *	hit ADDRESS PERMS OFFSET-IN-MAPPING NAME
  *
- * NAME is the mapping's path, [heap], [stack] or "anon".  Exit 0 when the
+ * NAME is the mapping's path, [heap], [stack] or "anon".  Mappings over
+ * 4 GiB are skipped (and named on stderr).  Exit 0 when the
  * string is nowhere, 1 when it was found, 2 when the memory cannot be read
  * at all (process gone, or access refused: the message says which).
  */
@@ -22,6 +23,12 @@
 #include <unistd.h>
 
 #define CHUNK	(1024 * 1024)
+/*
+ * Larger mappings are reservations, not data: AddressSanitizer's shadow
+ * (terabytes of untouched zero pages) would take hours to read.  They are
+ * named on stderr, not scanned.
+ */
+#define MAX_REGION	(4ULL << 30)
 
 static int
 scan_region(int fd, uint64_t lo, uint64_t hi, const char *perms,
@@ -94,6 +101,12 @@ main(int argc, char **argv)
 		if (k < 3 || perms[0] != 'r' || strcmp(name, "[vvar]") == 0 ||
 		    strcmp(name, "[vsyscall]") == 0)
 			continue;
+		if (hi - lo > MAX_REGION) {
+			fprintf(stderr, "memscan: skipped %" PRIx64 "-%" PRIx64
+			    " (%" PRIu64 " MiB reserved)\n", lo, hi,
+			    (hi - lo) >> 20);
+			continue;
+		}
 		if (scan_region(fd, lo, hi, perms, name[0] != '\0' ? name :
 		    "anon", argv[2], nlen, buf, &hits) != 0) {
 			fprintf(stderr, "memscan: reading %s at 0x%" PRIx64
