@@ -313,6 +313,7 @@ main(int argc, char **argv)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
 	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
 		printf("refused\n");
+		free(m.d);
 		return 0;
 	}
 	for (i = 2; i < argc; i++) {

@@ -24,7 +24,7 @@ for f in "$MEMSCAN" "$POKE" "$CANARY"; do
 	[ -f "$f" ] || skip_all "$f not built (make check builds it)"
 done
 
-plan 84
+plan 86
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -334,6 +334,11 @@ for p in $(descendants "$A"); do
 done
 "$MEMSCAN" "$A" "$T/agent-askpass.sh" >/dev/null
 is "$?" 1 "control: memscan finds the askpass path in the agent's memory"
+h=$(for p in $(descendants "$A"); do
+	tr '\0' ' ' <"/proc/$p/cmdline" | grep -q softhsm && echo "$p"
+done | head -1)
+"$MEMSCAN" "${h:-0}" "$SOFTHSM2_CONF" >/dev/null 2>&1
+is "$?" 1 "control: ...and SOFTHSM2_CONF in the SoftHSM helper's"
 check "the debug log (-d) never shows the PIN" \
     sh -c "! grep -qF '$PIN' '$T/main.log'"
 
@@ -607,6 +612,8 @@ is "$(cat "$T/par1" "$T/par2" "$T/par3" | sort -u)" failure \
     "...and all fail"
 is "$(ua main "$POKE" "$W/main.sock" unlock "$LOCKPW")" success \
     "...then the right password unlocks"
+scan_clean "the lock password is nowhere in the agent's memory" "$A" \
+    "$LOCKPW"
 
 # ---------------------------------------- no core from the agent itself
 if [ $cores = 1 ]; then
