@@ -275,6 +275,9 @@ agent_module_allowed(struct agent *a, const char *path, char *rpath,
 	size_t	 n;
 	int	 r = TK_ERR_DENIED;
 
+	/* relative to what the agent's cwd happens to be: never */
+	if (path[0] != '/')
+		goto out;
 	if (realpath(path, rp) == NULL) {
 		r = TK_ERR_NOT_FOUND;
 		goto out;

@@ -2,8 +2,10 @@
  * ssh-add -x / -X: lock and unlock.  Only a salted PBKDF2 hash of the
  * password is kept (wiped on unlock); a wrong password delays the answer
  * to that client only, longer with each failure, so guessing is slow
- * while other clients go on being served.  While locked, agent-keys.c
- * lists nothing and refuses key lookups.
+ * while other clients go on being served.  Unlock attempts are taken one
+ * at a time (the delay included), so guessing over many connections at
+ * once is no faster than in a row.  While locked, agent-keys.c lists
+ * nothing and refuses key lookups.
  */
 #include <limits.h>
 #include <string.h>
@@ -17,6 +19,9 @@
 #include "agent.h"
 
 #define LOCK_KDF_ROUNDS	20000
+
+/* One unlock attempt at a time, across all connections. */
+static pthread_mutex_t	unlock_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static int
 lock_hash(const uint8_t *salt, const uint8_t *pw, size_t len, uint8_t *out)
@@ -63,6 +68,7 @@ agent_unlock(struct agent *a, const uint8_t *pw, size_t len)
 	unsigned int	fails = 0, ms;
 	int		locked, r = TK_ERR_DENIED;
 
+	pthread_mutex_lock(&unlock_mu);
 	pthread_mutex_lock(&a->lock);
 	locked = a->locked;
 	memcpy(salt, a->lock_salt, sizeof(salt));
@@ -91,6 +97,7 @@ agent_unlock(struct agent *a, const uint8_t *pw, size_t len)
 		nanosleep(&ts, NULL);
 	}
  out:
+	pthread_mutex_unlock(&unlock_mu);
 	explicit_bzero(salt, sizeof(salt));
 	explicit_bzero(h, sizeof(h));
 	return r;

@@ -225,8 +225,10 @@ proc_add_reader(struct agent *a, struct agent_conn *c, struct tk_buf *m,
 	return r;
 }
 
+/* 21: ssh-add -e READER; like -s, never from a forwarded connection. */
 static int
-proc_remove_reader(struct agent *a, struct tk_buf *m, struct tk_buf *reply)
+proc_remove_reader(struct agent *a, struct agent_conn *c, struct tk_buf *m,
+    struct tk_buf *reply)
 {
 	char		 reader[AGENT_URI_MAX], safe[512];
 	const uint8_t	*p;
@@ -239,6 +241,13 @@ proc_remove_reader(struct agent *a, struct tk_buf *m, struct tk_buf *reply)
 		goto out;
 	}
 	tk_str_sanitize(reader, safe, sizeof(safe));
+	if (c->bound) {
+		agent_log(a, AGENT_LOG_ERR, "ssh-add -e %s refused: the "
+		    "request came through a forwarded or bound agent "
+		    "connection", safe);
+		r = status(reply, 0);
+		goto out;
+	}
 	if ((r = agent_remove_reader(a, reader)) != 0)
 		agent_log(a, AGENT_LOG_INFO, "ssh-add -e %s failed: %s", safe,
 		    r == TK_ERR_NOT_FOUND ? "nothing was added under that name"
@@ -420,7 +429,7 @@ agent_dispatch(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 		    type == SSH_AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED, reply);
 		break;
 	case SSH_AGENTC_REMOVE_SMARTCARD_KEY:
-		r = proc_remove_reader(a, &m, reply);
+		r = proc_remove_reader(a, c, &m, reply);
 		break;
 	case SSH_AGENTC_LOCK:
 	case SSH_AGENTC_UNLOCK:
