@@ -8,9 +8,10 @@
 
 . "$(dirname "$0")/lib.sh"
 
-tk_need_root
+[ "$(id -u)" -eq 0 ] ||
+    skip_all "needs root (private namespaces for pcscd and the card)"
 for tool in unshare ip pcscd modutil certtool softhsm2-util pkcs11-tool \
-    ssh-add ssh-keygen; do
+    opensc-tool ssh-add ssh-keygen; do
 	command -v $tool >/dev/null ||
 	    skip_all "$tool not installed (packages: pcscd vsmartcard-vpcd" \
 	    "libnss3-tools gnutls-bin opensc iproute2)"
@@ -30,14 +31,16 @@ BRIDGE=$(dirname "$TOKENKEYS")/tests/vcard-bridge
 [ -x "$BRIDGE" ] || skip_all "tests/vcard-bridge not built (libcacard-dev" \
     "was missing when configure ran)"
 
-# Everything below runs in a private mount and network namespace: its own
-# loopback (vpcd's fixed port 35963 collides with nobody) and its own
-# /run/pcscd.  The namespace dies with the last process in it.
+# Everything below runs in private mount, network and pid namespaces: its
+# own loopback (vpcd's fixed port 35963 collides with nobody), its own
+# /run/pcscd, and this shell as pid 1, so that the kernel ends pcscd, the
+# bridge and the agent with it, however it ends.
 if [ -z "${TK_OPENSC_NS:-}" ]; then
-	unshare -m -n true 2>/dev/null ||
-	    skip_all "cannot create mount and network namespaces (unshare)"
-	TK_OPENSC_NS=1 exec unshare -m -n --propagation private \
-	    bash "$0" "$@"
+	unshare -m -n -p -f --mount-proc true 2>/dev/null ||
+	    skip_all "cannot create mount, network and pid namespaces" \
+	    "(unshare)"
+	TK_OPENSC_NS=1 exec unshare -m -n -p -f --kill-child --mount-proc \
+	    --propagation private bash "$0" "$@"
 fi
 # A private /run/pcscd; where the machine has none, a private /run, so
 # not even an empty directory is left behind.
@@ -50,7 +53,7 @@ else
 fi
 ip link set lo up || bail "cannot bring up the private loopback"
 
-plan 13
+plan 19
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -101,29 +104,28 @@ tk_at_exit "kill $PCSCD 2>/dev/null; wait $PCSCD 2>/dev/null"
 BRIDGE_PID=$!
 tk_at_exit "kill $BRIDGE_PID 2>/dev/null; wait $BRIDGE_PID 2>/dev/null"
 
-p11() { pkcs11-tool --module "$OPENSC_MODULE" "$@" </dev/null 2>&1; }
-
-# card_state present|absent: wait (up to 20 s) until OpenSC sees that.
+# card_state present|absent: wait (up to 20 s) until pcscd reports that
+# (opensc-tool -l asks pcscd only; it does not read the card).
 card_state() {
-	local i
+	local i want=Yes
+	[ "$1" = absent ] && want=No
 	for i in $(seq 100); do
-		if p11 -L | grep -q 'token label'; then
-			[ "$1" = present ] && return 0
-		else
-			[ "$1" = absent ] && return 0
-		fi
+		opensc-tool -l 2>/dev/null | awk -v w=$want '
+		    /Virtual PCD 00 00$/ { found = $2 == w }
+		    END { exit !found }' && return 0
 		sleep 0.2
 	done
 	return 1
 }
 
-if ! card_state present; then
+if card_state present; then
+	ok "the bridge puts the emulated card into pcscd's virtual reader"
+else
+	not_ok "the bridge puts the emulated card into pcscd's virtual reader"
 	diag "bridge:" "$(cat "$T/bridge.log")" "pcscd:" \
 	    "$(tail -20 "$T/pcscd.log")"
-	bail "OpenSC does not see the emulated card"
+	bail "no card in the virtual reader"
 fi
-is "$(p11 -L | sed -n 's/.*token manufacturer *: //p')" \
-    "Common Access Card" "OpenSC reads the emulated card as a CAC"
 
 # ---------------------------------------------------------------- listing
 "$TOKENKEYS" list --module "$TK_MODULE" "pkcs11:serial=$S" </dev/null \
@@ -135,8 +137,9 @@ is "$rc" 0 "tokenkeys list --module opensc-pkcs11.so succeeds without a PIN"
 printf '%s\n' "$out" >"$T/card.pub"
 is "$(tk_blobs <"$T/card.pub")" "$(cat "$T/softhsm.blobs")" \
     "...and exports exactly the keys of the SoftHSM token behind the card"
-check "...each named by a URI of the CAC token" test "$(grep -c \
-    ' pkcs11:manufacturer=Common%20Access%20Card;.*id=' "$T/card.pub")" = 2
+check "...each named by a URI of the CAC token (OpenSC's CAC driver)" \
+    test "$(grep -c ' pkcs11:manufacturer=Common%20Access%20Card;.*id=' \
+    "$T/card.pub")" = 2
 
 # ---------------------------------------------------------------- agent
 cat >"$T/agent-askpass.sh" <<EOF
@@ -197,6 +200,10 @@ kill -USR1 $BRIDGE_PID
 card_state absent || bail "OpenSC still sees the card after removal"
 sign
 check "card removed: the signature fails (${ms} ms)" test "$rc" != 0
+diag "ssh-keygen says: $(tr '\n' ' ' <"$T/sign.out")"
+check "...and the agent lives on" kill -0 $AGENT
+check "...and its log says why" grep -q 'failed: the token is not present' \
+    "$T/agent.log"
 start=$(date +%s%N)
 sa ssh-add -l >/dev/null 2>&1
 lrc=$?
@@ -213,6 +220,28 @@ check "card re-inserted: the next signature succeeds, no ssh-add -e/-s" \
     sh -c "test $rc = 0 && ssh-keygen -Y verify -f '$T/allowed' -I me \
     -n tktest -s '$T/msg.sig' <'$T/msg' >/dev/null 2>&1"
 is "$(wc -l <"$T/agent.count" | tr -d ' ')" 1 "...after exactly one PIN prompt"
+
+# ------------------------------------------------------------ wrong PIN
+# Through OpenSC a wrong PIN may come back as CKR_GENERAL_ERROR, not
+# CKR_PIN_INCORRECT: still one try spent, never retried on its own.
+kill -USR1 $BRIDGE_PID
+card_state absent || bail "OpenSC still sees the card after removal"
+kill -USR2 $BRIDGE_PID
+card_state present || bail "OpenSC does not see the card re-inserted"
+wait_keys 2
+sed -i "s/^echo $PIN\$/echo 0$PIN/" "$T/agent-askpass.sh"
+: >"$T/agent.count"
+sign
+check "wrong PIN: the signature fails" test "$rc" != 0
+is "$(wc -l <"$T/agent.count" | tr -d ' ')" 1 \
+    "...after one prompt: the agent does not retry on its own"
+sed -i "s/^echo 0$PIN\$/echo $PIN/" "$T/agent-askpass.sh"
+: >"$T/agent.count"
+sign
+check "the next signature, with the right PIN, succeeds" \
+    sh -c "test $rc = 0 && ssh-keygen -Y verify -f '$T/allowed' -I me \
+    -n tktest -s '$T/msg.sig' <'$T/msg' >/dev/null 2>&1"
+is "$(wc -l <"$T/agent.count" | tr -d ' ')" 1 "...after one prompt"
 if [ "$tk_failed" -gt 0 ]; then
 	diag "agent log:" "$(tail -30 "$T/agent.log")" "bridge log:" \
 	    "$(cat "$T/bridge.log")"
