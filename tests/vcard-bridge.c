@@ -237,6 +237,11 @@ main(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		usage();
+	if (strchr(argv[optind], '"') != NULL) {
+		fprintf(stderr, "vcard-bridge: the NSS database path may not "
+		    "contain a double quote\n");
+		return 2;
+	}
 
 	/* Signals are only delivered inside ppoll(). */
 	memset(&sa, 0, sizeof(sa));
