@@ -53,7 +53,7 @@ else
 fi
 ip link set lo up || bail "cannot bring up the private loopback"
 
-plan 19
+plan 21
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -220,6 +220,20 @@ check "card re-inserted: the next signature succeeds, no ssh-add -e/-s" \
     sh -c "test $rc = 0 && ssh-keygen -Y verify -f '$T/allowed' -I me \
     -n tktest -s '$T/msg.sig' <'$T/msg' >/dev/null 2>&1"
 is "$(wc -l <"$T/agent.count" | tr -d ' ')" 1 "...after exactly one PIN prompt"
+
+# ------------------------------------------------------------ quick swap
+# Pulled and put back at once: the agent may not have noticed, its session
+# and key handles are stale and the card is logged out.  The user just signs.
+kill -USR1 $BRIDGE_PID
+card_state absent || bail "OpenSC still sees the card after removal"
+kill -USR2 $BRIDGE_PID
+card_state present || bail "OpenSC does not see the card re-inserted"
+: >"$T/agent.count"
+sign
+check "pulled and put back: signing at once succeeds (${ms} ms)" \
+    sh -c "test $rc = 0 && ssh-keygen -Y verify -f '$T/allowed' -I me \
+    -n tktest -s '$T/msg.sig' <'$T/msg' >/dev/null 2>&1"
+is "$(wc -l <"$T/agent.count" | tr -d ' ')" 1 "...after one PIN prompt"
 
 # ------------------------------------------------------------ wrong PIN
 # Through OpenSC a wrong PIN may come back as CKR_GENERAL_ERROR, not

@@ -90,11 +90,18 @@ find_reader(const char *name)
 	return found;
 }
 
-/* Read or write exactly n bytes; 0 on success, -1 on error or EOF. */
+/*
+ * Read or write exactly n bytes; 0 on success, -1 on error or EOF.
+ * vpcd writes a frame's length and its payload separately without
+ * TCP_NODELAY, so Nagle holds the payload until the length is acknowledged:
+ * acknowledge at once (TCP_QUICKACK does not stick), or every APDU waits
+ * out the delayed-ACK timer (40 ms; 3 s to read the card's certificates).
+ */
 static int
 read_full(int fd, uint8_t *p, size_t n)
 {
 	ssize_t got;
+	int one = 1;
 
 	while (n > 0) {
 		got = read(fd, p, n);
@@ -102,6 +109,8 @@ read_full(int fd, uint8_t *p, size_t n)
 			continue;
 		if (got <= 0)
 			return -1;
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one,
+		    sizeof(one));
 		p += got;
 		n -= (size_t)got;
 	}
