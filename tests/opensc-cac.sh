@@ -53,7 +53,7 @@ else
 fi
 ip link set lo up || bail "cannot bring up the private loopback"
 
-plan 21
+plan 23
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -195,11 +195,23 @@ check "ssh-keygen -Y sign through the agent and the card" test "$rc" = 0
 check "...and ssh-keygen -Y verify accepts the signature" verify
 is "$(wc -l <"$T/agent.count" | tr -d ' ')" 1 "...after one PIN prompt"
 
+tk_sshd_setup
+cp "$T/card.pub" "$T/home/.ssh/authorized_keys"
+chown "$TK_USER" "$T/home/.ssh/authorized_keys"
+tk_ssh -o IdentityAgent="$SOCK" -o IdentitiesOnly=yes \
+    -o IdentityFile="$T/key.pub" \
+    -o PubkeyAcceptedAlgorithms=rsa-sha2-256 test echo logged-in \
+    >"$T/ssh.out" 2>&1
+check "ssh login with the card's key through the agent (rsa-sha2-256)" \
+    grep -q logged-in "$T/ssh.out"
+is "$(wc -l <"$T/agent.count" | tr -d ' ')" 1 "...without another PIN prompt"
+
 # ---------------------------------------------------------------- removal
 kill -USR1 $BRIDGE_PID
 card_state absent || bail "OpenSC still sees the card after removal"
 sign
-check "card removed: the signature fails (${ms} ms)" test "$rc" != 0
+check "card removed: the signature fails, without hanging (${ms} ms)" \
+    test "$rc" != 0 -a "$ms" -lt 5000
 diag "ssh-keygen says: $(tr '\n' ' ' <"$T/sign.out")"
 check "...and the agent lives on" kill -0 $AGENT
 check "...and its log says why" grep -q 'failed: the token is not present' \
