@@ -60,8 +60,6 @@ tk_softhsm_init "$T"
 # libcacard mirrors only removable slots.
 echo "slots.removable = true" >>"$SOFTHSM2_CONF"
 PIN=123456
-tk_askpass_scripts $PIN
-PIDS=
 
 # ---------------------------------------------------------------- the card
 S=$(tk_token_new "tk cac" $PIN 12345678) || bail "cannot create a token"
@@ -69,8 +67,8 @@ for i in 1 2; do
 	tk_keygen "$S" $PIN rsa:2048 0$i "cac key $i" ||
 	    bail "cannot make key $i"
 	# The CAC applet shows a key only with its certificate.
-	printf 'cn = "tokenkeys cac %s"\nserial = %s\nexpiration_days = 30\nsigning_key\n' \
-	    $i $i >"$T/cert$i.tmpl"
+	printf 'cn = "tokenkeys cac %s"\nserial = %s\n' $i $i >"$T/cert$i.tmpl"
+	printf 'expiration_days = 30\nsigning_key\n' >>"$T/cert$i.tmpl"
 	GNUTLS_PIN=$PIN certtool --generate-self-signed \
 	    --provider "$TK_MODULE" --template "$T/cert$i.tmpl" \
 	    --load-privkey "pkcs11:serial=$S;id=%0$i;type=private" \
@@ -142,12 +140,14 @@ check "...each named by a URI of the CAC token (OpenSC's CAC driver)" \
     "$T/card.pub")" = 2
 
 # ---------------------------------------------------------------- agent
+# The agent's askpass counts its calls and answers with $T/agent.pin.
 cat >"$T/agent-askpass.sh" <<EOF
 #!/bin/sh
 echo call >>"$T/agent.count"
-echo $PIN
+cat "$T/agent.pin"
 EOF
 chmod 755 "$T/agent-askpass.sh"
+echo $PIN >"$T/agent.pin"
 : >"$T/agent.count"
 SOCK=$T/agent.sock
 SSH_ASKPASS=$T/agent-askpass.sh SSH_ASKPASS_REQUIRE=force DISPLAY= \
@@ -189,11 +189,14 @@ verify() {
 	ssh-keygen -Y verify -f "$T/allowed" -I me -n tktest \
 	    -s "$T/msg.sig" <"$T/msg" >/dev/null 2>&1
 }
+# signed: the last sign succeeded and its signature verifies.
+signed() { [ "$rc" = 0 ] && verify; }
+prompts() { wc -l <"$T/agent.count" | tr -d ' '; }
 
 sign
 check "ssh-keygen -Y sign through the agent and the card" test "$rc" = 0
-check "...and ssh-keygen -Y verify accepts the signature" verify
-is "$(wc -l <"$T/agent.count" | tr -d ' ')" 1 "...after one PIN prompt"
+check "...and ssh-keygen -Y verify accepts the signature" signed
+is "$(prompts)" 1 "...after one PIN prompt"
 
 tk_sshd_setup
 cp "$T/card.pub" "$T/home/.ssh/authorized_keys"
@@ -204,7 +207,7 @@ tk_ssh -o IdentityAgent="$SOCK" -o IdentitiesOnly=yes \
     >"$T/ssh.out" 2>&1
 check "ssh login with the card's key through the agent (rsa-sha2-256)" \
     grep -q logged-in "$T/ssh.out"
-is "$(wc -l <"$T/agent.count" | tr -d ' ')" 1 "...without another PIN prompt"
+is "$(prompts)" 1 "...without another PIN prompt"
 
 # ---------------------------------------------------------------- removal
 kill -USR1 $BRIDGE_PID
@@ -229,9 +232,8 @@ wait_keys 2
 : >"$T/agent.count"
 sign
 check "card re-inserted: the next signature succeeds, no ssh-add -e/-s" \
-    sh -c "test $rc = 0 && ssh-keygen -Y verify -f '$T/allowed' -I me \
-    -n tktest -s '$T/msg.sig' <'$T/msg' >/dev/null 2>&1"
-is "$(wc -l <"$T/agent.count" | tr -d ' ')" 1 "...after exactly one PIN prompt"
+    signed
+is "$(prompts)" 1 "...after exactly one PIN prompt"
 
 # ------------------------------------------------------------ quick swap
 # Pulled and put back at once: the agent may not have noticed, its session
@@ -243,9 +245,8 @@ card_state present || bail "OpenSC does not see the card re-inserted"
 : >"$T/agent.count"
 sign
 check "pulled and put back: signing at once succeeds (${ms} ms)" \
-    sh -c "test $rc = 0 && ssh-keygen -Y verify -f '$T/allowed' -I me \
-    -n tktest -s '$T/msg.sig' <'$T/msg' >/dev/null 2>&1"
-is "$(wc -l <"$T/agent.count" | tr -d ' ')" 1 "...after one PIN prompt"
+    signed
+is "$(prompts)" 1 "...after one PIN prompt"
 
 # ------------------------------------------------------------ wrong PIN
 # Through OpenSC a wrong PIN may come back as CKR_GENERAL_ERROR, not
@@ -255,19 +256,18 @@ card_state absent || bail "OpenSC still sees the card after removal"
 kill -USR2 $BRIDGE_PID
 card_state present || bail "OpenSC does not see the card re-inserted"
 wait_keys 2
-sed -i "s/^echo $PIN\$/echo 0$PIN/" "$T/agent-askpass.sh"
+echo 0$PIN >"$T/agent.pin"
 : >"$T/agent.count"
 sign
 check "wrong PIN: the signature fails" test "$rc" != 0
-is "$(wc -l <"$T/agent.count" | tr -d ' ')" 1 \
+is "$(prompts)" 1 \
     "...after one prompt: the agent does not retry on its own"
-sed -i "s/^echo 0$PIN\$/echo $PIN/" "$T/agent-askpass.sh"
+echo $PIN >"$T/agent.pin"
 : >"$T/agent.count"
 sign
 check "the next signature, with the right PIN, succeeds" \
-    sh -c "test $rc = 0 && ssh-keygen -Y verify -f '$T/allowed' -I me \
-    -n tktest -s '$T/msg.sig' <'$T/msg' >/dev/null 2>&1"
-is "$(wc -l <"$T/agent.count" | tr -d ' ')" 1 "...after one prompt"
+    signed
+is "$(prompts)" 1 "...after one prompt"
 if [ "$tk_failed" -gt 0 ]; then
 	diag "agent log:" "$(tail -30 "$T/agent.log")" "bridge log:" \
 	    "$(cat "$T/bridge.log")"
