@@ -10,11 +10,13 @@
 #include <unistd.h>
 
 #include "ctx.h"
+#include "pinsrc.h"
 #include "secret.h"
 
 struct walkarg {
 	struct tk_ctx	*ctx;
 	P11KitUri	*uri;
+	const char	*uristr;
 	tk_token_cb	*tokfn;
 	tk_object_cb	*objfn;
 	void		*arg;
@@ -74,36 +76,33 @@ tk_ctx_add_module(struct tk_ctx *c, const char *path)
 }
 
 /*
- * A pin-source of "file:PATH" or a plain path: the first line of the
- * file.  Read straight into the caller's buffer.
+ * The first line of the URI's pin-source file, straight into the caller's
+ * buffer; the file must be ours and private (pinsrc.c), as for the agent.
  */
 static int
-pin_from_source(const char *src, char *pin, size_t pinsz, size_t *len)
+pin_from_source(struct tk_ctx *c, const char *uri, const char *name,
+    char *pin, size_t pinsz, size_t *len)
 {
-	ssize_t	n;
-	size_t	got = 0;
-	int	fd, r = TK_ERR_SYSTEM;
+	struct tk_fileid	 id;
+	char			*path = NULL;
+	char			 why[256];
+	int			 r;
 
-	if (strncmp(src, "file:", 5) == 0)
-		src += 5;
-	if ((fd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+	if ((r = tk_pinsrc_from_uri(uri, &path)) != 0 || path == NULL) {
+		tk_modset_report(&c->ms, r != 0 ? r : TK_ERR_INVAL, "token "
+		    "\"%s\": %s", name, r == TK_ERR_DENIED ? "pin-value is "
+		    "refused (a PIN in a URI ends up in argv and logs); use "
+		    "pin-source=FILE" : "pin-source must be file:PATH or an "
+		    "absolute path");
+		r = r != 0 ? r : TK_ERR_INVAL;
 		goto out;
-	while (got < pinsz - 1) {
-		n = read(fd, pin + got, pinsz - 1 - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
 	}
-	pin[got] = '\0';
-	got = strcspn(pin, "\r\n");
-	explicit_bzero(pin + got, pinsz - got);
-	*len = got;
-	r = got == 0 ? TK_ERR_CANCELLED : 0;
+	if ((r = tk_pinsrc_read(path, pin, pinsz, len, &id, why,
+	    sizeof(why))) != 0)
+		tk_modset_report(&c->ms, r, "token \"%s\": pin-source %s "
+		    "refused: %s", name, path, why);
  out:
-	if (fd != -1)
-		close(fd);
+	free(path);
 	return r;
 }
 
@@ -114,7 +113,6 @@ login_cb(void *arg, const struct tk_p11_token *t, CK_SESSION_HANDLE s)
 	struct tk_ctx		*c = wa->ctx;
 	CK_FUNCTION_LIST	*f = t->mod->f;
 	CK_SESSION_INFO		 si;
-	const char		*src;
 	char			 name[32 * 4 + 1], desc[256];
 	char			*pin = NULL;
 	size_t			 len = 0;
@@ -141,9 +139,14 @@ login_cb(void *arg, const struct tk_p11_token *t, CK_SESSION_HANDLE s)
 	}
 	if ((r = tk_secret_alloc((void **)&pin, TK_PIN_MAX)) != 0)
 		goto out;
-	if ((src = p11_kit_uri_get_pin_source(wa->uri)) != NULL)
-		r = pin_from_source(src, pin, TK_PIN_MAX, &len);
-	else if (c->pinfn != NULL) {
+	if (p11_kit_uri_get_pin_source(wa->uri) != NULL ||
+	    p11_kit_uri_get_pin_value(wa->uri) != NULL) {
+		if ((r = pin_from_source(c, wa->uristr, name, pin, TK_PIN_MAX,
+		    &len)) != 0) {
+			r = -1;
+			goto out;
+		}
+	} else if (c->pinfn != NULL) {
 		if (t->tinfo.flags & CKF_USER_PIN_FINAL_TRY)
 			tries = 1;
 		snprintf(desc, sizeof(desc), "PIN for token \"%s\"", name);
@@ -213,6 +216,7 @@ tk_ctx_walk(struct tk_ctx *c, const char *uristr, int findflags,
 	}
 	wa.ctx = c;
 	wa.uri = uri;
+	wa.uristr = uristr != NULL ? uristr : "pkcs11:";
 	wa.tokfn = tokfn;
 	wa.objfn = objfn;
 	wa.arg = arg;

@@ -475,7 +475,7 @@ uri_pin_source(struct agent *a, const char *uri, char **pinsrc)
 	char	why[128];
 	int	r;
 
-	if ((r = agent_pinsrc_from_uri(uri, pinsrc)) != 0) {
+	if ((r = tk_pinsrc_from_uri(uri, pinsrc)) != 0) {
 		agent_log(a, AGENT_LOG_ERR, "%s: %s", uri,
 		    r == TK_ERR_DENIED ? "pin-value is refused (a PIN in a "
 		    "URI ends up in argv and logs); use pin-source=FILE" :
@@ -485,7 +485,7 @@ uri_pin_source(struct agent *a, const char *uri, char **pinsrc)
 	}
 	if (*pinsrc == NULL)
 		goto out;
-	r = agent_pinsrc_check(*pinsrc, why, sizeof(why));
+	r = tk_pinsrc_check(*pinsrc, why, sizeof(why));
 	if (r == TK_ERR_NOT_FOUND) {
 		agent_log(a, AGENT_LOG_INFO, "pin-source %s does not exist "
 		    "yet; it is read when a login needs it", *pinsrc);

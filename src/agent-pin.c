@@ -29,7 +29,7 @@ struct ask {
 	char			 label[140];	/* sanitised */
 	char			 pinsrc[PATH_MAX];
 	int			 pinsrc_used;	/* the PIN came from pinsrc */
-	struct agent_fileid	 pinsrc_id;
+	struct tk_fileid	 pinsrc_id;
 };
 
 static struct agent_token *
@@ -280,7 +280,7 @@ static int
 pinsrc_pin(struct ask *q, const struct tk_htoken *tok, char *pin,
     size_t pinsz, size_t *pinlen, int *pad)
 {
-	struct agent_fileid	 id;
+	struct tk_fileid	 id;
 	char			 why[128];
 	int			 r;
 
@@ -311,14 +311,14 @@ pinsrc_pin(struct ask *q, const struct tk_htoken *tok, char *pin,
 		r = TK_ERR_DENIED;
 		goto out;
 	}
-	if ((r = agent_pinsrc_read(q->pinsrc, pin, pinsz, pinlen, &id, why,
+	if ((r = tk_pinsrc_read(q->pinsrc, pin, pinsz, pinlen, &id, why,
 	    sizeof(why))) != 0) {
 		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\": pin-source %s "
 		    "not used for key %s: %s", q->label, q->pinsrc, q->fp,
 		    why);
 		goto out;
 	}
-	if (q->t->pinsrc_bad && agent_fileid_eq(&id, &q->t->pinsrc_id)) {
+	if (q->t->pinsrc_bad && tk_fileid_eq(&id, &q->t->pinsrc_id)) {
 		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\": the PIN in "
 		    "pin-source %s was refused before; it is not tried again "
 		    "until the file changes (key %s)", q->label, q->pinsrc,

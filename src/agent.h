@@ -11,7 +11,6 @@
  *   agent-pin.c    signing with logins: PIN and confirm prompts, one
  *                  prompt at a time per token
  *   agent-verify.c session-bind host key signatures (OpenSSL)
- *   agent-pinsrc.c unattended PINs from a URI's pin-source file
  *   agent-registry.c following p11-kit's registry as modules come and go
  *
  * Token calls go through struct agent_ops, so the protocol can be tested
@@ -34,6 +33,7 @@
 
 #include "buf.h"
 #include "hclient.h"
+#include "pinsrc.h"
 #include "prompt.h"
 
 #define AGENT_MAX_FRAME		(256 * 1024)	/* OpenSSH's limit */
@@ -164,14 +164,6 @@ struct agent_blob {
 	size_t		 len;
 };
 
-/* Which version of a file: equal ids, unchanged file. */
-struct agent_fileid {
-	dev_t		 dev;
-	ino_t		 ino;
-	off_t		 size;
-	struct timespec	 mtime, ctime;
-};
-
 /* A token's prompt lock and what the last login told us. */
 struct agent_token {
 	struct agent_module *mod;
@@ -180,7 +172,7 @@ struct agent_token {
 	pthread_mutex_t	 mu;
 	int		 wrong_pin;	/* the last PIN typed was refused */
 	int		 pinsrc_bad;	/* ...and it came from this file: */
-	struct agent_fileid pinsrc_id;
+	struct tk_fileid pinsrc_id;
 };
 
 #define AGENT_MAX_TOKENS	128
@@ -308,17 +300,6 @@ int	agent_login_given(struct agent *, struct agent_source *,
 void	agent_tokens_free(struct agent *);
 /* Drop the prompt state of tokens on a module about to be freed. */
 void	agent_tokens_forget(struct agent *, const struct agent_module *);
-
-/* agent-pinsrc.c */
-/* *path: the URI's pin-source file (NULL: none); pin-value is refused. */
-int	agent_pinsrc_from_uri(const char *uri, char **path);
-/* Fit to hold a PIN?  Says why not (TK_ERR_NOT_FOUND: missing). */
-int	agent_pinsrc_check(const char *path, char *why, size_t whysz);
-/* The first line of the file into pin (wiped beyond *len). */
-int	agent_pinsrc_read(const char *path, char *pin, size_t pinsz,
-	    size_t *len, struct agent_fileid *, char *why, size_t whysz);
-int	agent_fileid_eq(const struct agent_fileid *,
-	    const struct agent_fileid *);
 
 /* agent-registry.c */
 /* A digest of p11-kit's config files and module dirs (names, times). */

@@ -259,7 +259,7 @@ check_pin_source(const char *uri, const char *safe)
 	char	*path = NULL, why[128], spath[512];
 	int	 r;
 
-	if ((r = agent_pinsrc_from_uri(uri, &path)) != 0) {
+	if ((r = tk_pinsrc_from_uri(uri, &path)) != 0) {
 		if (r == TK_ERR_DENIED)
 			cli_warnx("agent: %s: pin-value is refused (the PIN "
 			    "would be in argv); use pin-source=file:PATH",
@@ -275,7 +275,7 @@ check_pin_source(const char *uri, const char *safe)
 	if (path == NULL)
 		goto out;
 	tk_str_sanitize(path, spath, sizeof(spath));
-	r = agent_pinsrc_check(path, why, sizeof(why));
+	r = tk_pinsrc_check(path, why, sizeof(why));
 	if (r == TK_ERR_NOT_FOUND) {
 		cli_warnx("agent: warning: pin-source %s does not exist yet; "
 		    "it is read when a login needs it", spath);

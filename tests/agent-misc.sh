@@ -203,7 +203,7 @@ tk_run "$TOKENKEYS" agent -D -a "$T/refused.sock" \
     "$URI2?pin-source=file:$T/pin.theirs"
 check "a pin-source file owned by another user is refused" \
     test "$rc" -ne 0 -a ! -S "$T/refused.sock"
-check "...saying why" grep -q "not owned by the agent's user" "$T/err"
+check "...saying why" grep -q "not owned by this user" "$T/err"
 tk_run "$TOKENKEYS" agent -D -a "$T/refused.sock" "$URI2?pin-value=$PIN2"
 check "pin-value (a PIN in argv) is refused with exit 2" \
     test "$rc" -eq 2 -a ! -S "$T/refused.sock"

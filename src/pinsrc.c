@@ -1,9 +1,10 @@
 /*
- * Unattended PINs: the pin-source attribute of a URI the agent serves
- * (RFC 7512; "file:PATH" or a plain absolute path).  The file is read
- * only when a login needs it, straight into the caller's locked buffer,
- * and only if it is a regular file owned by the agent's user that nobody
- * else may read: a PIN others can read is not a secret worth guarding.
+ * Unattended PINs: the pin-source attribute of a URI (RFC 7512;
+ * "file:PATH" or a plain absolute path), for the agent and for
+ * `tokenkeys list --login`.  The file is read only when a login needs it,
+ * straight into the caller's locked buffer, and only if it is a regular
+ * file owned by our user that nobody else may read: a PIN others can
+ * read is not a secret worth guarding.
  * pin-value (a PIN written into the URI, so into argv or a config file)
  * is refused.  The file's identity is returned, so a PIN the token
  * refused is not tried again until the file changes.
@@ -21,7 +22,7 @@
 #include <p11-kit/uri.h>
 
 #include "tokenkeys.h"
-#include "agent.h"
+#include "pinsrc.h"
 
 /* The path a pin-source value names, or NULL if it names none we read. */
 static const char *
@@ -36,7 +37,7 @@ source_path(const char *v)
 }
 
 int
-agent_pinsrc_from_uri(const char *uri, char **path)
+tk_pinsrc_from_uri(const char *uri, char **path)
 {
 	P11KitUri	*u = NULL;
 	const char	*v, *p;
@@ -79,14 +80,14 @@ unfit(const struct stat *st)
 	if (!S_ISREG(st->st_mode))
 		return "it is not a regular file";
 	if (st->st_uid != getuid())
-		return "it is not owned by the agent's user";
+		return "it is not owned by this user";
 	if (st->st_mode & (S_IRWXG | S_IRWXO))
 		return "group or others have access to it (chmod 600 it)";
 	return NULL;
 }
 
 int
-agent_pinsrc_check(const char *path, char *why, size_t whysz)
+tk_pinsrc_check(const char *path, char *why, size_t whysz)
 {
 	struct stat	 st;
 	const char	*w;
@@ -107,8 +108,8 @@ agent_pinsrc_check(const char *path, char *why, size_t whysz)
 }
 
 int
-agent_pinsrc_read(const char *path, char *pin, size_t pinsz, size_t *len,
-    struct agent_fileid *id, char *why, size_t whysz)
+tk_pinsrc_read(const char *path, char *pin, size_t pinsz, size_t *len,
+    struct tk_fileid *id, char *why, size_t whysz)
 {
 	struct stat	 st;
 	const char	*w;
@@ -180,7 +181,7 @@ agent_pinsrc_read(const char *path, char *pin, size_t pinsz, size_t *len,
 }
 
 int
-agent_fileid_eq(const struct agent_fileid *a, const struct agent_fileid *b)
+tk_fileid_eq(const struct tk_fileid *a, const struct tk_fileid *b)
 {
 	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
 	    a->mtime.tv_sec == b->mtime.tv_sec &&
