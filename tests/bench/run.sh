@@ -316,6 +316,9 @@ agent_rows() {
 		timeout $TMO "$B/agent-client" -a "$sock" -n 1 sign "$match" \
 		    "$typ" >/dev/null 2>&1
 	done
+	# code and tables touched once: what grows after this is growth
+	RSS[$who/warm]=$(rss_tree "$pid")
+	PSS[$who/warm]=$(pss_tree "$pid")
 	NSIG[$who]=$#
 	for kt in "$@"; do
 		IFS=: read -r kt match typ <<<"$kt"
@@ -473,9 +476,10 @@ echo
 echo "agent RSS (and PSS) in KiB, agent and its helpers summed"
 printf '  %-26s %12s %12s %8s %12s %12s\n' "" ssh-agent tokenkeys tk/ssh \
     "ssh-ag PSS" "tk PSS"
-for w in start after big; do
+for w in start warm after big; do
 	case $w in
 	start) l="3 keys, at start" ;;
+	warm) l="3 keys, 1 signature each" ;;
 	after) l="3 keys, after signing" ;;
 	big) l="$((NKEYS + 3)) keys, after rows" ;;
 	esac
