@@ -295,7 +295,10 @@ tk_modset_load_path(struct tk_modset *ms, const char *path,
 	ms->n++;
 	if ((r = module_describe(m)) != 0)
 		goto out;
-	m->registered = tk_modset_is_registered(ms, path);
+	if (ms->reg_known == TK_MODSET_REG_LOOK)
+		m->registered = tk_modset_is_registered(ms, path);
+	else
+		m->registered = ms->reg_known == TK_MODSET_REG_YES;
 	module_start(ms, m);
 	if (!m->ready)
 		r = TK_ERR_MODULE;

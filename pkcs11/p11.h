@@ -44,7 +44,17 @@ struct tk_modset {
 	tk_log_fn		*log;
 	void			*logarg;
 	unsigned int		 errors;
+	int			 reg_known;	/* TK_MODSET_REG_* */
 };
+
+/*
+ * Whether modules loaded by path are in p11-kit's registry (which decides
+ * if their URIs carry module-path): looked up by loading the registry
+ * (every module in it stays mapped), unless the caller already knows.
+ */
+#define TK_MODSET_REG_LOOK	0
+#define TK_MODSET_REG_YES	1
+#define TK_MODSET_REG_NO	2
 
 #include "pubkey.h"
 

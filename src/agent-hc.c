@@ -6,12 +6,13 @@
 #include "agent.h"
 
 static int
-hc_new(const char *path, void **mod)
+hc_new(const char *path, int registry, void **mod)
 {
 	struct tk_hclient	*h = NULL;
 	int			 r;
 
-	r = tk_hclient_new(path, &h);
+	/* else the helper looks: the path may still be a registry one */
+	r = tk_hclient_start(path, registry ? 1 : -1, &h);
 	*mod = h;
 	return r;
 }

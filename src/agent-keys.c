@@ -380,7 +380,7 @@ agent_module_get(struct agent *a, const char *path, int registry,
 		goto out;
 	}
 	/* Starting a helper takes a while: not under the lock. */
-	if ((r = a->ops->mod_new(path, &h)) != 0)
+	if ((r = a->ops->mod_new(path, registry, &h)) != 0)
 		goto out;
 	if ((m = calloc(1, sizeof(*m))) == NULL ||
 	    (m->path = strdup(path)) == NULL) {

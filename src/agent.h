@@ -86,7 +86,8 @@
 struct agent_ops {
 	int	(*registry)(char ***paths, size_t *n);
 	void	(*paths_free)(char **, size_t);
-	int	(*mod_new)(const char *path, void **mod);
+	/* registry: path came from p11-kit's registry */
+	int	(*mod_new)(const char *path, int registry, void **mod);
 	void	(*mod_free)(void *mod);
 	int	(*list)(void *mod, const char *uri, struct tk_hkey **, size_t *);
 	void	(*keys_free)(struct tk_hkey *, size_t);

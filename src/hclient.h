@@ -63,6 +63,13 @@ struct tk_htoken {
  * its allowlist).  env: SOFTHSM2_CONF etc. are inherited.
  */
 int	tk_hclient_new(const char *module_path, struct tk_hclient **);
+/*
+ * The same, telling the helper whether module_path is in p11-kit's
+ * registry (1) or not (0), so that it need not load every registry
+ * module to find out (-1: it does).
+ */
+int	tk_hclient_start(const char *module_path, int registered,
+	    struct tk_hclient **);
 void	tk_hclient_free(struct tk_hclient *);
 const char *tk_hclient_module(const struct tk_hclient *);
 

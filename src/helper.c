@@ -421,7 +421,7 @@ await_workers(struct server *sv)
 }
 
 int
-tk_helper_run(int fd, const char *path)
+tk_helper_run(int fd, const char *path, int reg_known)
 {
 	struct helper	h;
 	struct server	sv;
@@ -433,6 +433,7 @@ tk_helper_run(int fd, const char *path)
 	h.fd = fd;
 	hk_init(&h.keys);
 	tk_modset_init(&h.ms, helper_log, NULL);
+	h.ms.reg_known = reg_known;
 	/* a module that will not load still gets answers: TK_ERR_MODULE */
 	if (tk_modset_load_path(&h.ms, path, &h.mod) == 0 &&
 	    (r = tk_signer_new(h.mod, &h.sg)) != 0)

@@ -49,8 +49,11 @@ struct helper {
 	struct hk_table	 keys;
 };
 
-/* Serve the module at path on fd until the peer closes it. */
-int	tk_helper_run(int fd, const char *path);
+/*
+ * Serve the module at path on fd until the peer closes it.  reg_known:
+ * TK_MODSET_REG_* (whether path is a registry module, if the agent knows).
+ */
+int	tk_helper_run(int fd, const char *path, int reg_known);
 /* Answer REGISTRY requests on fd; fd -1: print the paths on stdout. */
 int	tk_helper_registry(int fd);
 

@@ -391,7 +391,8 @@ main(int argc, char **argv)
 		if (argc == 3 && strcmp(argv[2], "--registry") == 0)
 			return tk_helper_registry(TK_HELPER_FD) == 0 ? 0 : 1;
 		if (argc == 3)
-			return tk_helper_run(TK_HELPER_FD, argv[2]) == 0 ? 0 :
+			return tk_helper_run(TK_HELPER_FD, argv[2],
+			    TK_MODSET_REG_LOOK) == 0 ? 0 :
 			    1;
 		return 2;
 	}

@@ -86,7 +86,7 @@ stub_paths_free(char **p, size_t n)
 }
 
 static int
-stub_mod_new(const char *path, void **mod)
+stub_mod_new(const char *path, int registry, void **mod)
 {
 	*mod = &S.mod_dummy;
 	return 0;
