@@ -335,7 +335,10 @@ ustart() {
 usa() { as_user SSH_AUTH_SOCK="$U/$1.sock" "${@:2}" </dev/null; }
 nkeys() { usa "$1" ssh-add -L 2>/dev/null | grep -c '^[a-z]'; }
 has_keys() { [ "$(nkeys "$1")" = "$2" ]; }
-helpers() { ps -o args= --ppid "$1" | grep -c "__helper $TK_MODULE\$"; }
+helpers() {
+	ps -o args= --ppid "$1" |
+	    grep -c -E "__helper (--registered )?$TK_MODULE\$"
+}
 uysign() {
 	echo "message $RANDOM" >"$U/msg"
 	rm -f "$U/msg.sig"
