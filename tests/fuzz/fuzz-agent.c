@@ -14,9 +14,10 @@
  *		 an IDENTITIES_ANSWER after its count)
  *	records	 until the end: byte bits 0-1 the connection (3 is a
  *		 forwarded one: bound by session-bind before it sends
- *		 anything), bits 2-6 seconds the clock moves first, bit 7
- *		 a background refresh first; then the frame as the client
- *		 writes it (uint32 length, body)
+ *		 anything), bit 2 the client hangs up and connects again
+ *		 first, bits 3-6 e: the clock moves 2^(e-1) seconds first,
+ *		 bit 7 a background refresh first; then the frame as the
+ *		 client writes it (uint32 length, body)
  *
  * tests/fuzz/record-agent.sh records seeds in this form from ssh-add and
  * ssh talking to a real agent.  A connection the agent closes is opened
@@ -480,7 +481,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	while (f.n > 0) {
 		sel = fz_u8(&f);
-		fake_now += (sel >> 2) & 31;
+		if (sel & 4)
+			conn_close(sel & 3);
+		if ((sel >> 3) & 15)
+			fake_now += (time_t)1 << (((sel >> 3) & 15) - 1);
 		if (sel & 0x80)
 			(void)agent_refresh(&A);
 		hdr = fz_take(&f, 4, &n);
