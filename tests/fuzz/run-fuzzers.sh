@@ -63,7 +63,7 @@ for name in $names; do
 		dict=-dict=$srcdir/tests/fuzz/dict/$name.dict
 	fi
 	case $name in
-	decode)	maxlen=16384 ;;
+	decode|agent)	maxlen=16384 ;;
 	*)	maxlen=4096 ;;
 	esac
 	echo "run-fuzzers: fuzz-$name for $secs s from $nseeds seeds"
