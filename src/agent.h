@@ -186,7 +186,7 @@ struct agent {
 	/* Tests: a clock, else CLOCK_MONOTONIC seconds. */
 	time_t		 (*now)(void);
 	unsigned int	 unlock_delay_ms;
-	unsigned int	 lock_rounds;	/* PBKDF2 rounds; 0 = the default */
+	unsigned int	 lock_rounds;	/* PBKDF2 rounds; 0: default */
 };
 
 /* Per-connection state. */

@@ -29,13 +29,13 @@ struct stub {
 	int		 logged_in;
 	int		 nlogin, nsign, nprompt, nconfirm, nmod_new;
 	int		 last_alg;
-	int		 confirm_answer;	/* 0 yes, else TK_ERR_CANCELLED */
-	int		 prompt_result;		/* 0: answer with prompt_pin */
+	int		 confirm_answer;	/* 0, or TK_ERR_CANCELLED */
+	int		 prompt_result;		/* 0: type prompt_pin */
 	const char	*prompt_pin;
 	char		 last_desc[1024];
 	char		 last_error[256];
 	uint32_t	 token_flags;
-	int		 always_auth;		/* keys[0] is always-auth */
+	int		 always_auth;		/* of keys[0] */
 	int		 mod_dummy;
 };
 

@@ -33,11 +33,11 @@
 
 struct client {
 	int		 cfd;		/* the client */
-	int		 afd;		/* its connection to the agent */
+	int		 afd;		/* its agent connection */
 	uint8_t		 num;
-	uint8_t		*frame;		/* the request being read */
+	uint8_t		*frame;		/* the request read */
 	size_t		 have;
-	int		 skip;		/* sent an invalid frame header */
+	int		 skip;		/* sent a bad frame header */
 	int		 fresh;		/* no frame recorded yet */
 };
 

@@ -10,8 +10,8 @@
  *		 already logged in, bits 4-6 token state (1 PIN count low,
  *		 2 final try, 3 locked, 4 PIN pad), bit 7 the first key
  *		 always-authenticate
- *	field	 the token's keys: SSH strings blob, URI, ... (the body of
- *		 an IDENTITIES_ANSWER after its count)
+ *	field	 the token's keys: SSH strings blob, URI, ... (the body
+ *		 of an IDENTITIES_ANSWER after its count)
  *	records	 until the end: byte bits 0-1 the connection (3 is a
  *		 forwarded one: bound by session-bind before it sends
  *		 anything), bit 2 the client hangs up and connects again
@@ -61,7 +61,7 @@ struct fconn {
 static struct agent	A;
 static struct fconn	C[NCONN];
 static time_t		fake_now;
-static uint8_t		*rbuf;		/* an answer as the client reads it */
+static uint8_t		*rbuf;		/* an answer read by the client */
 
 #define CHECK(cond)	do {						\
 	if (!(cond)) {							\
@@ -228,7 +228,7 @@ struct before {
 	int		 nsign, nlogin, nprompt, nconfirm;
 	uint64_t	 next_source_id;
 	size_t		 nmods;
-	int		 sign_listed;	/* a sign request's key was listed */
+	int		 sign_listed;	/* the key to sign with is listed */
 };
 
 /* A sign request's fields, when it parses exactly. */
