@@ -24,10 +24,14 @@
 static pthread_mutex_t	unlock_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static int
-lock_hash(const uint8_t *salt, const uint8_t *pw, size_t len, uint8_t *out)
+lock_hash(struct agent *a, const uint8_t *salt, const uint8_t *pw,
+    size_t len, uint8_t *out)
 {
+	int	rounds = a->lock_rounds > 0 && a->lock_rounds < INT_MAX ?
+		    (int)a->lock_rounds : LOCK_KDF_ROUNDS;
+
 	if (len > INT_MAX || PKCS5_PBKDF2_HMAC((const char *)pw, (int)len,
-	    salt, 16, LOCK_KDF_ROUNDS, EVP_sha256(), 32, out) != 1)
+	    salt, 16, rounds, EVP_sha256(), 32, out) != 1)
 		return TK_ERR_INTERNAL;
 	return 0;
 }
@@ -42,7 +46,7 @@ agent_lock(struct agent *a, const uint8_t *pw, size_t len)
 		r = TK_ERR_INTERNAL;
 		goto out;
 	}
-	if ((r = lock_hash(salt, pw, len, h)) != 0)
+	if ((r = lock_hash(a, salt, pw, len, h)) != 0)
 		goto out;
 	pthread_mutex_lock(&a->lock);
 	if (!a->locked) {
@@ -75,7 +79,7 @@ agent_unlock(struct agent *a, const uint8_t *pw, size_t len)
 	pthread_mutex_unlock(&a->lock);
 	if (!locked)
 		goto out;
-	if ((r = lock_hash(salt, pw, len, h)) != 0)
+	if ((r = lock_hash(a, salt, pw, len, h)) != 0)
 		goto out;
 	pthread_mutex_lock(&a->lock);
 	if (a->locked && CRYPTO_memcmp(h, a->lock_hash, sizeof(h)) == 0) {

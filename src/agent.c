@@ -151,46 +151,52 @@ write_frame(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
+int
+agent_conn_step(struct agent *a, struct agent_conn *c, int fd,
+    struct tk_buf *in, struct tk_buf *out)
+{
+	uint8_t		 hdr[4], *p;
+	uint32_t	 len;
+	int		 r = -1;
+
+	if (read_full(fd, hdr, 4) != 0)
+		goto out;
+	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
+	    (uint32_t)hdr[2] << 8 | hdr[3];
+	if (len == 0 || len > AGENT_MAX_FRAME) {
+		agent_log(a, AGENT_LOG_ERR, "request frame of %u bytes "
+		    "(limit %u): closing the connection", len,
+		    AGENT_MAX_FRAME);
+		goto out;
+	}
+	tk_buf_reset(in);
+	if (tk_buf_reserve(in, len, &p) != 0 || read_full(fd, p, len) != 0) {
+		agent_log(a, AGENT_LOG_DEBUG, "client went away in the middle "
+		    "of a request");
+		goto out;
+	}
+	if (agent_dispatch(a, c, tk_buf_ptr(in), tk_buf_avail(in), out) != 0 ||
+	    write_frame(fd, tk_buf_ptr(out), tk_buf_avail(out)) != 0)
+		goto out;
+	r = 0;
+ out:
+	tk_buf_reset(in);
+	return r;
+}
+
 static void
 conn_serve(struct agent *a, int fd, uid_t uid)
 {
 	struct agent_conn	 c;
 	struct tk_buf		 in, out;
-	uint8_t			 hdr[4], *p;
-	uint32_t		 len;
-	int			 r;
 
 	memset(&c, 0, sizeof(c));
 	c.uid = uid;
 	/* secret: a request may carry a PIN or the lock password */
 	tk_buf_init(&in, AGENT_MAX_FRAME, TK_BUF_SECRET);
 	tk_buf_init(&out, AGENT_MAX_FRAME, 0);
-	for (;;) {
-		if (read_full(fd, hdr, 4) != 0)
-			break;
-		len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
-		    (uint32_t)hdr[2] << 8 | hdr[3];
-		if (len == 0 || len > AGENT_MAX_FRAME) {
-			agent_log(a, AGENT_LOG_ERR, "request frame of %u bytes "
-			    "(limit %u): closing the connection", len,
-			    AGENT_MAX_FRAME);
-			break;
-		}
-		tk_buf_reset(&in);
-		if (tk_buf_reserve(&in, len, &p) != 0 ||
-		    read_full(fd, p, len) != 0) {
-			if (len > 0)
-				agent_log(a, AGENT_LOG_DEBUG, "client went away "
-				    "in the middle of a request");
-			break;
-		}
-		r = agent_dispatch(a, &c, tk_buf_ptr(&in), tk_buf_avail(&in),
-		    &out);
-		tk_buf_reset(&in);
-		if (r != 0 || write_frame(fd, tk_buf_ptr(&out),
-		    tk_buf_avail(&out)) != 0)
-			break;
-	}
+	while (agent_conn_step(a, &c, fd, &in, &out) == 0)
+		continue;
 	tk_buf_free(&in);
 	tk_buf_free(&out);
 	explicit_bzero(&c, sizeof(c));

@@ -217,6 +217,7 @@ struct agent {
 	/* Tests: a clock, else CLOCK_MONOTONIC seconds. */
 	time_t		 (*now)(void);
 	unsigned int	 unlock_delay_ms;
+	unsigned int	 lock_rounds;	/* PBKDF2 rounds; 0: default */
 };
 
 /* Per-connection state. */
@@ -236,6 +237,13 @@ void	agent_free(struct agent *);
 void	agent_log(struct agent *, int level, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 time_t	agent_now(struct agent *);
+/*
+ * One request on a connection: read a frame from fd (closing on one over
+ * AGENT_MAX_FRAME), dispatch it, write the answer.  in (TK_BUF_SECRET)
+ * and out are the connection's buffers.  0: go on; else close fd.
+ */
+int	agent_conn_step(struct agent *, struct agent_conn *, int fd,
+	    struct tk_buf *in, struct tk_buf *out);
 /* Serve on listening socket fd until agent_stop(); returns on error. */
 int	agent_serve(struct agent *, int fd);
 void	agent_stop(void);
