@@ -30,7 +30,11 @@
  *	card ID			changing ID re-inserts the card, for tests
  *				that remove and re-insert while no client
  *				happens to be looking.
- *	fail FUNC CKR [N|always] next N (default 1) calls of FUNC return CKR
+ *	fail FUNC CKR [N|always|until_init]
+ *				next N (default 1) calls of FUNC return CKR;
+ *				until_init: every call does, until some
+ *				process calls C_Initialize (a module whose
+ *				state is lost until it is started again)
  *	delay FUNC MS		sleep MS milliseconds before FUNC
  *	hang FUNC		FUNC never returns
  *	crash FUNC		FUNC calls abort()
@@ -98,6 +102,7 @@
 
 #define DEFAULT_MODULE	"/usr/lib/softhsm/libsofthsm2.so"
 #define MAX_FAIL	64		/* fail directives per control file */
+#define FAIL_UNTIL_INIT	(-2)		/* fail_rule.count: until C_Initialize */
 #define MAX_ATTR	64		/* attr directives per control file */
 #define MAX_STR		256		/* labels, PINs, field values */
 #define MAX_FIELDS	5
@@ -171,7 +176,7 @@ enum pin_op {
 struct fail_rule {
 	int		 fn;
 	CK_RV		 rv;
-	long		 count;		/* -1: always */
+	long		 count;		/* -1: always; FAIL_UNTIL_INIT */
 };
 
 struct attr_rule {
@@ -591,6 +596,9 @@ ctl_line(struct ctl *ctl, const char *line)
 		if (nf == 4 && strcmp((const char *)f[3], "always") == 0)
 			fr->count = -1;
 		else if (nf == 4 &&
+		    strcmp((const char *)f[3], "until_init") == 0)
+			fr->count = FAIL_UNTIL_INIT;
+		else if (nf == 4 &&
 		    parse_count((const char *)f[3], &fr->count) == -1) {
 			err = "bad count";
 			goto out;
@@ -970,12 +978,18 @@ state_txn(struct call *c, int fn, enum pin_op pinop)
 		state_apply_ctl(&st, c->ctl);
 	if (fn >= 0) {
 		st.count[fn]++;
+		/* used[i] of an until_init rule: 1 once disarmed */
+		for (i = 0; fn == F_Initialize && i < c->ctl->nfail; i++)
+			if (c->ctl->fails[i].count == FAIL_UNTIL_INIT)
+				st.used[i] = 1;
 		for (i = 0; i < c->ctl->nfail; i++) {
 			fr = &c->ctl->fails[i];
 			if (fr->fn != fn || (fr->count >= 0 &&
-			    st.used[i] >= (unsigned long)fr->count))
+			    st.used[i] >= (unsigned long)fr->count) ||
+			    (fr->count == FAIL_UNTIL_INIT && st.used[i] != 0))
 				continue;
-			st.used[i]++;
+			if (fr->count != FAIL_UNTIL_INIT)
+				st.used[i]++;
 			c->injected = 1;
 			c->inject_rv = fr->rv;
 			break;
