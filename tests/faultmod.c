@@ -30,6 +30,9 @@
  *	card ID			changing ID re-inserts the card, for tests
  *				that remove and re-insert while no client
  *				happens to be looking.
+ *	serial VALUE		C_GetTokenInfo reports this serial number
+ *				(with a card change: another card, same
+ *				keys)
  *	fail FUNC CKR [N|always|until_init]
  *				next N (default 1) calls of FUNC return CKR;
  *				until_init: every call does, until some
@@ -208,6 +211,8 @@ struct ctl {
 	int		 has_pin;
 	unsigned char	 pin[MAX_STR];
 	size_t		 pinlen;
+	int		 has_serial;
+	unsigned char	 serial[16];	/* blank padded */
 	int		 always_auth;
 	int		 corrupt_sig;
 	int		 protected_auth;
@@ -640,6 +645,14 @@ ctl_line(struct ctl *ctl, const char *line)
 		memcpy(ctl->pin, f[1], len[1]);
 		ctl->pinlen = len[1];
 		ctl->has_pin = 1;
+	} else if (strcmp(k, "serial") == 0 && nf == 2) {
+		if (len[1] == 0 || len[1] > sizeof(ctl->serial)) {
+			err = "expected serial VALUE, 1 to 16 bytes";
+			goto out;
+		}
+		memset(ctl->serial, ' ', sizeof(ctl->serial));
+		memcpy(ctl->serial, f[1], len[1]);
+		ctl->has_serial = 1;
 	} else if (strcmp(k, "always_auth") == 0 && nf == 1)
 		ctl->always_auth = 1;
 	else if (strcmp(k, "corrupt_sig") == 0 && nf == 1)
@@ -1479,6 +1492,9 @@ w_GetTokenInfo(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info)
 	}
 	if (c.ctl->protected_auth)
 		info->flags |= CKF_PROTECTED_AUTHENTICATION_PATH;
+	if (c.ctl->has_serial)
+		memcpy(info->serialNumber, c.ctl->serial,
+		    sizeof(info->serialNumber));
  out:
 	call_leave(&c);
 	return rv;
