@@ -338,7 +338,7 @@ walk_class(struct tk_modset *ms, const struct tk_walk *w,
 		free(at->big);
 		at->big = NULL;
 		if (dr == TK_ERR_SESSION || dr == TK_ERR_NO_TOKEN ||
-		    dr == TK_ERR_TOKEN) {
+		    dr == TK_ERR_TOKEN || dr == TK_ERR_MODULE) {
 			r = dr;
 			goto fail;
 		}

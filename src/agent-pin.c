@@ -394,32 +394,30 @@ login_result(struct ask *q, const struct tk_htoken *tok, int r)
 		    " (few tries left)" : "");
 }
 
-/* One login on q's token (PIN typed by the user), then nothing more. */
+/*
+ * One login on q's token (PIN typed by the user), then nothing more.  The
+ * PIN stays in pin (TK_PIN_MAX bytes, the caller's) for a context login
+ * that the same signature may turn out to need.
+ */
 static int
 login_once(struct ask *q, const uint8_t *blob, size_t bloblen,
-    struct tk_htoken *tok)
+    struct tk_htoken *tok, char *pin, size_t *pinlen, int *pad)
 {
 	struct agent	*a = q->a;
-	char		*pin = NULL;
-	size_t		 pinlen = 0;
-	int		 pad, r;
+	int		 r;
 
 	ask_names(q);
-	if ((r = tk_secret_alloc((void **)&pin, TK_PIN_MAX)) != 0)
-		goto out;
 	if ((r = a->ops->token(q->k->mod->h, blob, bloblen, tok)) != 0) {
 		agent_log(a, AGENT_LOG_ERR, "token \"%s\": reading its state "
 		    "failed: %s", q->label, tk_strerror(r));
 		goto out;
 	}
-	if ((r = get_pin(q, tok, 0, pin, TK_PIN_MAX, &pinlen, &pad)) != 0)
+	if ((r = get_pin(q, tok, 0, pin, TK_PIN_MAX, pinlen, pad)) != 0)
 		goto out;
-	r = a->ops->login(q->k->mod->h, blob, bloblen, pad ? NULL : pin,
-	    pad ? 0 : pinlen, tok, AGENT_LOGIN_TIMEOUT_MS);
+	r = a->ops->login(q->k->mod->h, blob, bloblen, *pad ? NULL : pin,
+	    *pad ? 0 : *pinlen, tok, AGENT_LOGIN_TIMEOUT_MS);
 	login_result(q, tok, r);
  out:
-	if (pin != NULL)
-		tk_secret_free(pin, TK_PIN_MAX);
 	return r;
 }
 
@@ -469,7 +467,9 @@ agent_sign(struct agent *a, const struct agent_key *k, const char *comment,
 	struct tk_htoken	 tok;
 	struct agent_token	*t;
 	struct ask		 q;
-	int			 r, tlocked = 0;
+	char			*pin = NULL;
+	size_t			 pinlen = 0;
+	int			 r, pad = 0, tlocked = 0;
 
 	memset(&tok, 0, sizeof(tok));
 	if ((t = token_get(a, k->mod, k->token_label, k->token_serial)) ==
@@ -504,11 +504,26 @@ agent_sign(struct agent *a, const struct agent_key *k, const char *comment,
 	}
 	if (r != TK_ERR_LOGIN_REQUIRED)
 		goto out;
-	if ((r = login_once(&q, blob, bloblen, &tok)) != 0)
+	if ((r = tk_secret_alloc((void **)&pin, TK_PIN_MAX)) != 0 ||
+	    (r = login_once(&q, blob, bloblen, &tok, pin, &pinlen, &pad)) != 0)
 		goto out;
 	r = a->ops->sign(k->mod->h, blob, bloblen, data, datalen, alg, NULL, 0,
 	    sig, sigsz, siglen, &tok, AGENT_SIGN_TIMEOUT_MS);
+	/*
+	 * The key's CKA_ALWAYS_AUTHENTICATE shows only after the login: its
+	 * context login uses the PIN just typed, not a second prompt.
+	 */
+	if (r == TK_ERR_LOGIN_REQUIRED && (tok.flags & TK_HTOKEN_CONTEXT_PIN) &&
+	    (tok.flags & TK_HTOKEN_LOGGED_IN)) {
+		r = a->ops->sign(k->mod->h, blob, bloblen, data, datalen, alg,
+		    pad ? NULL : pin, pad ? 0 : pinlen, sig, sigsz, siglen,
+		    &tok, AGENT_LOGIN_TIMEOUT_MS);
+		if (r == TK_ERR_PIN_INCORRECT || r == TK_ERR_PIN_LOCKED)
+			login_result(&q, &tok, r);
+	}
  out:
+	if (pin != NULL)
+		tk_secret_free(pin, TK_PIN_MAX);
 	if (tlocked)
 		pthread_mutex_unlock(&t->mu);
 	if (r != 0 && t != NULL)

@@ -45,6 +45,8 @@
 #define HC_EXIT_GRACE_MS	1000
 #define HC_VKEYS_MAX		16384
 #define HC_READ_CHUNK		65536
+#define HC_REINIT_MIN_MS	1000
+#define HC_REINIT_MAX_MS	64000
 
 struct hc_call {
 	uint32_t	 id;
@@ -79,6 +81,8 @@ struct tk_hclient {
 	pthread_mutex_t	 mu;		/* proc, calls, refs, ids */
 	struct hc_proc	*proc;
 	uint32_t	 next_id;
+	unsigned int	 reinit_ms;	/* backoff; 0: module not failing */
+	struct timespec	 reinit_next;	/* no restart before (monotonic) */
 	pthread_mutex_t	 vmu;		/* verification keys */
 	struct hc_vkey	*vkeys;		/* open addressing */
 	size_t		 nvkeys, vslots;
@@ -380,6 +384,42 @@ proc_abandon(struct tk_hclient *c, struct hc_proc *p)
 	if (mine)
 		proc_retire(c, p, 0);
 	pthread_mutex_unlock(&c->spawn_mu);
+}
+
+/*
+ * The module says it lost its state (device error, not initialised):
+ * start its helper afresh, which initialises the module again, unless
+ * that was done less than the backoff ago.  The backoff doubles while the
+ * module keeps failing and is forgotten after a signature succeeds.
+ * Returns 1 if the helper was restarted.
+ */
+static int
+proc_reinit(struct tk_hclient *c)
+{
+	struct hc_proc	*p = NULL;
+	struct timespec	 now;
+	int		 due;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&c->spawn_mu);
+	pthread_mutex_lock(&c->mu);
+	due = c->reinit_ms == 0 || now.tv_sec > c->reinit_next.tv_sec ||
+	    (now.tv_sec == c->reinit_next.tv_sec &&
+	    now.tv_nsec >= c->reinit_next.tv_nsec);
+	if (due) {
+		c->reinit_ms = c->reinit_ms == 0 ? HC_REINIT_MIN_MS :
+		    c->reinit_ms * 2;
+		if (c->reinit_ms > HC_REINIT_MAX_MS)
+			c->reinit_ms = HC_REINIT_MAX_MS;
+		tk_deadline_set(&c->reinit_next, (int)c->reinit_ms);
+		p = c->proc;
+		c->proc = NULL;
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (p != NULL)
+		proc_retire(c, p, 1);	/* let it finalise the module */
+	pthread_mutex_unlock(&c->spawn_mu);
+	return due;
 }
 
 static int
@@ -691,7 +731,7 @@ tk_hclient_sign(struct tk_hclient *c, const uint8_t *blob, size_t bloblen,
 	struct tk_buf		 frame, reply, out;
 	struct tk_hp_rep	 rep;
 	uint32_t		 id;
-	int			 r, owned = 0;
+	int			 r, owned = 0, tries;
 
 	*siglen = 0;
 	memset(tok, 0, sizeof(*tok));
@@ -716,13 +756,28 @@ tk_hclient_sign(struct tk_hclient *c, const uint8_t *blob, size_t bloblen,
 		goto out;
 	id = next_id(c);
 	if ((r = tk_hp_put_sign(&frame, id, blob, bloblen, data, datalen,
-	    (uint32_t)alg, ctx_pin, ctx_pinlen)) != 0 ||
-	    (r = hc_call(c, &frame, id, timeout_ms, 0, &reply)) != 0 ||
-	    (r = reply_rep(&reply, TK_HP_SIGN, id, &rep)) != 0)
+	    (uint32_t)alg, ctx_pin, ctx_pinlen)) != 0)
 		goto out;
-	*tok = rep.tok;
-	if ((r = rep.status) != 0)
+	for (tries = 0; tries < 2; tries++) {
+		if ((r = hc_call(c, &frame, id, timeout_ms, 0, &reply)) != 0 ||
+		    (r = reply_rep(&reply, TK_HP_SIGN, id, &rep)) != 0)
+			goto out;
+		*tok = rep.tok;
+		/*
+		 * Once more on the fresh module.  The request carries no
+		 * PIN, so this cannot spend a PIN try.
+		 */
+		if ((r = rep.status) != TK_ERR_MODULE || ctx_pin != NULL ||
+		    !proc_reinit(c))
+			break;
+	}
+	if (r != 0)
 		goto out;
+	if (__atomic_load_n(&c->reinit_ms, __ATOMIC_RELAXED) != 0) {
+		pthread_mutex_lock(&c->mu);
+		c->reinit_ms = 0;
+		pthread_mutex_unlock(&c->mu);
+	}
 	/* nothing the token made leaves here unverified */
 	if ((r = tk_sshsig_encode(vk, alg, rep.sig, rep.siglen, &out)) != 0 ||
 	    (r = tk_sshsig_verify(vk, alg, data, datalen, tk_buf_ptr(&out),

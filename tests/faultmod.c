@@ -30,7 +30,14 @@
  *	card ID			changing ID re-inserts the card, for tests
  *				that remove and re-insert while no client
  *				happens to be looking.
- *	fail FUNC CKR [N|always] next N (default 1) calls of FUNC return CKR
+ *	serial VALUE		C_GetTokenInfo reports this serial number
+ *				(with a card change: another card, same
+ *				keys)
+ *	fail FUNC CKR [N|always|until_init]
+ *				next N (default 1) calls of FUNC return CKR;
+ *				until_init: every call does, until some
+ *				process calls C_Initialize (a module whose
+ *				state is lost until it is started again)
  *	delay FUNC MS		sleep MS milliseconds before FUNC
  *	hang FUNC		FUNC never returns
  *	crash FUNC		FUNC calls abort()
@@ -98,6 +105,7 @@
 
 #define DEFAULT_MODULE	"/usr/lib/softhsm/libsofthsm2.so"
 #define MAX_FAIL	64		/* fail directives per control file */
+#define FAIL_UNTIL_INIT	(-2)		/* fail_rule.count: until C_Initialize */
 #define MAX_ATTR	64		/* attr directives per control file */
 #define MAX_STR		256		/* labels, PINs, field values */
 #define MAX_FIELDS	5
@@ -171,7 +179,7 @@ enum pin_op {
 struct fail_rule {
 	int		 fn;
 	CK_RV		 rv;
-	long		 count;		/* -1: always */
+	long		 count;		/* -1: always; FAIL_UNTIL_INIT */
 };
 
 struct attr_rule {
@@ -203,6 +211,8 @@ struct ctl {
 	int		 has_pin;
 	unsigned char	 pin[MAX_STR];
 	size_t		 pinlen;
+	int		 has_serial;
+	unsigned char	 serial[16];	/* blank padded */
 	int		 always_auth;
 	int		 corrupt_sig;
 	int		 protected_auth;
@@ -591,6 +601,9 @@ ctl_line(struct ctl *ctl, const char *line)
 		if (nf == 4 && strcmp((const char *)f[3], "always") == 0)
 			fr->count = -1;
 		else if (nf == 4 &&
+		    strcmp((const char *)f[3], "until_init") == 0)
+			fr->count = FAIL_UNTIL_INIT;
+		else if (nf == 4 &&
 		    parse_count((const char *)f[3], &fr->count) == -1) {
 			err = "bad count";
 			goto out;
@@ -632,6 +645,14 @@ ctl_line(struct ctl *ctl, const char *line)
 		memcpy(ctl->pin, f[1], len[1]);
 		ctl->pinlen = len[1];
 		ctl->has_pin = 1;
+	} else if (strcmp(k, "serial") == 0 && nf == 2) {
+		if (len[1] == 0 || len[1] > sizeof(ctl->serial)) {
+			err = "expected serial VALUE, 1 to 16 bytes";
+			goto out;
+		}
+		memset(ctl->serial, ' ', sizeof(ctl->serial));
+		memcpy(ctl->serial, f[1], len[1]);
+		ctl->has_serial = 1;
 	} else if (strcmp(k, "always_auth") == 0 && nf == 1)
 		ctl->always_auth = 1;
 	else if (strcmp(k, "corrupt_sig") == 0 && nf == 1)
@@ -970,12 +991,18 @@ state_txn(struct call *c, int fn, enum pin_op pinop)
 		state_apply_ctl(&st, c->ctl);
 	if (fn >= 0) {
 		st.count[fn]++;
+		/* used[i] of an until_init rule: 1 once disarmed */
+		for (i = 0; fn == F_Initialize && i < c->ctl->nfail; i++)
+			if (c->ctl->fails[i].count == FAIL_UNTIL_INIT)
+				st.used[i] = 1;
 		for (i = 0; i < c->ctl->nfail; i++) {
 			fr = &c->ctl->fails[i];
 			if (fr->fn != fn || (fr->count >= 0 &&
-			    st.used[i] >= (unsigned long)fr->count))
+			    st.used[i] >= (unsigned long)fr->count) ||
+			    (fr->count == FAIL_UNTIL_INIT && st.used[i] != 0))
 				continue;
-			st.used[i]++;
+			if (fr->count != FAIL_UNTIL_INIT)
+				st.used[i]++;
 			c->injected = 1;
 			c->inject_rv = fr->rv;
 			break;
@@ -1465,6 +1492,9 @@ w_GetTokenInfo(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info)
 	}
 	if (c.ctl->protected_auth)
 		info->flags |= CKF_PROTECTED_AUTHENTICATION_PATH;
+	if (c.ctl->has_serial)
+		memcpy(info->serialNumber, c.ctl->serial,
+		    sizeof(info->serialNumber));
  out:
 	call_leave(&c);
 	return rv;

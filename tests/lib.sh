@@ -355,6 +355,135 @@ tk_user_remove() {
 tk_ssh() { HOME=$T/client ssh -F "$T/ssh_config" "$@" </dev/null; }
 
 # --- faults (session 2) ---
+
+# tk_now_ms: wall clock in milliseconds, for timed asserts.
+tk_now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# tk_fault_ctl LINE...: replace the fault module's control file
+# ($TK_FAULT_CONTROL) atomically, one directive per argument.
+tk_fault_ctl() {
+	printf '%s\n' "$@" >"$TK_FAULT_CONTROL.new" &&
+	    mv "$TK_FAULT_CONTROL.new" "$TK_FAULT_CONTROL"
+}
+
+# tk_fault_count FUNC: calls of FUNC in every process so far (the fault
+# module's state file); compare before and after.
+tk_fault_count() {
+	awk -v f="$1" '$1 == f { n = $2 } END { print n + 0 }' \
+	    "$TK_FAULT_CONTROL.state" 2>/dev/null
+}
+
+# tk_fault_pins_left: the emulated PIN counter.
+tk_fault_pins_left() {
+	awk '$1 == "pin_left" { print $2 }' "$TK_FAULT_CONTROL.state"
+}
+
+# tk_agent_askpass: $T/agent-askpass.sh for the agent.  PIN prompts answer
+# $T/agent.pin and add a line to $T/pin.count; confirm prompts succeed
+# when $T/answer says yes and add a line to $T/confirm.count; every
+# prompt text is appended to $T/prompts.
+tk_agent_askpass() {
+	cat >"$T/agent-askpass.sh" <<EOF
+#!/bin/sh
+printf '%s\n' "\$1" >>"$T/prompts"
+if [ "\$SSH_ASKPASS_PROMPT" = confirm ]; then
+	echo call >>"$T/confirm.count"
+	[ "\$(cat "$T/answer")" = yes ]
+	exit
+fi
+echo call >>"$T/pin.count"
+cat "$T/agent.pin"
+EOF
+	chmod 755 "$T/agent-askpass.sh"
+	: >"$T/prompts"
+	: >"$T/pin.count"
+	: >"$T/confirm.count"
+	echo yes >"$T/answer"
+}
+
+tk_pin_prompts() { wc -l <"$T/pin.count" | tr -d ' '; }
+tk_confirm_prompts() { wc -l <"$T/confirm.count" | tr -d ' '; }
+
+# tk_agent_start NAME ARGS...: tokenkeys agent -D -d on $T/NAME.sock with
+# the askpass above, log in $T/NAME.log, pid in $TK_AGENT_PID; waits
+# until it answers.
+tk_agent_start() {
+	local name=$1 i
+	shift
+	SSH_ASKPASS=$T/agent-askpass.sh SSH_ASKPASS_REQUIRE=force DISPLAY= \
+	    "$TOKENKEYS" agent -D -d -a "$T/$name.sock" "$@" \
+	    </dev/null >"$T/$name.out" 2>"$T/$name.log" &
+	TK_AGENT_PID=$!
+	tk_at_exit "kill $TK_AGENT_PID 2>/dev/null"
+	for i in $(seq 100); do
+		if [ -S "$T/$name.sock" ]; then
+			SSH_AUTH_SOCK=$T/$name.sock ssh-add -l \
+			    </dev/null >/dev/null 2>&1
+			[ $? -le 1 ] && return 0
+		fi
+		sleep 0.1
+	done
+	diag "agent $name did not start:" "$(cat "$T/$name.log")"
+	return 1
+}
+
+# tk_agent_helper PATTERN: pid of the agent's helper whose command line
+# matches PATTERN (empty if none).
+tk_agent_helper() { pgrep -P "$TK_AGENT_PID" -f "$1" | head -1; }
+
+# tk_fault_setup: skip unless the tools are there; then $T with a SoftHSM
+# token "tk one" (P-256 key "ec256", PIN 1234) that the agent reaches
+# through the fault module, $FAULTMOD_RP (its real path), $ONE_URI (the
+# agent argument), $FAULT_ALLOW (a -P allowlist admitting it and
+# SoftHSM), an empty control file and the agent's askpass.
+tk_fault_setup() {
+	local tool
+	for tool in softhsm2-util pkcs11-tool ssh-add ssh-keygen pgrep; do
+		command -v $tool >/dev/null || skip_all "$tool not installed"
+	done
+	[ -r "$TK_MODULE" ] || skip_all "SoftHSM2 module $TK_MODULE missing"
+	[ -x "$TOKENKEYS" ] || skip_all "tokenkeys binary $TOKENKEYS not built"
+	[ -f "${FAULTMOD:-}" ] || skip_all "fault module not built (FAULTMOD)"
+	tk_tmpdir
+	tk_softhsm_init "$T"
+	FAULTMOD_RP=$(realpath "$FAULTMOD")
+	FAULT_ALLOW="$(dirname "$FAULTMOD_RP")/*,/usr/lib*/*"
+	ONE_SERIAL=$(tk_token_new "tk one" 1234 12345678) ||
+	    bail "cannot create a token"
+	tk_keygen "$ONE_SERIAL" 1234 EC:prime256v1 02 ec256 ||
+	    bail "cannot make a key"
+	ONE_URI="pkcs11:token=tk%20one?module-path=$FAULTMOD_RP"
+	TK_FAULT_CONTROL=$T/ctl
+	export TK_FAULT_CONTROL
+	unset TK_FAULT_STATE TK_FAULT_MODULE
+	: >"$TK_FAULT_CONTROL"
+	tk_agent_askpass
+	echo 1234 >"$T/agent.pin"
+}
+
+# tk_timed CMD [ARG...]: run with no stdin, output in $T/out; sets $rc
+# and $ms (how long it took).
+tk_timed() {
+	local t0
+	t0=$(tk_now_ms)
+	"$@" </dev/null >"$T/out" 2>&1
+	rc=$?
+	ms=$(( $(tk_now_ms) - t0 ))
+}
+
+# tk_quickest CMD [ARG...]: tk_timed three times; $rc is the worst, $ms
+# the quickest (a blocked agent makes all three slow, a busy machine only
+# some).
+tk_quickest() {
+	local best=999999 worst=0 i
+	for i in 1 2 3; do
+		tk_timed "$@"
+		[ "$ms" -lt "$best" ] && best=$ms
+		[ "$rc" -gt "$worst" ] && worst=$rc
+	done
+	ms=$best
+	rc=$worst
+}
 # --- end faults ---
 
 # --- fuzzagent (session 2) ---
