@@ -100,18 +100,22 @@ unset ASAN_OPTIONS UBSAN_OPTIONS
 
 # Unit and replay tests under valgrind: uninitialised reads and leaks of
 # our own code (the list is $(valgrind_tests) in Makefile.am).
-echo "== unit tests under valgrind"
+echo "== unit and fuzz replay tests under valgrind"
 vtests=$(make -s print-valgrind-tests | tail -1)
 make check TESTS="$vtests" LOG_COMPILER="$top/tests/valgrind.sh" \
     >"$log/valgrind" 2>&1
 rc=$?
-grep -E '^(FAIL|ERROR|# )' "$log/valgrind"
+rtests=$(make -s print-replay-tests | tail -1)
+make check TESTS="$rtests" TK_REPLAY_WRAPPER="$top/tests/valgrind.sh" \
+    >"$log/valgrind-replay" 2>&1 || rc=$?
+grep -h -E '^(FAIL|ERROR|# )' "$log/valgrind" "$log/valgrind-replay"
 if [ $rc -ne 0 ]; then
 	status=1
 	grep -h -B2 -A30 -E '^not ok|==[0-9]+==' tests/*.log 2>/dev/null |
 	    head -80 >&2
 fi
 count "$log/valgrind"
+count "$log/valgrind-replay"
 
 # Every libFuzzer target for a bounded time under ASan + UBSan, in a clang
 # build of its own from the release tarball, through make check so the
