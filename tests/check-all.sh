@@ -2,9 +2,10 @@
 # The whole test suite, from a clean clone or an existing build:
 # configure with warnings as errors if needed, build, run `make check`,
 # `make distcheck` (the tarball builds and passes too), `make check` again
-# built with ASan+UBSan, the unit and fuzz replay tests under valgrind, and every libFuzzer
-# target for TK_FUZZ_SECONDS (default 25) in a clang build.  The last line
-# is the total, from automake's test-suite summaries.
+# built with ASan+UBSan, the unit and fuzz replay tests under valgrind,
+# and every libFuzzer target for TK_FUZZ_SECONDS (default 25) in a clang
+# build.  The last line is the total, from automake's test-suite
+# summaries.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 top=$(pwd)
