@@ -118,7 +118,7 @@
 
 #define DEFAULT_MODULE	"/usr/lib/softhsm/libsofthsm2.so"
 #define MAX_FAIL	64		/* fail directives per control file */
-#define FAIL_UNTIL_INIT	(-2)		/* fail_rule.count: until C_Initialize */
+#define FAIL_UNTIL_INIT	(-2)		/* fail_rule.count: to C_Initialize */
 #define MAX_ATTR	64		/* attr directives per control file */
 #define MAX_STR		256		/* labels, PINs, field values */
 #define MAX_FIELDS	5
