@@ -30,7 +30,7 @@ struct tk_module {
 	int			 registered;	/* from p11-kit's registry */
 	int			 trust;		/* trust-policy: never keys */
 	int			 ready;		/* initialised */
-	int			 ours;		/* loaded with p11_kit_module_load */
+	int			 ours;		/* p11_kit_module_load()ed */
 	int			 threads;	/* may be called from threads */
 	CK_INFO			 info;
 };

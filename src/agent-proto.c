@@ -201,9 +201,11 @@ proc_add_reader(struct agent *a, struct agent_conn *c, struct tk_buf *m,
 	    sizeof(rpath))) != 0 ||
 	    (r = module_uri(rpath, uri, sizeof(uri))) != 0) {
 		agent_log(a, AGENT_LOG_ERR, "ssh-add -s %s refused: %s", safe,
-		    r == TK_ERR_DENIED ? "the module's real path is not in the "
-		    "-P allowlist" : r == TK_ERR_NOT_FOUND ? "neither a pkcs11: "
-		    "URI nor an existing module file" : tk_strerror(r));
+		    r == TK_ERR_DENIED ?
+		    "the module's real path is not in the -P allowlist" :
+		    r == TK_ERR_NOT_FOUND ?
+		    "neither a pkcs11: URI nor an existing module file" :
+		    tk_strerror(r));
 		r = status(reply, 0);
 		goto out;
 	}

@@ -291,33 +291,43 @@ check_pin_source(const char *uri, const char *safe)
 
 /* Refuse bad URIs and modules before daemonising, where the user sees. */
 static int
-check_uris(struct agent *a, int argc, char **argv)
+check_uri(struct agent *a, const char *uri)
 {
 	char	path[PATH_MAX], rpath[PATH_MAX], safe[512];
-	int	i, r;
+	int	r;
 
-	for (i = 0; i < argc; i++) {
-		tk_str_sanitize(argv[i], safe, sizeof(safe));
-		if ((r = check_pin_source(argv[i], safe)) != 0)
-			return r;
-		r = agent_uri_module_path(argv[i], path, sizeof(path));
-		if (r == TK_ERR_NOT_FOUND)
-			continue;
-		if (r == 0)
-			r = agent_module_allowed(a, path, rpath, sizeof(rpath));
-		if (r != 0) {
-			if (r == TK_ERR_DENIED)
-				cli_warnx("agent: %s: module-path is not in the "
-				    "allowlist (-P %s)", safe, a->allowlist);
-			else if (r == TK_ERR_NOT_FOUND)
-				cli_warnx("agent: %s: the module-path file does "
-				    "not exist", safe);
-			else
-				return cli_uri_error(argv[i], r);
-			return 1;
-		}
+	tk_str_sanitize(uri, safe, sizeof(safe));
+	if ((r = check_pin_source(uri, safe)) != 0)
+		goto out;
+	r = agent_uri_module_path(uri, path, sizeof(path));
+	if (r == TK_ERR_NOT_FOUND) {
+		r = 0;
+		goto out;
 	}
-	return 0;
+	if (r == 0)
+		r = agent_module_allowed(a, path, rpath, sizeof(rpath));
+	if (r == TK_ERR_DENIED) {
+		cli_warnx("agent: %s: module-path is not in the allowlist "
+		    "(-P %s)", safe, a->allowlist);
+		r = 1;
+	} else if (r == TK_ERR_NOT_FOUND) {
+		cli_warnx("agent: %s: the module-path file does not exist",
+		    safe);
+		r = 1;
+	} else if (r != 0)
+		r = cli_uri_error(uri, r);
+ out:
+	return r;
+}
+
+static int
+check_uris(struct agent *a, int argc, char **argv)
+{
+	int	i, r = 0;
+
+	for (i = 0; i < argc && r == 0; i++)
+		r = check_uri(a, argv[i]);
+	return r;
 }
 
 static void

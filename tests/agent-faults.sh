@@ -1,6 +1,6 @@
 #!/bin/bash
 # tokenkeys agent under a misbehaving card: the real agent, the fault
-# module (tests/faultmod.c) in front of a throwaway SoftHSM token, and the
+# module (tests/faultmod/) in front of a throwaway SoftHSM token, and the
 # stock clients (ssh-add -T, ssh-keygen -Y sign) through SSH_AUTH_SOCK.
 # Each section asserts what the user sees when the card is pulled and put
 # back, swapped, given wrong PINs, runs out of tries, has a PIN pad,

@@ -63,7 +63,7 @@ askpass_calls() { wc -l <"$T/askpass.calls" | tr -d ' '; }
 # start_agent NAME [ENV=VALUE...] -- ARGS...: tokenkeys agent -D -d on
 # $T/NAME.sock, log in $T/NAME.log; waits until it answers.
 start_agent() {
-	local name=$1 i
+	local name=$1
 	shift
 	local envs=()
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do
@@ -76,24 +76,10 @@ start_agent() {
 	    </dev/null >"$T/$name.out" 2>"$T/$name.log" &
 	eval "PID_$name=$!"
 	tk_at_exit "kill $! 2>/dev/null"
-	for i in $(seq 150); do
-		if [ -S "$T/$name.sock" ]; then
-			SSH_AUTH_SOCK=$T/$name.sock ssh-add -l >/dev/null 2>&1
-			[ $? -le 1 ] && return 0
-		fi
-		kill -0 "$(eval echo "\$PID_$name")" 2>/dev/null || break
-		sleep 0.1
-	done
-	diag "agent $name did not start:" "$(cat "$T/$name.log")"
-	return 1
+	tk_agent_ready "$name" "$T/$name.sock" 150 "$!"
 }
 
-stop_agent() {
-	local pid
-	eval "pid=\$PID_$1"
-	kill "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-}
+stop_agent() { eval "tk_agent_stop \"\$PID_$1\""; }
 
 sa() { SSH_AUTH_SOCK=$T/$1.sock "${@:2}" </dev/null; }
 

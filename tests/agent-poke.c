@@ -47,6 +47,8 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
+#include "sockio.h"
+
 #define POKE_MAX	(1024 * 1024)
 #define TIMEOUT_MS	20000
 
@@ -93,58 +95,16 @@ put_cstr(struct msg *m, const char *s)
 	put_str(m, s, strlen(s));
 }
 
-static int
-write_all(int fd, const uint8_t *p, size_t n)
-{
-	ssize_t	r;
-
-	while (n > 0) {
-		r = send(fd, p, n, MSG_NOSIGNAL);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 /* Send m as one frame (length prefixed). */
 static int
 send_frame(int fd, const struct msg *m)
 {
 	uint8_t	hdr[4] = { m->len >> 24, m->len >> 16, m->len >> 8, m->len };
+	int	r;
 
-	if (write_all(fd, hdr, 4) != 0)
-		return -1;
-	return write_all(fd, m->d, m->len);
-}
-
-/* Read exactly n bytes within the timeout; -1 EOF/error, -2 timeout. */
-static int
-read_full(int fd, uint8_t *p, size_t n)
-{
-	struct pollfd	pfd = { fd, POLLIN, 0 };
-	ssize_t		r;
-	int		e;
-
-	while (n > 0) {
-		if ((e = poll(&pfd, 1, TIMEOUT_MS)) == 0)
-			return -2;
-		if (e < 0 && errno == EINTR)
-			continue;
-		if (e < 0)
-			return -1;
-		r = read(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
+	if ((r = sio_write(fd, hdr, 4)) == 0)
+		r = sio_write(fd, m->d, m->len);
+	return r;
 }
 
 /* Read one reply and print what it was. */
@@ -155,14 +115,14 @@ report(int fd)
 	uint32_t	 len;
 	int		 r;
 
-	if ((r = read_full(fd, hdr, 4)) != 0) {
-		printf("%s\n", r == -2 ? "timeout" : "closed");
+	if ((r = sio_read(fd, hdr, 4, TIMEOUT_MS)) != 0) {
+		printf("%s\n", r == SIO_TIMEOUT ? "timeout" : "closed");
 		goto out;
 	}
 	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
 	    (uint32_t)hdr[2] << 8 | hdr[3];
 	if (len == 0 || len > POKE_MAX || (body = malloc(len)) == NULL ||
-	    read_full(fd, body, len) != 0) {
+	    sio_read(fd, body, len, TIMEOUT_MS) != 0) {
 		printf("bad reply\n");
 		goto out;
 	}
@@ -305,13 +265,9 @@ main(int argc, char **argv)
 	}
 	if ((m.d = malloc(POKE_MAX)) == NULL)
 		return 2;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
 	if (strlen(argv[1]) >= sizeof(sun.sun_path))
 		return 2;
-	memcpy(sun.sun_path, argv[1], strlen(argv[1]));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+	if ((fd = sio_connect(argv[1])) < 0) {
 		printf("refused\n");
 		free(m.d);
 		return 0;
@@ -355,7 +311,7 @@ main(int argc, char **argv)
 			put_cstr(&m, argv[i + 1]);
 			i++;
 		} else if (strcmp(s, "zero") == 0) {
-			if (write_all(fd, (const uint8_t *)"\0\0\0\0", 4) != 0)
+			if (sio_write(fd, (const uint8_t *)"\0\0\0\0", 4) != 0)
 				goto gone;
 			report(fd);
 			continue;
@@ -365,14 +321,14 @@ main(int argc, char **argv)
 			memset(m.d + m.len, 11, n);
 			m.len += n;
 			/* the agent may close before it has read it all */
-			(void)write_all(fd, m.d, m.len);
+			(void)sio_write(fd, m.d, m.len);
 			report(fd);
 			continue;
 		} else if (strcmp(s, "truncated") == 0) {
 			put_u32(&m, 100);
 			put_u8(&m, 13);
 			put_str(&m, "short", 5);
-			if (write_all(fd, m.d, m.len) != 0)
+			if (sio_write(fd, m.d, m.len) != 0)
 				goto gone;
 			(void)shutdown(fd, SHUT_WR);
 			report(fd);
@@ -383,7 +339,7 @@ main(int argc, char **argv)
 			put(&m, "ssh-ed25519", 11);
 			put_u32(&m, 0xffffffff);
 		} else if (strcmp(s, "noise") == 0) {
-			if (write_all(fd, (const uint8_t *)
+			if (sio_write(fd, (const uint8_t *)
 			    "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27) != 0)
 				goto gone;
 			report(fd);
@@ -393,13 +349,14 @@ main(int argc, char **argv)
 			s = argv[++i];
 			for (j = 0; s[j] != '\0' && s[j + 1] != '\0'; j += 2) {
 				if (hexval(s[j]) < 0 || hexval(s[j + 1]) < 0) {
-					fprintf(stderr, "agent-poke: bad hex\n");
+					fprintf(stderr,
+					    "agent-poke: bad hex\n");
 					return 2;
 				}
 				put_u8(&m, (uint8_t)(hexval(s[j]) << 4 |
 				    hexval(s[j + 1])));
 			}
-			if (write_all(fd, m.d, m.len) != 0)
+			if (sio_write(fd, m.d, m.len) != 0)
 				goto gone;
 			report(fd);
 			continue;

@@ -245,7 +245,8 @@ drive(const char *module, const char *pin, const char *dir)
 	r = tk_hclient_list(c, "pkcs11:", &keys, &n);
 	check(r == 0 && n == 3, "list finds the 3 keys (r=%d n=%zu)", r, n);
 	for (i = 0; i < n; i++)
-		printf("# key %zu: label \"%s\" token \"%s\" serial %s uri %s\n",
+		printf("# key %zu: label \"%s\" token \"%s\" serial %s "
+		    "uri %s\n",
 		    i, keys[i].label, keys[i].token_label,
 		    keys[i].token_serial, keys[i].uri);
 	for (i = 0; i < n; i++)

@@ -408,23 +408,14 @@ tk_confirm_prompts() { wc -l <"$T/confirm.count" | tr -d ' '; }
 # the askpass above, log in $T/NAME.log, pid in $TK_AGENT_PID; waits
 # until it answers.
 tk_agent_start() {
-	local name=$1 i
+	local name=$1
 	shift
 	SSH_ASKPASS=$T/agent-askpass.sh SSH_ASKPASS_REQUIRE=force DISPLAY= \
 	    "$TOKENKEYS" agent -D -d -a "$T/$name.sock" "$@" \
 	    </dev/null >"$T/$name.out" 2>"$T/$name.log" &
 	TK_AGENT_PID=$!
 	tk_at_exit "kill $TK_AGENT_PID 2>/dev/null"
-	for i in $(seq 100); do
-		if [ -S "$T/$name.sock" ]; then
-			SSH_AUTH_SOCK=$T/$name.sock ssh-add -l \
-			    </dev/null >/dev/null 2>&1
-			[ $? -le 1 ] && return 0
-		fi
-		sleep 0.1
-	done
-	diag "agent $name did not start:" "$(cat "$T/$name.log")"
-	return 1
+	tk_agent_ready "$name" "$T/$name.sock" 100
 }
 
 # tk_agent_helper PATTERN: pid of the agent's helper whose command line
@@ -506,3 +497,30 @@ tk_quickest() {
 
 # --- style (session 2) ---
 # --- end style ---
+
+# --- style2 (session 2) ---
+# tk_agent_ready NAME SOCK TRIES [PID]: poll every 0.1 s, TRIES times,
+# until the agent on SOCK answers a listing (ssh-add -l: 0 or 1); give up
+# early once PID, if given, is gone.  On failure, says so with the log
+# $T/NAME.log and returns 1.
+tk_agent_ready() {
+	local name=$1 sock=$2 tries=$3 pid=${4:-} i rc
+	for i in $(seq "$tries"); do
+		if [ -S "$sock" ]; then
+			SSH_AUTH_SOCK=$sock ssh-add -l </dev/null >/dev/null 2>&1
+			rc=$?
+			[ "$rc" -le 1 ] && return 0
+		fi
+		[ -z "$pid" ] || kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	diag "agent $name did not start:" "$(cat "$T/$name.log")"
+	return 1
+}
+
+# tk_agent_stop PID: stop an agent run in the background and reap it.
+tk_agent_stop() {
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+# --- end style2 ---

@@ -562,7 +562,7 @@ test_server(void)
 	struct sockaddr_un	 sun;
 	pthread_t		 t;
 	char			 dir[] = "/tmp/tk-agent-test.XXXXXX";
-	uint8_t			 big[4] = { 0, 4, 0, 1 };	/* 256 KiB + 1 */
+	uint8_t			 big[4] = { 0, 4, 0, 1 }; /* 256 KiB + 1 */
 	uint8_t			 list[5] = { 0, 0, 0, 1, 11 };
 	uint8_t			 bad[6] = { 0, 0, 0, 2, 11, 0 };
 	int			 lfd, a, b;

@@ -20,17 +20,6 @@ static const uint8_t	data[] = "some data to sign";
 static struct tk_buf	store;
 static char		pin[TK_HP_PIN_MAX];
 
-static int
-all_zero(const void *p, size_t n)
-{
-	const uint8_t	*q = p;
-
-	while (n-- > 0)
-		if (*q++ != 0)
-			return 0;
-	return 1;
-}
-
 /* Decode the single frame in b as a request. */
 static int
 req(const struct tk_buf *b, struct tk_hp_req *r)

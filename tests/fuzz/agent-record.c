@@ -27,6 +27,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../sockio.h"
+
 #define MAXCLIENTS	32
 #define FRAME_MAX	(256 * 1024 + 4)
 #define KEYS_MAX	65535
@@ -49,64 +51,6 @@ on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-static int
-sock_connect(const char *path)
-{
-	struct sockaddr_un	sun;
-	int			fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return -1;
-	strcpy(sun.sun_path, path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int
-sock_listen(const char *path)
-{
-	struct sockaddr_un	sun;
-	int			fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return -1;
-	strcpy(sun.sun_path, path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
-	    listen(fd, 16) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int
-full(int fd, uint8_t *p, size_t n, int wr)
-{
-	ssize_t	r;
-
-	while (n > 0) {
-		r = wr ? write(fd, p, n) : read(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
 }
 
 static uint32_t
@@ -150,14 +94,15 @@ write_head(const char *agent)
 	size_t	 n = 0;
 	int	 fd, r = -1;
 
-	if ((fd = sock_connect(agent)) < 0) {
+	if ((fd = sio_connect(agent)) < 0) {
 		fprintf(stderr, "agent-record: %s: %s\n", agent,
 		    strerror(errno));
 		goto out;
 	}
-	if (full(fd, req, sizeof(req), 1) != 0 || full(fd, hdr, 4, 0) != 0 ||
+	if (sio_write(fd, req, sizeof(req)) != 0 ||
+	    sio_read(fd, hdr, 4, -1) != 0 ||
 	    (len = get32(hdr)) == 0 || len > FRAME_MAX ||
-	    (ans = malloc(len)) == NULL || full(fd, ans, len, 0) != 0) {
+	    (ans = malloc(len)) == NULL || sio_read(fd, ans, len, -1) != 0) {
 		fprintf(stderr, "agent-record: the agent did not list its "
 		    "keys\n");
 		goto out;
@@ -267,7 +212,7 @@ main(int argc, char **argv)
 	}
 	if (write_head(argv[2]) != 0)
 		return 1;
-	if ((lfd = sock_listen(argv[1])) < 0) {
+	if ((lfd = sio_listen(argv[1], 16)) < 0) {
 		fprintf(stderr, "agent-record: %s: %s\n", argv[1],
 		    strerror(errno));
 		return 1;
@@ -295,7 +240,7 @@ main(int argc, char **argv)
 			continue;	/* EINTR: a signal, look at stop */
 		if (pfd[0].revents & POLLIN) {
 			fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-			afd = fd < 0 ? -1 : sock_connect(argv[2]);
+			afd = fd < 0 ? -1 : sio_connect(argv[2]);
 			for (i = 0; afd >= 0 && i < MAXCLIENTS; i++)
 				if (cl[i].cfd == -1)
 					break;
@@ -321,8 +266,8 @@ main(int argc, char **argv)
 				r = read(fd, buf, sizeof(buf));
 				if (r < 0 && errno == EINTR)
 					continue;
-				if (r <= 0 || full(k == 0 ? cl[i].afd :
-				    cl[i].cfd, buf, (size_t)r, 1) != 0) {
+				if (r <= 0 || sio_write(k == 0 ? cl[i].afd :
+				    cl[i].cfd, buf, (size_t)r) != 0) {
 					client_end(&cl[i]);
 					break;
 				}
