@@ -298,6 +298,19 @@ tk_need_root() {
 	[ "$(id -u)" -eq 0 ] || skip_all "needs root (throwaway user and sshd)"
 }
 
+# tk_user_tokenkeys USER: make $TOKENKEYS something USER can run.  A build
+# under a private directory (root's 0700 home, a mktemp -d) is out of its
+# reach: then run a copy in $T (the program links our code statically).
+tk_user_tokenkeys() {
+	setpriv --reuid="$1" --regid="$(id -g "$1")" --clear-groups \
+	    test -x "$TOKENKEYS" 2>/dev/null && return 0
+	mkdir -p "$T/bin" && cp "$TOKENKEYS" "$T/bin/tokenkeys" &&
+	    chmod 755 "$T/bin" "$T/bin/tokenkeys" ||
+	    bail "cannot copy tokenkeys where $1 can run it"
+	diag "$TOKENKEYS is out of $1's reach: using a copy in $T/bin"
+	TOKENKEYS=$T/bin/tokenkeys
+}
+
 # tk_sshd_setup: throwaway user $TK_USER with home $T/home, a host key, and
 # $T/sshd_config + $T/ssh_config where host "test" runs `sshd -i` as a
 # ProxyCommand.  The client side gets a private HOME ($T/client) so the
