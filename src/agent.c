@@ -2,7 +2,10 @@
  * The agent's server: accept on the listening socket, check the peer's
  * uid, and give each connection its own thread, so a signature waiting on
  * a slow token (or a PIN prompt) holds up only its own client.  Listing
- * is answered from the cache that a background thread keeps fresh.
+ * is answered from the cache that a background thread keeps fresh: it
+ * asks every module which tokens it holds once a second (re-listing one
+ * at once when that changed) and lists every key again every
+ * AGENT_REFRESH_SECS.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -241,6 +244,7 @@ refresh_thread(void *arg)
 		if (stop)
 			break;
 		agent_registry_poll(a);
+		agent_follow_tokens(a);
 		if (++tick % AGENT_REFRESH_SECS == 0)
 			(void)agent_refresh(a);
 		else
