@@ -36,15 +36,19 @@ agent_follow_tokens(struct agent *a)
 			    mods[i]->path, tk_strerror(r));
 			continue;
 		}
+		/*
+		 * The first answer is compared with nothing: the listing
+		 * before it may be older than a card pulled meanwhile.
+		 */
 		pthread_mutex_lock(&a->lock);
-		changed = mods[i]->presence_known &&
+		changed = !mods[i]->presence_known ||
 		    mods[i]->presence != digest;
 		mods[i]->presence = digest;
 		mods[i]->presence_known = 1;
 		pthread_mutex_unlock(&a->lock);
 		if (!changed)
 			continue;
-		agent_log(a, AGENT_LOG_INFO, "module %s: a token was put in, "
+		agent_log(a, AGENT_LOG_DEBUG, "module %s: a token was put in, "
 		    "pulled or changed: listing its keys again",
 		    mods[i]->path);
 		if ((r = agent_refresh_module(a, mods[i])) != 0)
