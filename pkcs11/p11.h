@@ -143,7 +143,9 @@ tk_attr_ok(const CK_ATTRIBUTE *a, CK_ULONG cap)
  * loginfn, if set, is called with an open session before objects are
  * searched.  A module or token that fails is reported through the
  * modset's log and skipped.  Callbacks return 0 to go on, nonzero to stop
- * the walk (that value is returned).
+ * the walk (that value is returned).  With retry_lost, a token whose
+ * session is lost in the middle is walked once more on a new session, so
+ * objfn may see an object twice: set it only if objfn tolerates that.
  */
 typedef int tk_token_cb(void *, const struct tk_p11_token *);
 typedef int tk_object_cb(void *, const struct tk_p11_token *,
@@ -158,8 +160,18 @@ struct tk_walk {
 	tk_object_cb	*objfn;
 	tk_login_cb	*loginfn;
 	void		*arg;
+	int		 retry_lost;
 };
 
 int	tk_p11_walk(struct tk_modset *, const struct tk_walk *);
+
+/*
+ * A digest of which tokens module m holds: slot ids with a token present
+ * and each token's label, manufacturer, model, serial and whether it is
+ * initialised.  Equal digests: nothing was pulled, put in or swapped
+ * (a card pulled and put back in between looks the same).  Slot and
+ * token information only: no session, no object (presence.c).
+ */
+int	tk_p11_presence(struct tk_module *, uint64_t *digest);
 
 #endif /* TK_P11_H */

@@ -270,7 +270,8 @@ report_object(struct tk_modset *ms, const struct tk_p11_token *t,
 /* Objects of one class on one token, matching the URI's id and label. */
 static int
 walk_class(struct tk_modset *ms, const struct tk_walk *w,
-    const struct tk_p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls)
+    const struct tk_p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
+    int *lost)
 {
 	CK_FUNCTION_LIST	*f = t->mod->f;
 	CK_CERTIFICATE_TYPE	 x509 = CKC_X_509;
@@ -354,9 +355,12 @@ walk_class(struct tk_modset *ms, const struct tk_walk *w,
 	}
 	goto out;
  fail:
-	tk_modset_report(ms, r, "module %s, slot %lu: cannot list %s objects: "
-	    "%s", t->mod->path, (unsigned long)t->slot, classname(cls),
-	    tk_strerror(r));
+	if (lost != NULL && (r == TK_ERR_SESSION || r == TK_ERR_NO_TOKEN))
+		*lost = 1;	/* the caller tries once more, then says so */
+	else
+		tk_modset_report(ms, r, "module %s, slot %lu: cannot list %s "
+		    "objects: %s", t->mod->path, (unsigned long)t->slot,
+		    classname(cls), tk_strerror(r));
 	r = 0;
  out:
 	free(o);
@@ -365,9 +369,10 @@ walk_class(struct tk_modset *ms, const struct tk_walk *w,
 	return r;
 }
 
+/* One session's worth of walk_objects; *lost (if asked) as walk_class. */
 static int
-walk_objects(struct tk_modset *ms, const struct tk_walk *w,
-    const struct tk_p11_token *t)
+walk_session(struct tk_modset *ms, const struct tk_walk *w,
+    const struct tk_p11_token *t, int *lost)
 {
 	CK_FUNCTION_LIST	*f = t->mod->f;
 	CK_SESSION_HANDLE	 s;
@@ -393,12 +398,30 @@ walk_objects(struct tk_modset *ms, const struct tk_walk *w,
 	    ua->ulValueLen == sizeof(want))
 		memcpy(&want, ua->pValue, sizeof(want));
 	if (want != CKO_CERTIFICATE)
-		r = walk_class(ms, w, t, s, CKO_PUBLIC_KEY);
-	if (r == 0 && want != CKO_PUBLIC_KEY)
-		r = walk_class(ms, w, t, s, CKO_CERTIFICATE);
+		r = walk_class(ms, w, t, s, CKO_PUBLIC_KEY, lost);
+	if (r == 0 && (lost == NULL || !*lost) && want != CKO_PUBLIC_KEY)
+		r = walk_class(ms, w, t, s, CKO_CERTIFICATE, lost);
  out:
 	if (rv == CKR_OK)
 		(void)f->C_CloseSession(s);
+	return r;
+}
+
+/*
+ * The token's objects.  A session can be lost under the walk when it is
+ * the first call to see a card put back (the module drops every session
+ * it had then): with retry_lost the token is walked once more on a new
+ * session rather than listed without its keys until the next walk.
+ */
+static int
+walk_objects(struct tk_modset *ms, const struct tk_walk *w,
+    const struct tk_p11_token *t)
+{
+	int	lost = 0, r;
+
+	r = walk_session(ms, w, t, w->retry_lost ? &lost : NULL);
+	if (r == 0 && lost)
+		r = walk_session(ms, w, t, NULL);
 	return r;
 }
 

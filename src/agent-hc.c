@@ -54,6 +54,12 @@ hc_token(void *mod, const uint8_t *blob, size_t bloblen,
 	return tk_hclient_token(mod, blob, bloblen, tok);
 }
 
+static int
+hc_presence(void *mod, uint64_t *digest)
+{
+	return tk_hclient_presence(mod, digest);
+}
+
 static const struct agent_ops hc_ops = {
 	.registry = tk_hclient_registry,
 	.paths_free = tk_hclient_paths_free,
@@ -64,6 +70,7 @@ static const struct agent_ops hc_ops = {
 	.sign = hc_sign,
 	.login = hc_login,
 	.token = hc_token,
+	.presence = hc_presence,
 	.prompt_pin = tk_prompt_pin,
 	.prompt_confirm = tk_prompt_confirm,
 };

@@ -887,6 +887,12 @@ agent_expire(struct agent *a)
 int
 agent_refresh(struct agent *a)
 {
+	return agent_refresh_module(a, NULL);
+}
+
+int
+agent_refresh_module(struct agent *a, struct agent_module *m)
+{
 	struct agent_source	*snap[AGENT_MAX_SOURCES], *cur;
 	size_t			 n = 0, i, j;
 	int			 r = 0, e;
@@ -894,6 +900,8 @@ agent_refresh(struct agent *a)
 	/* Copies to list into, so the lock is free while helpers work. */
 	pthread_mutex_lock(&a->lock);
 	for (i = 0; i < a->nsrcs; i++) {
+		if (m != NULL && a->srcs[i]->mod != m)
+			continue;
 		if ((snap[n] = calloc(1, sizeof(*snap[n]))) == NULL ||
 		    (snap[n]->uri = strdup(a->srcs[i]->uri)) == NULL) {
 			free(snap[n]);

@@ -2,7 +2,10 @@
  * The agent's server: accept on the listening socket, check the peer's
  * uid, and give each connection its own thread, so a signature waiting on
  * a slow token (or a PIN prompt) holds up only its own client.  Listing
- * is answered from the cache that a background thread keeps fresh.
+ * is answered from the cache that a background thread keeps fresh: it
+ * asks every module which tokens it holds every AGENT_FOLLOW_MS
+ * (re-listing one at once when that changed) and lists every key again
+ * every AGENT_REFRESH_SECS.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -24,6 +27,8 @@
 
 #define AGENT_MAX_CONNS		512
 #define AGENT_REFRESH_SECS	5
+#define AGENT_FOLLOW_MS		500	/* which tokens are in: cheap */
+#define AGENT_TICKS_PER_SEC	(1000 / AGENT_FOLLOW_MS)
 #define AGENT_THREAD_STACK	(512 * 1024)
 
 static int	stop_pipe[2] = { -1, -1 };
@@ -231,17 +236,30 @@ refresh_thread(void *arg)
 	int		 stop;
 
 	for (;;) {
+		/*
+		 * conns_cv also wakes us whenever a connection ends: wait out
+		 * the whole tick, on the monotonic clock (the wall clock of a
+		 * VM can jump).
+		 */
 		pthread_mutex_lock(&conns_mu);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
-		if (!stopping)
-			pthread_cond_timedwait(&conns_cv, &conns_mu, &ts);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += AGENT_FOLLOW_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		while (!stopping && pthread_cond_clockwait(&conns_cv,
+		    &conns_mu, CLOCK_MONOTONIC, &ts) == 0)
+			continue;
 		stop = stopping;
 		pthread_mutex_unlock(&conns_mu);
 		if (stop)
 			break;
+		agent_follow_tokens(a);
+		if (++tick % AGENT_TICKS_PER_SEC != 0)
+			continue;
 		agent_registry_poll(a);
-		if (++tick % AGENT_REFRESH_SECS == 0)
+		if (tick % (AGENT_REFRESH_SECS * AGENT_TICKS_PER_SEC) == 0)
 			(void)agent_refresh(a);
 		else
 			agent_expire(a);

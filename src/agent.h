@@ -101,6 +101,8 @@ struct agent_ops {
 		    int timeout_ms);
 	int	(*token)(void *mod, const uint8_t *blob, size_t bloblen,
 		    struct tk_htoken *tok);
+	/* which tokens mod holds (may be NULL: only periodic re-lists) */
+	int	(*presence)(void *mod, uint64_t *digest);
 	int	(*prompt_pin)(const struct tk_prompt *, char *pin, size_t pinsz,
 		    size_t *len);
 	int	(*prompt_confirm)(const struct tk_prompt *);
@@ -118,6 +120,8 @@ struct agent_module {
 	int		 registry;	/* from p11-kit's registry */
 	int		 refs;		/* holders outside a->lock */
 	int		 retired;	/* not in a->mods any more */
+	uint64_t	 presence;	/* ops->presence, last answer */
+	int		 presence_known;
 };
 
 /* Something the user asked to serve: keys matching uri on one module. */
@@ -274,6 +278,8 @@ int	agent_remove_reader(struct agent *, const char *reader);
 void	agent_remove_all(struct agent *);
 int	agent_hide(struct agent *, const uint8_t *, size_t);
 int	agent_refresh(struct agent *);
+/* List again the sources on m only (agent_refresh: all of them). */
+int	agent_refresh_module(struct agent *, struct agent_module *m);
 void	agent_expire(struct agent *);
 /*
  * Copy of the served key's details, or TK_ERR_NOT_FOUND.  On success
@@ -315,6 +321,13 @@ void	agent_tokens_forget(struct agent *, const struct agent_module *);
 uint64_t agent_registry_sig(void);
 /* Re-read the registry if its files changed since the last call. */
 void	agent_registry_poll(struct agent *);
+
+/* agent-follow.c */
+/*
+ * Ask each module which tokens it holds (cheap: no objects) and list
+ * again at once the modules where a token came, went or changed.
+ */
+void	agent_follow_tokens(struct agent *);
 
 /* agent-hc.c: the real ops (helpers and src/prompt.c). */
 int	agent_hclient_ops(const struct agent_ops **);

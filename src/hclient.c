@@ -927,3 +927,27 @@ tk_hclient_registry(char ***paths, size_t *n)
 	tk_buf_free(&reply);
 	return r;
 }
+
+int
+tk_hclient_presence(struct tk_hclient *c, uint64_t *digest)
+{
+	struct tk_buf		frame, reply;
+	struct tk_hp_rep	rep;
+	uint32_t		id;
+	int			r;
+
+	*digest = 0;
+	tk_buf_init(&frame, 64, 0);
+	tk_buf_init(&reply, TK_HP_REP_MAX, 0);
+	id = next_id(c);
+	if ((r = tk_hp_put_presence(&frame, id)) != 0 ||
+	    (r = hc_call(c, &frame, id, HC_TOKEN_TIMEOUT_MS, 1, &reply)) != 0 ||
+	    (r = reply_rep(&reply, TK_HP_PRESENCE, id, &rep)) != 0)
+		goto out;
+	*digest = rep.digest;
+	r = rep.status;
+ out:
+	tk_buf_free(&frame);
+	tk_buf_free(&reply);
+	return r;
+}

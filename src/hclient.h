@@ -115,6 +115,13 @@ int	tk_hclient_login(struct tk_hclient *, const uint8_t *blob,
 int	tk_hclient_token(struct tk_hclient *, const uint8_t *blob,
 	    size_t bloblen, struct tk_htoken *tok);
 
+/*
+ * A digest of which tokens the module holds (tk_p11_presence): slots and
+ * token information only, cheap enough to ask every second.  A change
+ * means a card was pulled, put in or swapped: list again.
+ */
+int	tk_hclient_presence(struct tk_hclient *, uint64_t *digest);
+
 /* The running helper's process id, or -1 (for tests and -d output). */
 pid_t	tk_hclient_pid(struct tk_hclient *);
 

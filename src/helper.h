@@ -68,6 +68,8 @@ int	hk_list(struct helper *, const char *uri, struct tk_hkey **, size_t *);
  */
 int	hk_lookup(struct helper *, const uint8_t *blob, size_t bloblen,
 	    int rescan, struct hk_ent *out);
+/* PRESENCE: the digest of which tokens the module holds. */
+int	hk_presence(struct helper *, uint64_t *digest);
 /* Registry module paths (trust-policy modules left out). */
 int	hk_registry_paths(char ***paths, size_t *n);
 

@@ -537,3 +537,46 @@ tk_agent_stop() {
 	wait "$1" 2>/dev/null
 }
 # --- end style2 ---
+
+# --- recovery (session 2) ---
+
+# tk_agent_wait_listed MS PATTERN [PATTERN2]: wait up to MS milliseconds
+# until `ssh-add -l` on $SSH_AUTH_SOCK lists a key matching PATTERN (and
+# PATTERN2).  Sets $rc (0: listed, 1: not in time) and $ms (how long);
+# returns $rc.
+tk_agent_wait_listed() {
+	local t0 end
+	t0=$(tk_now_ms)
+	end=$((t0 + $1))
+	rc=1
+	while :; do
+		if ssh-add -l </dev/null 2>/dev/null | grep "$2" |
+		    grep -q "${3:-.}"; then
+			rc=0
+			break
+		fi
+		[ "$(tk_now_ms)" -ge "$end" ] && break
+		sleep 0.05
+	done
+	ms=$(( $(tk_now_ms) - t0 ))
+	return $rc
+}
+
+# tk_agent_wait_unlisted MS PATTERN: the same, until no key matches.
+tk_agent_wait_unlisted() {
+	local t0 end
+	t0=$(tk_now_ms)
+	end=$((t0 + $1))
+	rc=1
+	while :; do
+		if ! ssh-add -l </dev/null 2>/dev/null | grep -q "$2"; then
+			rc=0
+			break
+		fi
+		[ "$(tk_now_ms)" -ge "$end" ] && break
+		sleep 0.05
+	done
+	ms=$(( $(tk_now_ms) - t0 ))
+	return $rc
+}
+# --- end recovery ---

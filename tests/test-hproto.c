@@ -89,6 +89,9 @@ test_requests(void)
 	tk_buf_reset(&b);
 	ok(tk_hp_put_registry(&b, 6) == 0 && req(&b, &r) == 0 &&
 	    r.type == TK_HP_REGISTRY && r.id == 6, "REGISTRY round-trips");
+	tk_buf_reset(&b);
+	ok(tk_hp_put_presence(&b, 7) == 0 && req(&b, &r) == 0 &&
+	    r.type == TK_HP_PRESENCE && r.id == 7, "PRESENCE round-trips");
 
 	/* limits on the encoding side */
 	{
@@ -197,6 +200,17 @@ test_replies(void)
 	    &n) == 0 && n == 2 && strcmp(paths[0], "/usr/lib/a.so") == 0 &&
 	    strcmp(paths[1], "/b.so") == 0, "REGISTRY reply round-trips");
 	tk_hclient_paths_free(paths, n);
+	tk_buf_reset(&b);
+	ok(tk_hp_put_digest(&b, 18, 0, 0x0123456789abcdefULL) == 0 &&
+	    tk_hp_get_rep(tk_buf_ptr(&b), tk_buf_avail(&b), &rep) == 0 &&
+	    rep.type == (TK_HP_PRESENCE | TK_HP_REPLY) && rep.id == 18 &&
+	    rep.status == 0 && rep.digest == 0x0123456789abcdefULL,
+	    "PRESENCE reply round-trips, all 64 bits of the digest");
+	tk_buf_reset(&b);
+	ok(tk_hp_put_digest(&b, 19, TK_ERR_MODULE, 42) == 0 &&
+	    tk_hp_get_rep(tk_buf_ptr(&b), tk_buf_avail(&b), &rep) == 0 &&
+	    rep.status == TK_ERR_MODULE && rep.digest == 0,
+	    "a failed PRESENCE reply carries no digest");
 	tk_buf_free(&b);
 }
 
