@@ -2,8 +2,6 @@
  * The library context and the walk it drives, with an optional login
  * before objects are searched (for tokens that hide keys until then).
  */
-#include <sys/mman.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,10 +10,13 @@
 #include <unistd.h>
 
 #include "ctx.h"
+#include "pinsrc.h"
+#include "secret.h"
 
 struct walkarg {
 	struct tk_ctx	*ctx;
 	P11KitUri	*uri;
+	const char	*uristr;
 	tk_token_cb	*tokfn;
 	tk_object_cb	*objfn;
 	void		*arg;
@@ -26,23 +27,26 @@ int
 tk_ctx_new(struct tk_ctx **out, int flags)
 {
 	struct tk_ctx	*c;
+	int		 r = TK_ERR_NOMEM;
 
 	*out = NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return TK_ERR_NOMEM;
+		goto out;
 	c->flags = flags;
 	tk_modset_init(&c->ms, NULL, NULL);
 	*out = c;
-	return 0;
+	r = 0;
+ out:
+	return r;
 }
 
 void
 tk_ctx_free(struct tk_ctx *c)
 {
-	if (c == NULL)
-		return;
-	tk_modset_free(&c->ms);
-	free(c);
+	if (c != NULL) {
+		tk_modset_free(&c->ms);
+		free(c);
+	}
 }
 
 void
@@ -71,47 +75,34 @@ tk_ctx_add_module(struct tk_ctx *c, const char *path)
 	return tk_modset_load_path(&c->ms, path, NULL);
 }
 
-static void
-token_name(const struct tk_p11_token *t, char *buf, size_t bufsz)
-{
-	char	raw[sizeof(t->tinfo.label) + 1];
-	size_t	n;
-
-	n = p11_kit_space_strlen(t->tinfo.label, sizeof(t->tinfo.label));
-	memcpy(raw, t->tinfo.label, n);
-	raw[n] = '\0';
-	tk_str_sanitize(raw, buf, bufsz);
-}
-
 /*
- * A pin-source of "file:PATH" or a plain path: the first line of the
- * file.  Read straight into the caller's buffer.
+ * The first line of the URI's pin-source file, straight into the caller's
+ * buffer; the file must be ours and private (pinsrc.c), as for the agent.
  */
 static int
-pin_from_source(const char *src, char *pin, size_t pinsz, size_t *len)
+pin_from_source(struct tk_ctx *c, const char *uri, const char *name,
+    char *pin, size_t pinsz, size_t *len)
 {
-	ssize_t	n;
-	size_t	got = 0;
-	int	fd, r = TK_ERR_SYSTEM;
+	struct tk_fileid	 id;
+	char			*path = NULL;
+	char			 why[256];
+	int			 r;
 
-	if (strncmp(src, "file:", 5) == 0)
-		src += 5;
-	if ((fd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return TK_ERR_SYSTEM;
-	while (got < pinsz - 1) {
-		n = read(fd, pin + got, pinsz - 1 - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
+	if ((r = tk_pinsrc_from_uri(uri, &path)) != 0 || path == NULL) {
+		tk_modset_report(&c->ms, r != 0 ? r : TK_ERR_INVAL, "token "
+		    "\"%s\": %s", name, r == TK_ERR_DENIED ? "pin-value is "
+		    "refused (a PIN in a URI ends up in argv and logs); use "
+		    "pin-source=FILE" : "pin-source must be file:PATH or an "
+		    "absolute path");
+		r = r != 0 ? r : TK_ERR_INVAL;
+		goto out;
 	}
-	pin[got] = '\0';
-	got = strcspn(pin, "\r\n");
-	explicit_bzero(pin + got, pinsz - got);
-	*len = got;
-	r = got == 0 ? TK_ERR_CANCELLED : 0;
-	close(fd);
+	if ((r = tk_pinsrc_read(path, pin, pinsz, len, &id, why,
+	    sizeof(why))) != 0)
+		tk_modset_report(&c->ms, r, "token \"%s\": pin-source %s "
+		    "refused: %s", name, path, why);
+ out:
+	free(path);
 	return r;
 }
 
@@ -122,7 +113,6 @@ login_cb(void *arg, const struct tk_p11_token *t, CK_SESSION_HANDLE s)
 	struct tk_ctx		*c = wa->ctx;
 	CK_FUNCTION_LIST	*f = t->mod->f;
 	CK_SESSION_INFO		 si;
-	const char		*src;
 	char			 name[32 * 4 + 1], desc[256];
 	char			*pin = NULL;
 	size_t			 len = 0;
@@ -135,7 +125,7 @@ login_cb(void *arg, const struct tk_p11_token *t, CK_SESSION_HANDLE s)
 	    (si.state == CKS_RO_USER_FUNCTIONS ||
 	    si.state == CKS_RW_USER_FUNCTIONS))
 		goto out;
-	token_name(t, name, sizeof(name));
+	tk_p11_token_label(t, name, sizeof(name));
 	if (t->tinfo.flags & CKF_USER_PIN_LOCKED) {
 		tk_modset_report(&c->ms, TK_ERR_PIN_LOCKED, "token \"%s\" is "
 		    "locked: PIN retries exhausted; unlock it with the PUK "
@@ -147,14 +137,16 @@ login_cb(void *arg, const struct tk_p11_token *t, CK_SESSION_HANDLE s)
 		rv = f->C_Login(s, CKU_USER, NULL, 0);
 		goto done;
 	}
-	if ((pin = malloc(TK_PIN_MAX)) == NULL) {
-		r = TK_ERR_NOMEM;
+	if ((r = tk_secret_alloc((void **)&pin, TK_PIN_MAX)) != 0)
 		goto out;
-	}
-	(void)mlock(pin, TK_PIN_MAX);
-	if ((src = p11_kit_uri_get_pin_source(wa->uri)) != NULL)
-		r = pin_from_source(src, pin, TK_PIN_MAX, &len);
-	else if (c->pinfn != NULL) {
+	if (p11_kit_uri_get_pin_source(wa->uri) != NULL ||
+	    p11_kit_uri_get_pin_value(wa->uri) != NULL) {
+		if ((r = pin_from_source(c, wa->uristr, name, pin, TK_PIN_MAX,
+		    &len)) != 0) {
+			r = -1;
+			goto out;
+		}
+	} else if (c->pinfn != NULL) {
 		if (t->tinfo.flags & CKF_USER_PIN_FINAL_TRY)
 			tries = 1;
 		snprintf(desc, sizeof(desc), "PIN for token \"%s\"", name);
@@ -176,11 +168,7 @@ login_cb(void *arg, const struct tk_p11_token *t, CK_SESSION_HANDLE s)
 		r = -1;
 	}
  out:
-	if (pin != NULL) {
-		explicit_bzero(pin, TK_PIN_MAX);
-		munlock(pin, TK_PIN_MAX);
-		free(pin);
-	}
+	tk_secret_free(pin, TK_PIN_MAX);
 	return r;
 }
 
@@ -228,6 +216,7 @@ tk_ctx_walk(struct tk_ctx *c, const char *uristr, int findflags,
 	}
 	wa.ctx = c;
 	wa.uri = uri;
+	wa.uristr = uristr != NULL ? uristr : "pkcs11:";
 	wa.tokfn = tokfn;
 	wa.objfn = objfn;
 	wa.arg = arg;

@@ -57,26 +57,30 @@ tk_pubkey_clear(struct tk_pubkey *k)
 int
 tk_pubkey_equal(const struct tk_pubkey *a, const struct tk_pubkey *b)
 {
+	int	eq;
+
 	if (a->type != b->type)
-		return 0;
-	if (a->type == TK_KEY_RSA)
-		return a->nlen == b->nlen && a->elen == b->elen &&
+		eq = 0;
+	else if (a->type == TK_KEY_RSA)
+		eq = a->nlen == b->nlen && a->elen == b->elen &&
 		    memcmp(a->n, b->n, a->nlen) == 0 &&
 		    memcmp(a->e, b->e, a->elen) == 0;
-	return a->qlen == b->qlen && memcmp(a->q, b->q, a->qlen) == 0;
+	else
+		eq = a->qlen == b->qlen && memcmp(a->q, b->q, a->qlen) == 0;
+	return eq;
 }
 
 static unsigned int
 bitlen(const uint8_t *p, size_t n)
 {
-	unsigned int	bits;
+	unsigned int	bits = 0;
 	uint8_t		c;
 
-	if (n == 0)
-		return 0;
-	bits = (unsigned int)(n - 1) * 8;
-	for (c = p[0]; c != 0; c >>= 1)
-		bits++;
+	if (n > 0) {
+		bits = (unsigned int)(n - 1) * 8;
+		for (c = p[0]; c != 0; c >>= 1)
+			bits++;
+	}
 	return bits;
 }
 
@@ -85,6 +89,7 @@ tk_decode_rsa(const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen,
     struct tk_pubkey *k)
 {
 	unsigned int	bits;
+	int		r = TK_ERR_BAD_KEY;
 
 	while (nlen > 0 && *n == 0) {
 		n++;
@@ -95,14 +100,14 @@ tk_decode_rsa(const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen,
 		elen--;
 	}
 	if (nlen > TK_RSA_MAX_BITS / 8)
-		return TK_ERR_BAD_KEY;
+		goto out;
 	bits = bitlen(n, nlen);
 	if (bits < TK_RSA_MIN_BITS || bits > TK_RSA_MAX_BITS)
-		return TK_ERR_BAD_KEY;
+		goto out;
 	/* an even modulus or exponent is not an RSA key */
 	if (elen == 0 || elen > 64 || (e[elen - 1] & 1) == 0 ||
 	    (n[nlen - 1] & 1) == 0 || (elen == 1 && e[0] == 1))
-		return TK_ERR_BAD_KEY;
+		goto out;
 	memset(k, 0, sizeof(*k));
 	k->type = TK_KEY_RSA;
 	k->bits = bits;
@@ -110,7 +115,9 @@ tk_decode_rsa(const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen,
 	k->nlen = nlen;
 	k->e = e;
 	k->elen = elen;
-	return 0;
+	r = 0;
+ out:
+	return r;
 }
 
 /*
@@ -121,33 +128,42 @@ static int
 unwrap_point(const uint8_t *p, size_t n, size_t want, const uint8_t **q)
 {
 	size_t	hdr;
+	int	r = TK_ERR_FORMAT;
 
-	if (n == want) {
-		*q = p;
-		return 0;
-	}
-	if (n < 2 || p[0] != 0x04)
-		return TK_ERR_FORMAT;
-	if (p[1] < 0x80)
+	if (n == want)
+		hdr = 0;
+	else if (n < 2 || p[0] != 0x04)
+		goto out;
+	else if (p[1] < 0x80)
 		hdr = 2;
 	else if (p[1] == 0x81 && n >= 3 && p[2] >= 0x80)
 		hdr = 3;
 	else
-		return TK_ERR_FORMAT;
-	if (n - hdr != want || (hdr == 2 ? p[1] : p[2]) != want)
-		return TK_ERR_FORMAT;
+		goto out;
+	if (hdr != 0 && (n - hdr != want || (hdr == 2 ? p[1] : p[2]) != want))
+		goto out;
 	*q = p + hdr;
-	return 0;
+	r = 0;
+ out:
+	return r;
 }
 
+/*
+ * Decode the ECDSA point q (qlen bytes, any encoding OpenSSL reads) on
+ * curve c, check that it lies on the curve and is not the point at
+ * infinity, and set k to it, uncompressed.
+ */
 static int
-ec_point_check(int nid, const uint8_t *q, size_t qlen)
+ec_point_set(const struct curve *c, const uint8_t *q, size_t qlen,
+    struct tk_pubkey *k)
 {
 	EC_GROUP	*g = NULL;
 	EC_POINT	*pt = NULL;
+	uint8_t		 u[TK_EC_POINT_MAX];
+	size_t		 ulen;
 	int		 r = TK_ERR_BAD_KEY;
 
-	if ((g = EC_GROUP_new_by_curve_name(nid)) == NULL ||
+	if ((g = EC_GROUP_new_by_curve_name(c->nid)) == NULL ||
 	    (pt = EC_POINT_new(g)) == NULL) {
 		r = TK_ERR_NOMEM;
 		goto out;
@@ -156,6 +172,15 @@ ec_point_check(int nid, const uint8_t *q, size_t qlen)
 	    EC_POINT_is_at_infinity(g, pt) ||
 	    EC_POINT_is_on_curve(g, pt, NULL) != 1)
 		goto out;
+	ulen = EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED, u,
+	    sizeof(u), NULL);
+	if (ulen != 1 + 2 * c->flen)
+		goto out;
+	memset(k, 0, sizeof(*k));
+	k->type = c->type;
+	k->bits = c->bits;
+	memcpy(k->q, u, ulen);
+	k->qlen = ulen;
 	r = 0;
  out:
 	EC_POINT_free(pt);
@@ -172,30 +197,29 @@ tk_decode_ec(const uint8_t *params, size_t plen, const uint8_t *point,
 	size_t			 i, want;
 	int			 r;
 
-	for (i = 0; i < sizeof(curves) / sizeof(curves[0]); i++) {
+	for (i = 0; i < sizeof(curves) / sizeof(curves[0]) && c == NULL; i++)
 		if (curves[i].oidlen == plen &&
-		    memcmp(curves[i].oid, params, plen) == 0) {
+		    memcmp(curves[i].oid, params, plen) == 0)
 			c = &curves[i];
-			break;
-		}
+	if (c == NULL) {
+		r = TK_ERR_UNSUPPORTED;
+		goto out;
 	}
-	if (c == NULL)
-		return TK_ERR_UNSUPPORTED;
 	want = c->type == TK_KEY_ED25519 ? 32 : 1 + 2 * c->flen;
 	if ((r = unwrap_point(point, qlen, want, &q)) != 0)
-		return r;
-	if (c->type != TK_KEY_ED25519) {
-		if (q[0] != 0x04)
-			return TK_ERR_BAD_KEY;	/* only uncompressed */
-		if ((r = ec_point_check(c->nid, q, want)) != 0)
-			return r;
-	}
-	memset(k, 0, sizeof(*k));
-	k->type = c->type;
-	k->bits = c->bits;
-	memcpy(k->q, q, want);
-	k->qlen = want;
-	return 0;
+		goto out;
+	if (c->type == TK_KEY_ED25519) {
+		memset(k, 0, sizeof(*k));
+		k->type = c->type;
+		k->bits = c->bits;
+		memcpy(k->q, q, want);
+		k->qlen = want;
+	} else if (q[0] != 0x04)
+		r = TK_ERR_BAD_KEY;	/* only uncompressed */
+	else
+		r = ec_point_set(c, q, want, k);
+ out:
+	return r;
 }
 
 static int
@@ -234,8 +258,6 @@ static int
 cert_ec(EVP_PKEY *pk, struct tk_pubkey *k)
 {
 	const struct curve	*c = NULL;
-	EC_GROUP		*g = NULL;
-	EC_POINT		*pt = NULL;
 	char			 gname[64];
 	uint8_t			 q[TK_EC_POINT_MAX + 8];
 	size_t			 i, qlen;
@@ -256,28 +278,9 @@ cert_ec(EVP_PKEY *pk, struct tk_pubkey *k)
 	if (!EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY,
 	    q, sizeof(q), &qlen))
 		goto out;
-	/* the certificate may hold a compressed point: re-encode */
-	if ((g = EC_GROUP_new_by_curve_name(nid)) == NULL ||
-	    (pt = EC_POINT_new(g)) == NULL) {
-		r = TK_ERR_NOMEM;
-		goto out;
-	}
-	if (EC_POINT_oct2point(g, pt, q, qlen, NULL) != 1 ||
-	    EC_POINT_is_on_curve(g, pt, NULL) != 1)
-		goto out;
-	qlen = EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED, q,
-	    sizeof(q), NULL);
-	if (qlen != 1 + 2 * c->flen)
-		goto out;
-	memset(k, 0, sizeof(*k));
-	k->type = c->type;
-	k->bits = c->bits;
-	memcpy(k->q, q, qlen);
-	k->qlen = qlen;
-	r = 0;
+	/* The certificate may hold a compressed point: re-encoded. */
+	r = ec_point_set(c, q, qlen, k);
  out:
-	EC_POINT_free(pt);
-	EC_GROUP_free(g);
 	return r;
 }
 

@@ -72,14 +72,17 @@ static int
 modset_grow(struct tk_modset *ms, struct tk_module **mp)
 {
 	struct tk_module	*nm;
+	int			 r = TK_ERR_NOMEM;
 
 	nm = reallocarray(ms->mods, ms->n + 1, sizeof(*nm));
 	if (nm == NULL)
-		return TK_ERR_NOMEM;
+		goto out;
 	ms->mods = nm;
 	*mp = &nm[ms->n];
 	memset(*mp, 0, sizeof(**mp));
-	return 0;
+	r = 0;
+ out:
+	return r;
 }
 
 /* Fill in the descriptive fields of a freshly loaded module. */
@@ -123,17 +126,17 @@ module_init(struct tk_module *m)
 
 	if (!m->ours) {
 		m->threads = 1;
-		return p11_kit_module_initialize(m->f);
+		rv = p11_kit_module_initialize(m->f);
+		goto out;
 	}
 	memset(&args, 0, sizeof(args));
 	args.flags = CKF_OS_LOCKING_OK;
 	rv = m->f->C_Initialize(&args);
-	if (rv == CKR_OK) {
+	if (rv == CKR_OK)
 		m->threads = 1;
-		return rv;
-	}
-	if (rv == CKR_CANT_LOCK)
+	else if (rv == CKR_CANT_LOCK)
 		rv = m->f->C_Initialize(NULL);
+ out:
 	return rv;
 }
 
@@ -164,14 +167,15 @@ tk_modset_load_registry(struct tk_modset *ms)
 	int			  r = 0;
 
 	if (ms->registry != NULL)
-		return 0;
+		goto out;
 	p11_kit_be_quiet();
 	list = p11_kit_modules_load(NULL, 0);
 	if (list == NULL) {
 		tk_modset_report(ms, TK_ERR_MODULE,
 		    "cannot load the p11-kit module registry: %s",
 		    p11_kit_message() ? p11_kit_message() : "unknown error");
-		return TK_ERR_MODULE;
+		r = TK_ERR_MODULE;
+		goto out;
 	}
 	ms->registry = list;
 	for (i = 0; list[i] != NULL; i++) {
@@ -202,11 +206,11 @@ modset_regpaths(struct tk_modset *ms)
 	int			  r = 0, own = 0;
 
 	if (ms->regpaths != NULL)
-		return 0;
+		goto out;
 	if (list == NULL) {
 		p11_kit_be_quiet();
 		if ((list = p11_kit_modules_load(NULL, 0)) == NULL)
-			return 0;
+			goto out;
 		own = 1;
 	}
 	for (i = 0; list[i] != NULL; i++) {
@@ -241,10 +245,11 @@ tk_modset_is_registered(struct tk_modset *ms, const char *path)
 	int	 found = 0;
 
 	if (modset_regpaths(ms) != 0 || (rp = realpath(path, NULL)) == NULL)
-		return 0;
+		goto out;
 	for (i = 0; i < ms->nregpaths && !found; i++)
 		found = strcmp(ms->regpaths[i], rp) == 0;
 	free(rp);
+ out:
 	return found;
 }
 
@@ -290,7 +295,10 @@ tk_modset_load_path(struct tk_modset *ms, const char *path,
 	ms->n++;
 	if ((r = module_describe(m)) != 0)
 		goto out;
-	m->registered = tk_modset_is_registered(ms, path);
+	if (ms->reg_known == TK_MODSET_REG_LOOK)
+		m->registered = tk_modset_is_registered(ms, path);
+	else
+		m->registered = ms->reg_known == TK_MODSET_REG_YES;
 	module_start(ms, m);
 	if (!m->ready)
 		r = TK_ERR_MODULE;

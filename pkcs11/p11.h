@@ -30,7 +30,7 @@ struct tk_module {
 	int			 registered;	/* from p11-kit's registry */
 	int			 trust;		/* trust-policy: never keys */
 	int			 ready;		/* initialised */
-	int			 ours;		/* loaded with p11_kit_module_load */
+	int			 ours;		/* p11_kit_module_load()ed */
 	int			 threads;	/* may be called from threads */
 	CK_INFO			 info;
 };
@@ -44,7 +44,17 @@ struct tk_modset {
 	tk_log_fn		*log;
 	void			*logarg;
 	unsigned int		 errors;
+	int			 reg_known;	/* TK_MODSET_REG_* */
 };
+
+/*
+ * Whether modules loaded by path are in p11-kit's registry (which decides
+ * if their URIs carry module-path): looked up by loading the registry
+ * (every module in it stays mapped), unless the caller already knows.
+ */
+#define TK_MODSET_REG_LOOK	0
+#define TK_MODSET_REG_YES	1
+#define TK_MODSET_REG_NO	2
 
 #include "pubkey.h"
 
@@ -56,6 +66,19 @@ struct tk_p11_token {
 	CK_TOKEN_INFO		 tinfo;
 	int			 present;
 };
+
+/* A token's identifying strings: blank padding cut, bytes raw. */
+struct tk_p11_names {
+	char	label[33];
+	char	manuf[33];
+	char	model[17];
+	char	serial[17];
+};
+
+void	tk_p11_token_names(const struct tk_p11_token *, struct tk_p11_names *);
+/* The token's label, sanitised for a message, in buf. */
+void	tk_p11_token_label(const struct tk_p11_token *, char *buf,
+	    size_t bufsz);
 
 /* One public key or certificate object that decoded to a key. */
 struct tk_p11_object {
@@ -120,7 +143,9 @@ tk_attr_ok(const CK_ATTRIBUTE *a, CK_ULONG cap)
  * loginfn, if set, is called with an open session before objects are
  * searched.  A module or token that fails is reported through the
  * modset's log and skipped.  Callbacks return 0 to go on, nonzero to stop
- * the walk (that value is returned).
+ * the walk (that value is returned).  With retry_lost, a token whose
+ * session is lost in the middle is walked once more on a new session, so
+ * objfn may see an object twice: set it only if objfn tolerates that.
  */
 typedef int tk_token_cb(void *, const struct tk_p11_token *);
 typedef int tk_object_cb(void *, const struct tk_p11_token *,
@@ -135,8 +160,18 @@ struct tk_walk {
 	tk_object_cb	*objfn;
 	tk_login_cb	*loginfn;
 	void		*arg;
+	int		 retry_lost;
 };
 
 int	tk_p11_walk(struct tk_modset *, const struct tk_walk *);
+
+/*
+ * A digest of which tokens module m holds: slot ids with a token present
+ * and each token's label, manufacturer, model, serial and whether it is
+ * initialised.  Equal digests: nothing was pulled, put in or swapped
+ * (a card pulled and put back in between looks the same).  Slot and
+ * token information only: no session, no object (presence.c).
+ */
+int	tk_p11_presence(struct tk_module *, uint64_t *digest);
 
 #endif /* TK_P11_H */

@@ -39,6 +39,9 @@ tk_p11_rv(CK_RV rv)
 	case CKR_FUNCTION_NOT_SUPPORTED:
 		return TK_ERR_UNSUPPORTED;
 	case CKR_CRYPTOKI_NOT_INITIALIZED:
+	case CKR_DEVICE_ERROR:
+	case CKR_DEVICE_MEMORY:
+		/* the module lost its state: callers may start it again */
 		return TK_ERR_MODULE;
 	default:
 		return TK_ERR_TOKEN;

@@ -233,6 +233,71 @@ tk_sess_put(struct tk_signer *sg, struct tk_sslot *s, CK_SESSION_HANDLE h,
 		(void)sg->f->C_CloseSession(h);
 }
 
+static int
+user_state(const CK_SESSION_INFO *si)
+{
+	return si->state == CKS_RO_USER_FUNCTIONS ||
+	    si->state == CKS_RW_USER_FUNCTIONS;
+}
+
+/*
+ * One pooled session turned out stale (its handle invalid, or closed).
+ * That alone does not mean the card went: drop the idle sessions and
+ * start a new generation, so cached key handles are looked up again, but
+ * keep the login when the token still holds it (the keeper answers, or a
+ * new session on the same card shows the user logged in), for a reset
+ * would close the last session and so log the user out.  Anything else
+ * (the card gone or swapped, the login lost): a full reset.
+ */
+void
+tk_sslot_recover(struct tk_signer *sg, struct tk_sslot *s, const char *serial)
+{
+	CK_SESSION_HANDLE	idle[TK_SIGN_SESSIONS], k, h;
+	CK_SESSION_INFO		si;
+	unsigned int		gen, g;
+	size_t			nidle, i;
+	int			have, keep = 0;
+
+	pthread_mutex_lock(&sg->mu);
+	s->gen++;
+	gen = s->gen;
+	nidle = s->nidle;
+	for (i = 0; i < nidle; i++)
+		idle[i] = s->idle[i];
+	s->nidle = 0;
+	have = s->has_keeper && strcmp(s->serial, serial) == 0;
+	k = s->keeper;
+	pthread_mutex_unlock(&sg->mu);
+	if (have && sg->f->C_GetSessionInfo(k, &si) == CKR_OK &&
+	    si.slotID == s->id) {
+		keep = 1;
+		goto out;
+	}
+	/*
+	 * The keeper is gone too.  Before the idle sessions are closed (one
+	 * of them may hold the login now), see whether a new session on
+	 * this card is logged in; it becomes the keeper.  The old keeper's
+	 * handle is forgotten, not closed: its number may be reused.
+	 */
+	if (!have || sess_open(sg, s, serial, &h, &g) != 0)
+		goto out;
+	if (sg->f->C_GetSessionInfo(h, &si) == CKR_OK && user_state(&si)) {
+		pthread_mutex_lock(&sg->mu);
+		if (g == gen && g == s->gen && s->has_keeper &&
+		    s->keeper == k) {
+			s->keeper = h;
+			keep = 1;
+		}
+		pthread_mutex_unlock(&sg->mu);
+	}
+	if (!keep)
+		(void)sg->f->C_CloseSession(h);
+ out:
+	close_all(sg, idle, nidle);
+	if (!keep)
+		tk_sslot_reset(sg, s);
+}
+
 int
 tk_sslot_check(struct tk_signer *sg, struct tk_sslot *s, const char *serial)
 {
@@ -275,8 +340,7 @@ tk_sslot_logged_in(struct tk_signer *sg, struct tk_sslot *s)
 	pthread_mutex_unlock(&sg->mu);
 	if (!have || sg->f->C_GetSessionInfo(k, &si) != CKR_OK)
 		return 0;
-	return si.state == CKS_RO_USER_FUNCTIONS ||
-	    si.state == CKS_RW_USER_FUNCTIONS;
+	return user_state(&si);
 }
 
 static uint32_t

@@ -476,7 +476,7 @@ tk_sign(struct tk_signer *sg, struct tk_skey *k, int hash,
 			break;
 		/* stale session or handle: is the card (still) there? */
 		if (at.bad) {
-			tk_sslot_reset(sg, at.s);
+			tk_sslot_recover(sg, at.s, serial);
 			if ((r = tk_sslot_check(sg, at.s, serial)) != 0)
 				break;
 			r = TK_ERR_SESSION;
@@ -529,7 +529,7 @@ tk_signer_login(struct tk_signer *sg, struct tk_skey *k, const char *pin,
 		goto out;
 	if ((rv = sg->f->C_GetSessionInfo(h, &si)) != CKR_OK) {
 		/* the keeper went stale: start over on this card */
-		tk_sslot_reset(sg, s);
+		tk_sslot_recover(sg, s, serial);
 		if ((r = tk_sslot_check(sg, s, serial)) != 0 ||
 		    (r = tk_sess_keeper(sg, s, serial, &h, &gen)) != 0)
 			goto out;

@@ -64,6 +64,9 @@ void	tk_sess_put(struct tk_signer *, struct tk_sslot *, CK_SESSION_HANDLE,
 int	tk_sess_keeper(struct tk_signer *, struct tk_sslot *,
 	    const char *serial, CK_SESSION_HANDLE *, unsigned int *gen);
 void	tk_sslot_reset(struct tk_signer *, struct tk_sslot *);
+/* A session went stale: new generation, login kept if the token has it. */
+void	tk_sslot_recover(struct tk_signer *, struct tk_sslot *,
+	    const char *serial);
 int	tk_sslot_check(struct tk_signer *, struct tk_sslot *,
 	    const char *serial);
 int	tk_sslot_logged_in(struct tk_signer *, struct tk_sslot *);

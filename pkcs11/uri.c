@@ -17,8 +17,10 @@ tk_uri_parse(const char *s, P11KitUri **out)
 	int		 pr, r = 0;
 
 	*out = NULL;
-	if ((u = p11_kit_uri_new()) == NULL)
-		return TK_ERR_NOMEM;
+	if ((u = p11_kit_uri_new()) == NULL) {
+		r = TK_ERR_NOMEM;
+		goto out;
+	}
 	pr = p11_kit_uri_parse(s, P11_KIT_URI_FOR_ANY, u);
 	if (pr == P11_KIT_URI_BAD_SCHEME)
 		r = TK_ERR_URI_SCHEME;
@@ -28,6 +30,7 @@ tk_uri_parse(const char *s, P11KitUri **out)
 		p11_kit_uri_free(u);
 	else
 		*out = u;
+ out:
 	return r;
 }
 
@@ -36,44 +39,44 @@ tk_uri_match_module(P11KitUri *u, const struct tk_module *m)
 {
 	const char	*s;
 	char		*rp;
-	int		 ok;
+	int		 ok = 0;
 
 	if (!p11_kit_uri_match_module_info(u, &m->info))
-		return 0;
+		goto out;
 	if ((s = p11_kit_uri_get_module_name(u)) != NULL &&
 	    (m->name == NULL || strcmp(s, m->name) != 0))
-		return 0;
-	if ((s = p11_kit_uri_get_module_path(u)) != NULL) {
-		if ((rp = realpath(s, NULL)) == NULL)
-			return 0;
+		goto out;
+	if ((s = p11_kit_uri_get_module_path(u)) == NULL)
+		ok = 1;
+	else if ((rp = realpath(s, NULL)) != NULL) {
 		ok = m->rpath != NULL && strcmp(rp, m->rpath) == 0;
 		free(rp);
-		if (!ok)
-			return 0;
 	}
-	return 1;
+ out:
+	return ok;
 }
 
 int
 tk_uri_match_token(P11KitUri *u, const struct tk_p11_token *t)
 {
+	CK_TOKEN_INFO	empty;
 	CK_SLOT_ID	id;
+	int		ok = 1;
 
 	if (t->slot == (CK_SLOT_ID)-1)
-		return 1;	/* a module without slots */
+		goto out;	/* a module without slots */
 	id = p11_kit_uri_get_slot_id(u);
-	if (id != (CK_SLOT_ID)-1 && id != t->slot)
-		return 0;
-	if (!p11_kit_uri_match_slot_info(u, &t->sinfo))
-		return 0;
-	if (!t->present) {
+	if ((id != (CK_SLOT_ID)-1 && id != t->slot) ||
+	    !p11_kit_uri_match_slot_info(u, &t->sinfo))
+		ok = 0;
+	else if (!t->present) {
 		/* an empty slot matches only a URI that names no token */
-		CK_TOKEN_INFO	empty;
-
 		memset(&empty, ' ', sizeof(empty));
-		return p11_kit_uri_match_token_info(u, &empty);
-	}
-	return p11_kit_uri_match_token_info(u, &t->tinfo);
+		ok = p11_kit_uri_match_token_info(u, &empty);
+	} else
+		ok = p11_kit_uri_match_token_info(u, &t->tinfo);
+ out:
+	return ok;
 }
 
 static int
@@ -121,41 +124,47 @@ tk_uri_for_key(const struct tk_p11_token *t, const struct tk_p11_object *o,
 {
 	P11KitUri	*u;
 	CK_ATTRIBUTE	 a;
+	int		 r = TK_ERR_NOMEM;
 
 	*out = NULL;
 	if ((u = p11_kit_uri_new()) == NULL)
-		return TK_ERR_NOMEM;
+		goto out;
 	set_token(u, &t->tinfo);
 	if (o->idlen > 0) {
 		a = (CK_ATTRIBUTE){ CKA_ID, (void *)o->id, o->idlen };
 		if (p11_kit_uri_set_attribute(u, &a) != P11_KIT_URI_OK)
-			goto fail;
+			goto out;
 	}
 	if (o->label[0] != '\0') {
 		a = (CK_ATTRIBUTE){ CKA_LABEL, (void *)o->label,
 		    strlen(o->label) };
 		if (p11_kit_uri_set_attribute(u, &a) != P11_KIT_URI_OK)
-			goto fail;
+			goto out;
 	}
-	return uri_finish(u, t->mod, P11_KIT_URI_FOR_OBJECT_ON_TOKEN, out);
- fail:
-	p11_kit_uri_free(u);
-	return TK_ERR_NOMEM;
+	r = uri_finish(u, t->mod, P11_KIT_URI_FOR_OBJECT_ON_TOKEN, out);
+	u = NULL;	/* freed by uri_finish */
+ out:
+	if (u != NULL)
+		p11_kit_uri_free(u);
+	return r;
 }
 
 int
 tk_uri_for_token(const struct tk_p11_token *t, char **out)
 {
 	P11KitUri	*u;
+	int		 r = TK_ERR_NOMEM;
 
 	*out = NULL;
 	if ((u = p11_kit_uri_new()) == NULL)
-		return TK_ERR_NOMEM;
-	if (t->present)
+		goto out;
+	if (t->present) {
 		set_token(u, &t->tinfo);
-	else {
+		r = uri_finish(u, t->mod, P11_KIT_URI_FOR_TOKEN, out);
+	} else {
 		p11_kit_uri_set_slot_id(u, t->slot);
-		return uri_finish(u, t->mod, P11_KIT_URI_FOR_SLOT, out);
+		r = uri_finish(u, t->mod, P11_KIT_URI_FOR_SLOT, out);
 	}
-	return uri_finish(u, t->mod, P11_KIT_URI_FOR_TOKEN, out);
+ out:
+	return r;
 }

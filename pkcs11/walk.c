@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "p11.h"
+#include "util.h"
 
 #define FIND_BATCH	256
 
@@ -102,7 +103,7 @@ attrs_read(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
 	CK_ULONG	cap[A_N];
 	CK_RV		rv;
 	size_t		i;
-	int		slow;
+	int		slow, r = 0;
 
 	for (i = 0; i < at->n; i++)
 		cap[i] = at->a[i].ulValueLen;
@@ -121,7 +122,8 @@ attrs_read(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
 	case CKR_DEVICE_REMOVED:
 	case CKR_TOKEN_NOT_PRESENT:
 	case CKR_DEVICE_ERROR:
-		return tk_p11_rv(rv);
+		r = tk_p11_rv(rv);
+		goto out;
 	default:
 		/* an odd module: ask for each attribute on its own */
 		slow = 1;
@@ -133,8 +135,10 @@ attrs_read(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
 		if (at->a[i].ulValueLen != CK_UNAVAILABLE_INFORMATION &&
 		    at->a[i].ulValueLen > cap[i]) {
 			/* the module claims to have written past our buffer */
-			if (rv != CKR_BUFFER_TOO_SMALL)
-				return TK_ERR_BAD_KEY;
+			if (rv != CKR_BUFFER_TOO_SMALL) {
+				r = TK_ERR_BAD_KEY;
+				goto out;
+			}
 			at->a[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
 		}
 		if (slow && at->a[i].ulValueLen == CK_UNAVAILABLE_INFORMATION) {
@@ -143,7 +147,8 @@ attrs_read(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
 			    at->a[i].type == CKA_VALUE ? &at->big : NULL);
 		}
 	}
-	return 0;
+ out:
+	return r;
 }
 
 static void
@@ -219,6 +224,31 @@ decode_object(CK_OBJECT_CLASS cls, struct attrs *at, struct tk_p11_object *o)
 	return r;
 }
 
+void
+tk_p11_token_names(const struct tk_p11_token *t, struct tk_p11_names *nm)
+{
+	const CK_TOKEN_INFO	*ti = &t->tinfo;
+
+	tk_fixed_string(nm->label, sizeof(nm->label), ti->label,
+	    sizeof(ti->label));
+	tk_fixed_string(nm->manuf, sizeof(nm->manuf), ti->manufacturerID,
+	    sizeof(ti->manufacturerID));
+	tk_fixed_string(nm->model, sizeof(nm->model), ti->model,
+	    sizeof(ti->model));
+	tk_fixed_string(nm->serial, sizeof(nm->serial), ti->serialNumber,
+	    sizeof(ti->serialNumber));
+}
+
+void
+tk_p11_token_label(const struct tk_p11_token *t, char *buf, size_t bufsz)
+{
+	char	raw[sizeof(t->tinfo.label) + 1];
+
+	tk_fixed_string(raw, sizeof(raw), t->tinfo.label,
+	    sizeof(t->tinfo.label));
+	tk_str_sanitize(raw, buf, bufsz);
+}
+
 static const char *
 classname(CK_OBJECT_CLASS cls)
 {
@@ -229,13 +259,9 @@ static void
 report_object(struct tk_modset *ms, const struct tk_p11_token *t,
     CK_OBJECT_CLASS cls, const struct tk_p11_object *o, int err)
 {
-	char	lab[TK_LABEL_MAX * 4 + 1], tok[32 * 4 + 1], raw[33];
-	size_t	n;
+	char	lab[TK_LABEL_MAX * 4 + 1], tok[32 * 4 + 1];
 
-	n = p11_kit_space_strlen(t->tinfo.label, sizeof(t->tinfo.label));
-	memcpy(raw, t->tinfo.label, n);
-	raw[n] = '\0';
-	tk_str_sanitize(raw, tok, sizeof(tok));
+	tk_p11_token_label(t, tok, sizeof(tok));
 	tk_str_sanitize(o->label, lab, sizeof(lab));
 	tk_modset_report(ms, err, "token \"%s\": skipping %s \"%s\": %s",
 	    tok, classname(cls), lab, tk_strerror(err));
@@ -244,7 +270,8 @@ report_object(struct tk_modset *ms, const struct tk_p11_token *t,
 /* Objects of one class on one token, matching the URI's id and label. */
 static int
 walk_class(struct tk_modset *ms, const struct tk_walk *w,
-    const struct tk_p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls)
+    const struct tk_p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
+    int *lost)
 {
 	CK_FUNCTION_LIST	*f = t->mod->f;
 	CK_CERTIFICATE_TYPE	 x509 = CKC_X_509;
@@ -312,7 +339,7 @@ walk_class(struct tk_modset *ms, const struct tk_walk *w,
 		free(at->big);
 		at->big = NULL;
 		if (dr == TK_ERR_SESSION || dr == TK_ERR_NO_TOKEN ||
-		    dr == TK_ERR_TOKEN) {
+		    dr == TK_ERR_TOKEN || dr == TK_ERR_MODULE) {
 			r = dr;
 			goto fail;
 		}
@@ -328,9 +355,12 @@ walk_class(struct tk_modset *ms, const struct tk_walk *w,
 	}
 	goto out;
  fail:
-	tk_modset_report(ms, r, "module %s, slot %lu: cannot list %s objects: "
-	    "%s", t->mod->path, (unsigned long)t->slot, classname(cls),
-	    tk_strerror(r));
+	if (lost != NULL && (r == TK_ERR_SESSION || r == TK_ERR_NO_TOKEN))
+		*lost = 1;	/* the caller tries once more, then says so */
+	else
+		tk_modset_report(ms, r, "module %s, slot %lu: cannot list %s "
+		    "objects: %s", t->mod->path, (unsigned long)t->slot,
+		    classname(cls), tk_strerror(r));
 	r = 0;
  out:
 	free(o);
@@ -339,9 +369,10 @@ walk_class(struct tk_modset *ms, const struct tk_walk *w,
 	return r;
 }
 
+/* One session's worth of walk_objects; *lost (if asked) as walk_class. */
 static int
-walk_objects(struct tk_modset *ms, const struct tk_walk *w,
-    const struct tk_p11_token *t)
+walk_session(struct tk_modset *ms, const struct tk_walk *w,
+    const struct tk_p11_token *t, int *lost)
 {
 	CK_FUNCTION_LIST	*f = t->mod->f;
 	CK_SESSION_HANDLE	 s;
@@ -355,7 +386,7 @@ walk_objects(struct tk_modset *ms, const struct tk_walk *w,
 		tk_modset_report(ms, tk_p11_rv(rv), "module %s, slot %lu: "
 		    "cannot open a session: %s", t->mod->path,
 		    (unsigned long)t->slot, p11_kit_strerror(rv));
-		return 0;
+		goto out;	/* reported: on to the next token */
 	}
 	if (w->loginfn != NULL && (r = w->loginfn(w->arg, t, s)) != 0) {
 		if (r < 0)
@@ -367,11 +398,30 @@ walk_objects(struct tk_modset *ms, const struct tk_walk *w,
 	    ua->ulValueLen == sizeof(want))
 		memcpy(&want, ua->pValue, sizeof(want));
 	if (want != CKO_CERTIFICATE)
-		r = walk_class(ms, w, t, s, CKO_PUBLIC_KEY);
-	if (r == 0 && want != CKO_PUBLIC_KEY)
-		r = walk_class(ms, w, t, s, CKO_CERTIFICATE);
+		r = walk_class(ms, w, t, s, CKO_PUBLIC_KEY, lost);
+	if (r == 0 && (lost == NULL || !*lost) && want != CKO_PUBLIC_KEY)
+		r = walk_class(ms, w, t, s, CKO_CERTIFICATE, lost);
  out:
-	(void)f->C_CloseSession(s);
+	if (rv == CKR_OK)
+		(void)f->C_CloseSession(s);
+	return r;
+}
+
+/*
+ * The token's objects.  A session can be lost under the walk when it is
+ * the first call to see a card put back (the module drops every session
+ * it had then): with retry_lost the token is walked once more on a new
+ * session rather than listed without its keys until the next walk.
+ */
+static int
+walk_objects(struct tk_modset *ms, const struct tk_walk *w,
+    const struct tk_p11_token *t)
+{
+	int	lost = 0, r;
+
+	r = walk_session(ms, w, t, w->retry_lost ? &lost : NULL);
+	if (r == 0 && lost)
+		r = walk_session(ms, w, t, NULL);
 	return r;
 }
 

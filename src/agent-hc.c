@@ -6,12 +6,13 @@
 #include "agent.h"
 
 static int
-hc_new(const char *path, void **mod)
+hc_new(const char *path, int registry, void **mod)
 {
 	struct tk_hclient	*h = NULL;
 	int			 r;
 
-	r = tk_hclient_new(path, &h);
+	/* else the helper looks: the path may still be a registry one */
+	r = tk_hclient_start(path, registry ? 1 : -1, &h);
 	*mod = h;
 	return r;
 }
@@ -53,6 +54,12 @@ hc_token(void *mod, const uint8_t *blob, size_t bloblen,
 	return tk_hclient_token(mod, blob, bloblen, tok);
 }
 
+static int
+hc_presence(void *mod, uint64_t *digest)
+{
+	return tk_hclient_presence(mod, digest);
+}
+
 static const struct agent_ops hc_ops = {
 	.registry = tk_hclient_registry,
 	.paths_free = tk_hclient_paths_free,
@@ -63,6 +70,7 @@ static const struct agent_ops hc_ops = {
 	.sign = hc_sign,
 	.login = hc_login,
 	.token = hc_token,
+	.presence = hc_presence,
 	.prompt_pin = tk_prompt_pin,
 	.prompt_confirm = tk_prompt_confirm,
 };

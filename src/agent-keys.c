@@ -28,7 +28,65 @@ source_free(struct agent *a, struct agent_source *s)
 		a->ops->keys_free(s->keys, s->nkeys);
 	free(s->uri);
 	free(s->reader);
+	free(s->pin_source);
 	free(s);
+}
+
+static void
+spec_clear(struct agent_spec *sp)
+{
+	free(sp->uri);
+	free(sp->reader);
+	memset(sp, 0, sizeof(*sp));
+}
+
+/* Forget registry-wide requests: reader's (NULL: all); a->lock held. */
+static void
+specs_remove(struct agent *a, const char *reader, int expired)
+{
+	time_t	now = expired ? agent_now(a) : 0;
+	size_t	i;
+
+	for (i = a->nspecs; i > 0; i--) {
+		struct agent_spec *sp = &a->specs[i - 1];
+
+		if (expired ? (sp->deadline == 0 || sp->deadline > now) :
+		    (reader != NULL && strcmp(sp->reader, reader) != 0))
+			continue;
+		spec_clear(sp);
+		a->specs[i - 1] = a->specs[--a->nspecs];
+	}
+}
+
+/* Remember a registry-wide request (replacing the reader's); lock held. */
+static int
+spec_add(struct agent *a, const char *uri, const char *reader,
+    time_t deadline, int confirm)
+{
+	struct agent_spec	*ns, sp;
+	int			 r = TK_ERR_NOMEM;
+
+	memset(&sp, 0, sizeof(sp));
+	if (reader[0] != '\0')
+		specs_remove(a, reader, 0);
+	if (a->nspecs >= AGENT_MAX_SOURCES) {
+		r = TK_ERR_RANGE;
+		goto out;
+	}
+	if ((sp.uri = strdup(uri)) == NULL ||
+	    (sp.reader = strdup(reader)) == NULL)
+		goto out;
+	if ((ns = reallocarray(a->specs, a->nspecs + 1, sizeof(*ns))) == NULL)
+		goto out;
+	a->specs = ns;
+	sp.deadline = deadline;
+	sp.confirm = confirm;
+	a->specs[a->nspecs++] = sp;
+	memset(&sp, 0, sizeof(sp));
+	r = 0;
+ out:
+	spec_clear(&sp);
+	return r;
 }
 
 static int
@@ -217,6 +275,9 @@ agent_module_allowed(struct agent *a, const char *path, char *rpath,
 	size_t	 n;
 	int	 r = TK_ERR_DENIED;
 
+	/* relative to what the agent's cwd happens to be: never */
+	if (path[0] != '/')
+		goto out;
 	if (realpath(path, rp) == NULL) {
 		r = TK_ERR_NOT_FOUND;
 		goto out;
@@ -308,13 +369,18 @@ agent_module_get(struct agent *a, const char *path, int registry,
 	for (i = 0; i < a->nmods; i++)
 		if (strcmp(a->mods[i]->path, path) == 0)
 			*out = a->mods[i];
+	if (*out != NULL) {
+		(*out)->refs++;
+		if (registry)
+			(*out)->registry = 1;	/* registered after ssh-add -s */
+	}
 	pthread_mutex_unlock(&a->lock);
 	if (*out != NULL) {
 		r = 0;
 		goto out;
 	}
 	/* Starting a helper takes a while: not under the lock. */
-	if ((r = a->ops->mod_new(path, &h)) != 0)
+	if ((r = a->ops->mod_new(path, registry, &h)) != 0)
 		goto out;
 	if ((m = calloc(1, sizeof(*m))) == NULL ||
 	    (m->path = strdup(path)) == NULL) {
@@ -333,6 +399,8 @@ agent_module_get(struct agent *a, const char *path, int registry,
 		m = NULL;
 		h = NULL;
 	}
+	if (*out != NULL)
+		(*out)->refs++;
 	pthread_mutex_unlock(&a->lock);
 	r = *out != NULL ? 0 : TK_ERR_RANGE;
  out:
@@ -343,6 +411,30 @@ agent_module_get(struct agent *a, const char *path, int registry,
 		free(m);
 	}
 	return r;
+}
+
+static void
+module_free(struct agent *a, struct agent_module *m)
+{
+	agent_tokens_forget(a, m);
+	if (m->h != NULL)
+		a->ops->mod_free(m->h);
+	free(m->path);
+	free(m);
+}
+
+void
+agent_module_release(struct agent *a, struct agent_module *m)
+{
+	int	gone;
+
+	if (m == NULL)
+		return;
+	pthread_mutex_lock(&a->lock);
+	gone = --m->refs == 0 && m->retired;
+	pthread_mutex_unlock(&a->lock);
+	if (gone)
+		module_free(a, m);
 }
 
 /* List a source's keys (no lock held); absent tokens list nothing. */
@@ -376,28 +468,67 @@ source_remove(struct agent *a, size_t i, int hidekeys)
 	source_free(a, s);
 }
 
+/* A pin-source the agent may use (and says why not, once). */
+static int
+uri_pin_source(struct agent *a, const char *uri, char **pinsrc)
+{
+	char	why[128];
+	int	r;
+
+	if ((r = tk_pinsrc_from_uri(uri, pinsrc)) != 0) {
+		agent_log(a, AGENT_LOG_ERR, "%s: %s", uri,
+		    r == TK_ERR_DENIED ? "pin-value is refused (a PIN in a "
+		    "URI ends up in argv and logs); use pin-source=FILE" :
+		    r == TK_ERR_INVAL ? "pin-source must be file:PATH or an "
+		    "absolute path" : tk_strerror(r));
+		goto out;
+	}
+	if (*pinsrc == NULL)
+		goto out;
+	r = tk_pinsrc_check(*pinsrc, why, sizeof(why));
+	if (r == TK_ERR_NOT_FOUND) {
+		agent_log(a, AGENT_LOG_INFO, "pin-source %s does not exist "
+		    "yet; it is read when a login needs it", *pinsrc);
+		r = 0;
+	} else if (r != 0)
+		agent_log(a, AGENT_LOG_ERR, "pin-source %s refused: %s",
+		    *pinsrc, why);
+ out:
+	if (r != 0) {
+		free(*pinsrc);
+		*pinsrc = NULL;
+	}
+	return r;
+}
+
 /*
  * Add the sources for uri: one module if it names module-path (which must
- * pass the allowlist), else every registry module.  With a PIN, log in on
- * the one token the new keys live on (several tokens: not used, since a
- * PIN tried on every card loses retries).  A source with the same reader
- * is replaced (new constraints).
+ * pass the allowlist), else every registry module (only: just that one,
+ * for a module joining the registry).  With a PIN, log in on the one
+ * token the new keys live on (several tokens: not used, since a PIN tried
+ * on every card loses retries).  A source with the same reader is
+ * replaced (new constraints).
  */
 static int
 add_sources(struct agent *a, const char *uri, const char *reader,
     time_t deadline, int confirm, const char *pin, size_t pinlen,
-    int allow_empty)
+    int allow_empty, struct agent_module *only)
 {
 	struct agent_source	*ns[AGENT_MAX_MODULES];
 	struct agent_module	*mods[AGENT_MAX_MODULES], *m;
 	char			 path[PATH_MAX], rpath[PATH_MAX];
+	char			*pinsrc = NULL;
 	size_t			 nmods = 0, n = 0, i, j;
 	size_t			 nkeys = 0, ntok = 0;
 	const struct tk_hkey	*first = NULL;
 	struct agent_source	*firstsrc = NULL;
-	int			 r;
+	int			 r, wide = 0;
 
 	memset(ns, 0, sizeof(ns));
+	if ((r = uri_pin_source(a, uri, &pinsrc)) != 0) {
+		r = TK_ERR_DENIED;
+		goto out;
+	}
 	r = agent_uri_module_path(uri, path, sizeof(path));
 	if (r == 0) {
 		if ((r = agent_module_allowed(a, path, rpath,
@@ -415,10 +546,14 @@ add_sources(struct agent *a, const char *uri, const char *reader,
 		}
 		mods[nmods++] = m;
 	} else if (r == TK_ERR_NOT_FOUND) {
+		wide = only == NULL;
 		pthread_mutex_lock(&a->lock);
 		for (i = 0; i < a->nmods; i++)
-			if (a->mods[i]->registry)
+			if (a->mods[i]->registry && (only == NULL ||
+			    a->mods[i] == only)) {
+				a->mods[i]->refs++;
 				mods[nmods++] = a->mods[i];
+			}
 		pthread_mutex_unlock(&a->lock);
 	} else
 		goto out;
@@ -426,7 +561,9 @@ add_sources(struct agent *a, const char *uri, const char *reader,
 	for (i = 0; i < nmods; i++) {
 		if ((ns[n] = calloc(1, sizeof(*ns[n]))) == NULL ||
 		    (ns[n]->uri = strdup(uri)) == NULL ||
-		    (ns[n]->reader = strdup(reader)) == NULL) {
+		    (ns[n]->reader = strdup(reader)) == NULL ||
+		    (pinsrc != NULL &&
+		    (ns[n]->pin_source = strdup(pinsrc)) == NULL)) {
 			n++;
 			r = TK_ERR_NOMEM;
 			goto out;
@@ -473,24 +610,31 @@ add_sources(struct agent *a, const char *uri, const char *reader,
 			goto out;
 	}
 	pthread_mutex_lock(&a->lock);
-	for (i = a->nsrcs; i > 0; i--)
+	for (i = a->nsrcs; only == NULL && i > 0; i--)
 		if (strcmp(a->srcs[i - 1]->reader, reader) == 0 &&
 		    reader[0] != '\0')
 			source_remove(a, i - 1, 0);
 	if (a->nsrcs + n > AGENT_MAX_SOURCES)
 		r = TK_ERR_RANGE;
 	for (i = 0; r == 0 && i < n; i++) {
+		if (ns[i]->mod->retired)
+			continue;	/* left the registry meanwhile */
 		for (j = 0; j < ns[i]->nkeys; j++)
 			unhide(a, ns[i]->keys[j].blob, ns[i]->keys[j].bloblen);
 		a->srcs[a->nsrcs++] = ns[i];
 		ns[i] = NULL;
 	}
+	if (r == 0 && wide)
+		r = spec_add(a, uri, reader, deadline, confirm);
 	if (r == 0)
 		r = rebuild(a);
 	pthread_mutex_unlock(&a->lock);
  out:
 	for (i = 0; i < n; i++)
 		source_free(a, ns[i]);
+	for (i = 0; i < nmods; i++)
+		agent_module_release(a, mods[i]);
+	free(pinsrc);
 	return r;
 }
 
@@ -500,7 +644,122 @@ agent_add_uri(struct agent *a, const char *uri, const char *reader,
     int allow_empty)
 {
 	return add_sources(a, uri, reader, deadline, confirm, pin, pinlen,
-	    allow_empty);
+	    allow_empty, NULL);
+}
+
+/* Sources on m for what the registry-wide requests select. */
+static void
+serve_new_module(struct agent *a, struct agent_module *m)
+{
+	struct agent_spec	*specs = NULL;
+	size_t			 n = 0, i;
+	int			 r;
+
+	pthread_mutex_lock(&a->lock);
+	if (a->nspecs > 0 && (specs = calloc(a->nspecs,
+	    sizeof(*specs))) != NULL) {
+		for (i = 0; i < a->nspecs; i++) {
+			specs[n] = a->specs[i];
+			specs[n].uri = strdup(a->specs[i].uri);
+			specs[n].reader = strdup(a->specs[i].reader);
+			if (specs[n].uri == NULL || specs[n].reader == NULL)
+				spec_clear(&specs[n]);
+			else
+				n++;
+		}
+	}
+	pthread_mutex_unlock(&a->lock);
+	for (i = 0; i < n; i++) {
+		if ((r = add_sources(a, specs[i].uri, specs[i].reader,
+		    specs[i].deadline, specs[i].confirm, NULL, 0, 1, m)) != 0)
+			agent_log(a, AGENT_LOG_ERR, "module %s: serving %s "
+			    "failed: %s", m->path, specs[i].uri,
+			    tk_strerror(r));
+		spec_clear(&specs[i]);
+	}
+	free(specs);
+}
+
+/*
+ * m left the registry: stop serving what registry-wide requests found on
+ * it, and retire it when nothing else (ssh-add -s, module-path) uses it.
+ * a->lock held; returns m if the caller must free it (unlocked).
+ */
+static struct agent_module *
+module_leaves(struct agent *a, struct agent_module *m)
+{
+	char	path[8];
+	size_t	i, left = 0;
+
+	m->registry = 0;
+	for (i = a->nsrcs; i > 0; i--) {
+		if (a->srcs[i - 1]->mod != m)
+			continue;
+		if (agent_uri_module_path(a->srcs[i - 1]->uri, path,
+		    sizeof(path)) == TK_ERR_NOT_FOUND)
+			source_remove(a, i - 1, 0);
+		else
+			left++;
+	}
+	if (left > 0)
+		return NULL;
+	for (i = 0; i < a->nmods; i++)
+		if (a->mods[i] == m)
+			break;
+	if (i < a->nmods) {
+		a->mods[i] = a->mods[--a->nmods];
+		m->retired = 1;
+	}
+	return m->refs == 0 ? m : NULL;
+}
+
+int
+agent_registry_apply(struct agent *a, char **paths, size_t n)
+{
+	struct agent_module	*m, *gone[AGENT_MAX_MODULES];
+	size_t			 ngone = 0, i, j;
+	int			 r, isnew;
+
+	for (i = 0; i < n; i++) {
+		isnew = 1;
+		pthread_mutex_lock(&a->lock);
+		for (j = 0; j < a->nmods; j++)
+			if (a->mods[j]->registry &&
+			    strcmp(a->mods[j]->path, paths[i]) == 0)
+				isnew = 0;
+		pthread_mutex_unlock(&a->lock);
+		if (!isnew)
+			continue;
+		if ((r = agent_module_get(a, paths[i], 1, &m)) != 0) {
+			agent_log(a, AGENT_LOG_ERR, "module %s: cannot start "
+			    "its helper: %s", paths[i], tk_strerror(r));
+			continue;
+		}
+		agent_log(a, AGENT_LOG_INFO, "module %s joined p11-kit's "
+		    "registry: serving its keys", paths[i]);
+		serve_new_module(a, m);
+		agent_module_release(a, m);
+	}
+	pthread_mutex_lock(&a->lock);
+	for (i = a->nmods; i > 0; i--) {
+		m = a->mods[i - 1];
+		if (!m->registry)
+			continue;
+		for (j = 0; j < n; j++)
+			if (strcmp(m->path, paths[j]) == 0)
+				break;
+		if (j < n)
+			continue;
+		agent_log(a, AGENT_LOG_INFO, "module %s left p11-kit's "
+		    "registry: its keys are no longer served", m->path);
+		if ((m = module_leaves(a, m)) != NULL)
+			gone[ngone++] = m;
+	}
+	r = rebuild(a);
+	pthread_mutex_unlock(&a->lock);
+	for (i = 0; i < ngone; i++)
+		module_free(a, gone[i]);
+	return r;
 }
 
 int
@@ -511,15 +770,21 @@ agent_load_registry(struct agent *a)
 	size_t			 n = 0, i;
 	int			 r;
 
+	/* before reading: a change from now on is noticed */
+	a->regsig = agent_registry_sig();
+	a->regsig_set = 1;
 	if ((r = a->ops->registry(&paths, &n)) != 0) {
 		agent_log(a, AGENT_LOG_ERR, "reading p11-kit's module registry "
 		    "failed: %s", tk_strerror(r));
 		goto out;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if ((r = agent_module_get(a, paths[i], 1, &m)) != 0)
 			agent_log(a, AGENT_LOG_ERR, "module %s: cannot start "
 			    "its helper: %s", paths[i], tk_strerror(r));
+		else
+			agent_module_release(a, m);
+	}
 	r = 0;
  out:
 	if (paths != NULL)
@@ -545,6 +810,7 @@ agent_remove_reader(struct agent *a, const char *reader)
 			r = 0;
 		}
 	}
+	specs_remove(a, reader, 0);
 	if (r == 0)
 		r = rebuild(a);
 	pthread_mutex_unlock(&a->lock);
@@ -559,6 +825,7 @@ agent_remove_all(struct agent *a)
 	pthread_mutex_lock(&a->lock);
 	while (a->nsrcs > 0)
 		source_remove(a, a->nsrcs - 1, 0);
+	specs_remove(a, NULL, 0);
 	for (i = 0; i < a->nhidden; i++)
 		free(a->hidden[i].blob);
 	free(a->hidden);
@@ -603,6 +870,7 @@ expire_locked(struct agent *a)
 		source_remove(a, i - 1, 1);
 		changed = 1;
 	}
+	specs_remove(a, NULL, 1);
 	if (changed)
 		(void)rebuild(a);
 	return changed;
@@ -619,6 +887,12 @@ agent_expire(struct agent *a)
 int
 agent_refresh(struct agent *a)
 {
+	return agent_refresh_module(a, NULL);
+}
+
+int
+agent_refresh_module(struct agent *a, struct agent_module *m)
+{
 	struct agent_source	*snap[AGENT_MAX_SOURCES], *cur;
 	size_t			 n = 0, i, j;
 	int			 r = 0, e;
@@ -626,6 +900,8 @@ agent_refresh(struct agent *a)
 	/* Copies to list into, so the lock is free while helpers work. */
 	pthread_mutex_lock(&a->lock);
 	for (i = 0; i < a->nsrcs; i++) {
+		if (m != NULL && a->srcs[i]->mod != m)
+			continue;
 		if ((snap[n] = calloc(1, sizeof(*snap[n]))) == NULL ||
 		    (snap[n]->uri = strdup(a->srcs[i]->uri)) == NULL) {
 			free(snap[n]);
@@ -633,6 +909,7 @@ agent_refresh(struct agent *a)
 			break;
 		}
 		snap[n]->mod = a->srcs[i]->mod;
+		snap[n]->mod->refs++;
 		snap[n]->id = a->srcs[i]->id;
 		n++;
 	}
@@ -665,8 +942,10 @@ agent_refresh(struct agent *a)
 	if (r == 0)
 		r = rebuild(a);
 	pthread_mutex_unlock(&a->lock);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		agent_module_release(a, snap[i]->mod);
 		source_free(a, snap[i]);
+	}
 	return r;
 }
 
@@ -691,11 +970,34 @@ agent_key_lookup(struct agent *a, const uint8_t *blob, size_t len,
 		out->blob = NULL;
 		out->comment = NULL;
 		out->src = NULL;
+		out->mod->refs++;
 		snprintf(comment, commentsz, "%s", a->keys[i].comment);
 		r = 0;
 		break;
 	}
  out:
+	pthread_mutex_unlock(&a->lock);
+	return r;
+}
+
+int
+agent_key_pin_source(struct agent *a, const uint8_t *blob, size_t len,
+    char *path, size_t pathsz)
+{
+	size_t	i;
+	int	r = TK_ERR_NOT_FOUND;
+
+	pthread_mutex_lock(&a->lock);
+	for (i = 0; i < a->nkeys; i++) {
+		if (!blob_eq(a->keys[i].blob, a->keys[i].bloblen, blob, len))
+			continue;
+		if (a->keys[i].src != NULL &&
+		    a->keys[i].src->pin_source != NULL &&
+		    snprintf(path, pathsz, "%s", a->keys[i].src->pin_source) <
+		    (int)pathsz)
+			r = 0;
+		break;
+	}
 	pthread_mutex_unlock(&a->lock);
 	return r;
 }
@@ -725,18 +1027,17 @@ agent_keys_free(struct agent *a)
 
 	while (a->nsrcs > 0)
 		source_remove(a, a->nsrcs - 1, 0);
+	specs_remove(a, NULL, 0);
+	free(a->specs);
+	a->specs = NULL;
 	keys_clear(a);
 	for (i = 0; i < a->nhidden; i++)
 		free(a->hidden[i].blob);
 	free(a->hidden);
 	a->hidden = NULL;
 	a->nhidden = 0;
-	for (i = 0; i < a->nmods; i++) {
-		if (a->mods[i]->h != NULL)
-			a->ops->mod_free(a->mods[i]->h);
-		free(a->mods[i]->path);
-		free(a->mods[i]);
-	}
+	for (i = 0; i < a->nmods; i++)
+		module_free(a, a->mods[i]);
 	a->nmods = 0;
 	tk_buf_free(&a->idanswer);
 }

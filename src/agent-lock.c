@@ -2,8 +2,10 @@
  * ssh-add -x / -X: lock and unlock.  Only a salted PBKDF2 hash of the
  * password is kept (wiped on unlock); a wrong password delays the answer
  * to that client only, longer with each failure, so guessing is slow
- * while other clients go on being served.  While locked, agent-keys.c
- * lists nothing and refuses key lookups.
+ * while other clients go on being served.  Unlock attempts are taken one
+ * at a time (the delay included), so guessing over many connections at
+ * once is no faster than in a row.  While locked, agent-keys.c lists
+ * nothing and refuses key lookups.
  */
 #include <limits.h>
 #include <string.h>
@@ -18,11 +20,18 @@
 
 #define LOCK_KDF_ROUNDS	20000
 
+/* One unlock attempt at a time, across all connections. */
+static pthread_mutex_t	unlock_mu = PTHREAD_MUTEX_INITIALIZER;
+
 static int
-lock_hash(const uint8_t *salt, const uint8_t *pw, size_t len, uint8_t *out)
+lock_hash(struct agent *a, const uint8_t *salt, const uint8_t *pw,
+    size_t len, uint8_t *out)
 {
+	int	rounds = a->lock_rounds > 0 && a->lock_rounds < INT_MAX ?
+		    (int)a->lock_rounds : LOCK_KDF_ROUNDS;
+
 	if (len > INT_MAX || PKCS5_PBKDF2_HMAC((const char *)pw, (int)len,
-	    salt, 16, LOCK_KDF_ROUNDS, EVP_sha256(), 32, out) != 1)
+	    salt, 16, rounds, EVP_sha256(), 32, out) != 1)
 		return TK_ERR_INTERNAL;
 	return 0;
 }
@@ -37,7 +46,7 @@ agent_lock(struct agent *a, const uint8_t *pw, size_t len)
 		r = TK_ERR_INTERNAL;
 		goto out;
 	}
-	if ((r = lock_hash(salt, pw, len, h)) != 0)
+	if ((r = lock_hash(a, salt, pw, len, h)) != 0)
 		goto out;
 	pthread_mutex_lock(&a->lock);
 	if (!a->locked) {
@@ -63,13 +72,14 @@ agent_unlock(struct agent *a, const uint8_t *pw, size_t len)
 	unsigned int	fails = 0, ms;
 	int		locked, r = TK_ERR_DENIED;
 
+	pthread_mutex_lock(&unlock_mu);
 	pthread_mutex_lock(&a->lock);
 	locked = a->locked;
 	memcpy(salt, a->lock_salt, sizeof(salt));
 	pthread_mutex_unlock(&a->lock);
 	if (!locked)
 		goto out;
-	if ((r = lock_hash(salt, pw, len, h)) != 0)
+	if ((r = lock_hash(a, salt, pw, len, h)) != 0)
 		goto out;
 	pthread_mutex_lock(&a->lock);
 	if (a->locked && CRYPTO_memcmp(h, a->lock_hash, sizeof(h)) == 0) {
@@ -91,6 +101,7 @@ agent_unlock(struct agent *a, const uint8_t *pw, size_t len)
 		nanosleep(&ts, NULL);
 	}
  out:
+	pthread_mutex_unlock(&unlock_mu);
 	explicit_bzero(salt, sizeof(salt));
 	explicit_bzero(h, sizeof(h));
 	return r;

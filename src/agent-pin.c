@@ -4,8 +4,12 @@
  * with what the user typed, and signs.  Nothing is retried: a wrong PIN
  * fails that signature and the next one asks again, saying so.  Prompts
  * for one token are serialised, so two clients never both ask for the
- * same login; the second finds the token logged in.
+ * same login; the second finds the token logged in.  A key served for a
+ * URI with a pin-source takes its PIN from that file instead, never from
+ * a prompt, and a PIN the token refused is not tried again until the
+ * file changes.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +27,9 @@ struct ask {
 	size_t			 bloblen;
 	char			 fp[80];
 	char			 label[140];	/* sanitised */
+	char			 pinsrc[PATH_MAX];
+	int			 pinsrc_used;	/* the PIN came from pinsrc */
+	struct tk_fileid	 pinsrc_id;
 };
 
 static struct agent_token *
@@ -56,6 +63,22 @@ token_get(struct agent *a, struct agent_module *mod, const char *label,
  out:
 	pthread_mutex_unlock(&a->tokens_mu);
 	return t;
+}
+
+void
+agent_tokens_forget(struct agent *a, const struct agent_module *mod)
+{
+	size_t	i;
+
+	pthread_mutex_lock(&a->tokens_mu);
+	for (i = a->ntokens; i > 0; i--) {
+		if (a->tokens[i - 1]->mod != mod)
+			continue;
+		pthread_mutex_destroy(&a->tokens[i - 1]->mu);
+		free(a->tokens[i - 1]);
+		a->tokens[i - 1] = a->tokens[--a->ntokens];
+	}
+	pthread_mutex_unlock(&a->tokens_mu);
 }
 
 void
@@ -248,10 +271,101 @@ ask_pin(struct ask *q, const struct tk_htoken *tok, int context, char *pin,
 	return r;
 }
 
+/*
+ * The PIN from the key's pin-source file, for a login nobody is there to
+ * type: the file's checks (agent-pinsrc.c), no second try of a PIN the
+ * token refused while the file is unchanged, none on the final try.
+ */
+static int
+pinsrc_pin(struct ask *q, const struct tk_htoken *tok, char *pin,
+    size_t pinsz, size_t *pinlen, int *pad)
+{
+	struct tk_fileid	 id;
+	char			 why[128];
+	int			 r;
+
+	*pinlen = 0;
+	*pad = 0;
+	ask_names(q);
+	if (tok->flags & TK_TOKEN_PIN_LOCKED) {
+		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\": the user PIN is "
+		    "locked (no tries left); the PIN from pin-source %s is "
+		    "not tried. Unlock it with the SO PIN or PUK", q->label,
+		    q->pinsrc);
+		r = TK_ERR_PIN_LOCKED;
+		goto out;
+	}
+	if (tok->flags & TK_TOKEN_PROTECTED_AUTH) {
+		agent_log(q->a, AGENT_LOG_INFO, "token \"%s\": use the "
+		    "reader's keypad to enter the PIN for key %s", q->label,
+		    q->fp);
+		*pad = 1;
+		r = 0;
+		goto out;
+	}
+	if (tok->flags & TK_TOKEN_PIN_FINAL_TRY) {
+		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\" has ONE PIN try "
+		    "left: the PIN from pin-source %s is not tried unattended "
+		    "(a wrong one would lock the token); log in once with "
+		    "ssh-add -s", q->label, q->pinsrc);
+		r = TK_ERR_DENIED;
+		goto out;
+	}
+	if ((r = tk_pinsrc_read(q->pinsrc, pin, pinsz, pinlen, &id, why,
+	    sizeof(why))) != 0) {
+		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\": pin-source %s "
+		    "not used for key %s: %s", q->label, q->pinsrc, q->fp,
+		    why);
+		goto out;
+	}
+	if (q->t->pinsrc_bad && tk_fileid_eq(&id, &q->t->pinsrc_id)) {
+		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\": the PIN in "
+		    "pin-source %s was refused before; it is not tried again "
+		    "until the file changes (key %s)", q->label, q->pinsrc,
+		    q->fp);
+		r = TK_ERR_PIN_INCORRECT;
+		goto out;
+	}
+	if ((tok->min_pin > 0 && *pinlen < tok->min_pin) ||
+	    (tok->max_pin > 0 && *pinlen > tok->max_pin)) {
+		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\": the PIN in "
+		    "pin-source %s is not %u to %u characters long; not tried",
+		    q->label, q->pinsrc, tok->min_pin, tok->max_pin);
+		r = TK_ERR_PIN_INVALID;
+		goto out;
+	}
+	if (tok->flags & TK_TOKEN_PIN_COUNT_LOW)
+		agent_log(q->a, AGENT_LOG_INFO, "token \"%s\": few PIN tries "
+		    "are left", q->label);
+	q->pinsrc_used = 1;
+	q->pinsrc_id = id;
+ out:
+	if (r != 0) {
+		explicit_bzero(pin, pinsz);
+		*pinlen = 0;
+	}
+	return r;
+}
+
+/* The PIN: from the key's pin-source if it has one, else asked for. */
+static int
+get_pin(struct ask *q, const struct tk_htoken *tok, int context, char *pin,
+    size_t pinsz, size_t *pinlen, int *pad)
+{
+	if (agent_key_pin_source(q->a, q->blob, q->bloblen, q->pinsrc,
+	    sizeof(q->pinsrc)) == 0)
+		return pinsrc_pin(q, tok, pin, pinsz, pinlen, pad);
+	return ask_pin(q, tok, context, pin, pinsz, pinlen, pad);
+}
+
 static void
 login_result(struct ask *q, const struct tk_htoken *tok, int r)
 {
 	ask_names(q);
+	if (q->pinsrc_used) {
+		q->t->pinsrc_bad = r != 0;
+		q->t->pinsrc_id = q->pinsrc_id;
+	}
 	if (r == 0) {
 		q->t->wrong_pin = 0;
 		agent_log(q->a, AGENT_LOG_DEBUG, "token \"%s\": logged in",
@@ -264,6 +378,13 @@ login_result(struct ask *q, const struct tk_htoken *tok, int r)
 		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\": login failed and "
 		    "the user PIN is now locked; unlock it with the SO PIN or "
 		    "PUK", q->label);
+	else if (q->pinsrc_used)
+		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\": login with the "
+		    "PIN from pin-source %s failed: %s; key %s fails until "
+		    "the file changes%s", q->label, q->pinsrc, tk_strerror(r),
+		    q->fp, (tok->flags & TK_TOKEN_PIN_FINAL_TRY) ?
+		    " (one try left)" : (tok->flags & TK_TOKEN_PIN_COUNT_LOW) ?
+		    " (few tries left)" : "");
 	else
 		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\": login failed: "
 		    "%s; this signature fails, the next one asks again%s",
@@ -273,32 +394,30 @@ login_result(struct ask *q, const struct tk_htoken *tok, int r)
 		    " (few tries left)" : "");
 }
 
-/* One login on q's token (PIN typed by the user), then nothing more. */
+/*
+ * One login on q's token (PIN typed by the user), then nothing more.  The
+ * PIN stays in pin (TK_PIN_MAX bytes, the caller's) for a context login
+ * that the same signature may turn out to need.
+ */
 static int
 login_once(struct ask *q, const uint8_t *blob, size_t bloblen,
-    struct tk_htoken *tok)
+    struct tk_htoken *tok, char *pin, size_t *pinlen, int *pad)
 {
 	struct agent	*a = q->a;
-	char		*pin = NULL;
-	size_t		 pinlen = 0;
-	int		 pad, r;
+	int		 r;
 
 	ask_names(q);
-	if ((r = tk_secret_alloc((void **)&pin, TK_PIN_MAX)) != 0)
-		goto out;
 	if ((r = a->ops->token(q->k->mod->h, blob, bloblen, tok)) != 0) {
 		agent_log(a, AGENT_LOG_ERR, "token \"%s\": reading its state "
 		    "failed: %s", q->label, tk_strerror(r));
 		goto out;
 	}
-	if ((r = ask_pin(q, tok, 0, pin, TK_PIN_MAX, &pinlen, &pad)) != 0)
+	if ((r = get_pin(q, tok, 0, pin, TK_PIN_MAX, pinlen, pad)) != 0)
 		goto out;
-	r = a->ops->login(q->k->mod->h, blob, bloblen, pad ? NULL : pin,
-	    pad ? 0 : pinlen, tok, AGENT_LOGIN_TIMEOUT_MS);
+	r = a->ops->login(q->k->mod->h, blob, bloblen, *pad ? NULL : pin,
+	    *pad ? 0 : *pinlen, tok, AGENT_LOGIN_TIMEOUT_MS);
 	login_result(q, tok, r);
  out:
-	if (pin != NULL)
-		tk_secret_free(pin, TK_PIN_MAX);
 	return r;
 }
 
@@ -317,7 +436,7 @@ sign_always_auth(struct ask *q, const uint8_t *blob, size_t bloblen,
 		goto out;
 	if ((r = a->ops->token(q->k->mod->h, blob, bloblen, tok)) != 0)
 		goto out;
-	if ((r = ask_pin(q, tok, 1, pin, TK_PIN_MAX, &pinlen, &pad)) != 0)
+	if ((r = get_pin(q, tok, 1, pin, TK_PIN_MAX, &pinlen, &pad)) != 0)
 		goto out;
 	r = a->ops->sign(q->k->mod->h, blob, bloblen, data, datalen, alg,
 	    pad ? NULL : pin, pad ? 0 : pinlen, sig, sigsz, siglen, tok,
@@ -348,7 +467,9 @@ agent_sign(struct agent *a, const struct agent_key *k, const char *comment,
 	struct tk_htoken	 tok;
 	struct agent_token	*t;
 	struct ask		 q;
-	int			 r, tlocked = 0;
+	char			*pin = NULL;
+	size_t			 pinlen = 0;
+	int			 r, pad = 0, tlocked = 0;
 
 	memset(&tok, 0, sizeof(tok));
 	if ((t = token_get(a, k->mod, k->token_label, k->token_serial)) ==
@@ -383,11 +504,26 @@ agent_sign(struct agent *a, const struct agent_key *k, const char *comment,
 	}
 	if (r != TK_ERR_LOGIN_REQUIRED)
 		goto out;
-	if ((r = login_once(&q, blob, bloblen, &tok)) != 0)
+	if ((r = tk_secret_alloc((void **)&pin, TK_PIN_MAX)) != 0 ||
+	    (r = login_once(&q, blob, bloblen, &tok, pin, &pinlen, &pad)) != 0)
 		goto out;
 	r = a->ops->sign(k->mod->h, blob, bloblen, data, datalen, alg, NULL, 0,
 	    sig, sigsz, siglen, &tok, AGENT_SIGN_TIMEOUT_MS);
+	/*
+	 * The key's CKA_ALWAYS_AUTHENTICATE shows only after the login: its
+	 * context login uses the PIN just typed, not a second prompt.
+	 */
+	if (r == TK_ERR_LOGIN_REQUIRED && (tok.flags & TK_HTOKEN_CONTEXT_PIN) &&
+	    (tok.flags & TK_HTOKEN_LOGGED_IN)) {
+		r = a->ops->sign(k->mod->h, blob, bloblen, data, datalen, alg,
+		    pad ? NULL : pin, pad ? 0 : pinlen, sig, sigsz, siglen,
+		    &tok, AGENT_LOGIN_TIMEOUT_MS);
+		if (r == TK_ERR_PIN_INCORRECT || r == TK_ERR_PIN_LOCKED)
+			login_result(&q, &tok, r);
+	}
  out:
+	if (pin != NULL)
+		tk_secret_free(pin, TK_PIN_MAX);
 	if (tlocked)
 		pthread_mutex_unlock(&t->mu);
 	if (r != 0 && t != NULL)

@@ -40,6 +40,7 @@ proc_sign(struct agent *a, struct tk_buf *m, struct tk_buf *reply)
 	uint8_t			*sig = NULL;
 	int			 alg = TK_SIG_DEFAULT, r;
 
+	memset(&k, 0, sizeof(k));
 	if (tk_buf_get_string(m, &blob, &bloblen) != 0 ||
 	    tk_buf_get_string(m, &data, &datalen) != 0 ||
 	    tk_buf_get_u32(m, &flags) != 0 || tk_buf_end(m) != 0) {
@@ -74,6 +75,7 @@ proc_sign(struct agent *a, struct tk_buf *m, struct tk_buf *reply)
 	if ((r = tk_buf_put_u8(reply, SSH_AGENT_SIGN_RESPONSE)) == 0)
 		r = tk_buf_put_string(reply, sig, siglen);
  out:
+	agent_module_release(a, k.mod);	/* held by agent_key_lookup */
 	free(sig);
 	return r;
 }
@@ -199,9 +201,11 @@ proc_add_reader(struct agent *a, struct agent_conn *c, struct tk_buf *m,
 	    sizeof(rpath))) != 0 ||
 	    (r = module_uri(rpath, uri, sizeof(uri))) != 0) {
 		agent_log(a, AGENT_LOG_ERR, "ssh-add -s %s refused: %s", safe,
-		    r == TK_ERR_DENIED ? "the module's real path is not in the "
-		    "-P allowlist" : r == TK_ERR_NOT_FOUND ? "neither a pkcs11: "
-		    "URI nor an existing module file" : tk_strerror(r));
+		    r == TK_ERR_DENIED ?
+		    "the module's real path is not in the -P allowlist" :
+		    r == TK_ERR_NOT_FOUND ?
+		    "neither a pkcs11: URI nor an existing module file" :
+		    tk_strerror(r));
 		r = status(reply, 0);
 		goto out;
 	}
@@ -223,8 +227,10 @@ proc_add_reader(struct agent *a, struct agent_conn *c, struct tk_buf *m,
 	return r;
 }
 
+/* 21: ssh-add -e READER; like -s, never from a forwarded connection. */
 static int
-proc_remove_reader(struct agent *a, struct tk_buf *m, struct tk_buf *reply)
+proc_remove_reader(struct agent *a, struct agent_conn *c, struct tk_buf *m,
+    struct tk_buf *reply)
 {
 	char		 reader[AGENT_URI_MAX], safe[512];
 	const uint8_t	*p;
@@ -237,6 +243,13 @@ proc_remove_reader(struct agent *a, struct tk_buf *m, struct tk_buf *reply)
 		goto out;
 	}
 	tk_str_sanitize(reader, safe, sizeof(safe));
+	if (c->bound) {
+		agent_log(a, AGENT_LOG_ERR, "ssh-add -e %s refused: the "
+		    "request came through a forwarded or bound agent "
+		    "connection", safe);
+		r = status(reply, 0);
+		goto out;
+	}
 	if ((r = agent_remove_reader(a, reader)) != 0)
 		agent_log(a, AGENT_LOG_INFO, "ssh-add -e %s failed: %s", safe,
 		    r == TK_ERR_NOT_FOUND ? "nothing was added under that name"
@@ -418,7 +431,7 @@ agent_dispatch(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 		    type == SSH_AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED, reply);
 		break;
 	case SSH_AGENTC_REMOVE_SMARTCARD_KEY:
-		r = proc_remove_reader(a, &m, reply);
+		r = proc_remove_reader(a, c, &m, reply);
 		break;
 	case SSH_AGENTC_LOCK:
 	case SSH_AGENTC_UNLOCK:

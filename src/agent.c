@@ -2,7 +2,10 @@
  * The agent's server: accept on the listening socket, check the peer's
  * uid, and give each connection its own thread, so a signature waiting on
  * a slow token (or a PIN prompt) holds up only its own client.  Listing
- * is answered from the cache that a background thread keeps fresh.
+ * is answered from the cache that a background thread keeps fresh: it
+ * asks every module which tokens it holds every AGENT_FOLLOW_MS
+ * (re-listing one at once when that changed) and lists every key again
+ * every AGENT_REFRESH_SECS.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -24,6 +27,8 @@
 
 #define AGENT_MAX_CONNS		512
 #define AGENT_REFRESH_SECS	5
+#define AGENT_FOLLOW_MS		500	/* which tokens are in: cheap */
+#define AGENT_TICKS_PER_SEC	(1000 / AGENT_FOLLOW_MS)
 #define AGENT_THREAD_STACK	(512 * 1024)
 
 static int	stop_pipe[2] = { -1, -1 };
@@ -167,56 +172,62 @@ peer_gone(int fd)
 	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR));
 }
 
+int
+agent_conn_step(struct agent *a, struct agent_conn *c, int fd,
+    struct tk_buf *in, struct tk_buf *out)
+{
+	uint8_t		 hdr[4], *p;
+	uint32_t	 len;
+	int		 r = -1;
+
+	if (read_full(fd, hdr, 4) != 0)
+		goto out;
+	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
+	    (uint32_t)hdr[2] << 8 | hdr[3];
+	if (len == 0 || len > AGENT_MAX_FRAME) {
+		agent_log(a, AGENT_LOG_ERR, "request frame of %u bytes "
+		    "(limit %u): closing the connection", len,
+		    AGENT_MAX_FRAME);
+		goto out;
+	}
+	tk_buf_reset(in);
+	if (tk_buf_reserve(in, len, &p) != 0 || read_full(fd, p, len) != 0) {
+		agent_log(a, AGENT_LOG_DEBUG, "client went away in the middle "
+		    "of a request");
+		goto out;
+	}
+	/*
+	 * A signature nobody can receive would still cost a token operation
+	 * (or a PIN prompt): clients that queue requests and hang up must
+	 * not be able to keep the token busy.
+	 */
+	if (p[0] == SSH_AGENTC_SIGN_REQUEST && peer_gone(fd)) {
+		agent_log(a, AGENT_LOG_DEBUG, "client went away before its "
+		    "sign request was served: dropped");
+		goto out;
+	}
+	if (agent_dispatch(a, c, tk_buf_ptr(in), tk_buf_avail(in), out) != 0 ||
+	    write_frame(fd, tk_buf_ptr(out), tk_buf_avail(out)) != 0)
+		goto out;
+	r = 0;
+ out:
+	tk_buf_reset(in);
+	return r;
+}
+
 static void
 conn_serve(struct agent *a, int fd, uid_t uid)
 {
 	struct agent_conn	 c;
 	struct tk_buf		 in, out;
-	uint8_t			 hdr[4], *p;
-	uint32_t		 len;
-	int			 r;
 
 	memset(&c, 0, sizeof(c));
 	c.uid = uid;
 	/* secret: a request may carry a PIN or the lock password */
 	tk_buf_init(&in, AGENT_MAX_FRAME, TK_BUF_SECRET);
 	tk_buf_init(&out, AGENT_MAX_FRAME, 0);
-	for (;;) {
-		if (read_full(fd, hdr, 4) != 0)
-			break;
-		len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
-		    (uint32_t)hdr[2] << 8 | hdr[3];
-		if (len == 0 || len > AGENT_MAX_FRAME) {
-			agent_log(a, AGENT_LOG_ERR, "request frame of %u bytes "
-			    "(limit %u): closing the connection", len,
-			    AGENT_MAX_FRAME);
-			break;
-		}
-		tk_buf_reset(&in);
-		if (tk_buf_reserve(&in, len, &p) != 0 ||
-		    read_full(fd, p, len) != 0) {
-			if (len > 0)
-				agent_log(a, AGENT_LOG_DEBUG, "client went away "
-				    "in the middle of a request");
-			break;
-		}
-		/*
-		 * A signature nobody can receive would still cost a token
-		 * operation (or a PIN prompt): clients that queue requests
-		 * and hang up must not be able to keep the token busy.
-		 */
-		if (p[0] == SSH_AGENTC_SIGN_REQUEST && peer_gone(fd)) {
-			agent_log(a, AGENT_LOG_DEBUG, "client went away before "
-			    "its sign request was served: dropped");
-			break;
-		}
-		r = agent_dispatch(a, &c, tk_buf_ptr(&in), tk_buf_avail(&in),
-		    &out);
-		tk_buf_reset(&in);
-		if (r != 0 || write_frame(fd, tk_buf_ptr(&out),
-		    tk_buf_avail(&out)) != 0)
-			break;
-	}
+	while (agent_conn_step(a, &c, fd, &in, &out) == 0)
+		continue;
 	tk_buf_free(&in);
 	tk_buf_free(&out);
 	explicit_bzero(&c, sizeof(c));
@@ -251,16 +262,30 @@ refresh_thread(void *arg)
 	int		 stop;
 
 	for (;;) {
+		/*
+		 * conns_cv also wakes us whenever a connection ends: wait out
+		 * the whole tick, on the monotonic clock (the wall clock of a
+		 * VM can jump).
+		 */
 		pthread_mutex_lock(&conns_mu);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
-		if (!stopping)
-			pthread_cond_timedwait(&conns_cv, &conns_mu, &ts);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += AGENT_FOLLOW_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		while (!stopping && pthread_cond_clockwait(&conns_cv,
+		    &conns_mu, CLOCK_MONOTONIC, &ts) == 0)
+			continue;
 		stop = stopping;
 		pthread_mutex_unlock(&conns_mu);
 		if (stop)
 			break;
-		if (++tick % AGENT_REFRESH_SECS == 0)
+		agent_follow_tokens(a);
+		if (++tick % AGENT_TICKS_PER_SEC != 0)
+			continue;
+		agent_registry_poll(a);
+		if (tick % (AGENT_REFRESH_SECS * AGENT_TICKS_PER_SEC) == 0)
 			(void)agent_refresh(a);
 		else
 			agent_expire(a);

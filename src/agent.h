@@ -11,19 +11,20 @@
  *   agent-pin.c    signing with logins: PIN and confirm prompts, one
  *                  prompt at a time per token
  *   agent-verify.c session-bind host key signatures (OpenSSL)
+ *   agent-registry.c following p11-kit's registry as modules come and go
  *
  * Token calls go through struct agent_ops, so the protocol can be tested
  * with a stub keystore; the agent proper plugs in src/hclient.h.
  *
  * Locking: a->lock guards sources, keys, hidden blobs and the lock state.
- * It is never held across a token call or a prompt.  Modules live until
- * the agent exits, so a pointer to one stays valid after a->lock is
- * released.
+ * It is never held across a token call or a prompt.  A module pointer
+ * used after a->lock is released is held (struct agent_module.refs).
  */
 #ifndef TK_AGENT_H
 #define TK_AGENT_H
 
 #include <sys/types.h>
+#include <sys/stat.h>
 
 #include <pthread.h>
 #include <stddef.h>
@@ -32,6 +33,7 @@
 
 #include "buf.h"
 #include "hclient.h"
+#include "pinsrc.h"
 #include "prompt.h"
 
 #define AGENT_MAX_FRAME		(256 * 1024)	/* OpenSSH's limit */
@@ -84,7 +86,8 @@
 struct agent_ops {
 	int	(*registry)(char ***paths, size_t *n);
 	void	(*paths_free)(char **, size_t);
-	int	(*mod_new)(const char *path, void **mod);
+	/* registry: path came from p11-kit's registry */
+	int	(*mod_new)(const char *path, int registry, void **mod);
 	void	(*mod_free)(void *mod);
 	int	(*list)(void *mod, const char *uri, struct tk_hkey **, size_t *);
 	void	(*keys_free)(struct tk_hkey *, size_t);
@@ -98,15 +101,27 @@ struct agent_ops {
 		    int timeout_ms);
 	int	(*token)(void *mod, const uint8_t *blob, size_t bloblen,
 		    struct tk_htoken *tok);
+	/* which tokens mod holds (may be NULL: only periodic re-lists) */
+	int	(*presence)(void *mod, uint64_t *digest);
 	int	(*prompt_pin)(const struct tk_prompt *, char *pin, size_t pinsz,
 		    size_t *len);
 	int	(*prompt_confirm)(const struct tk_prompt *);
 };
 
+/*
+ * A module and its helper.  Pointers to a module taken under a->lock stay
+ * valid after it is released while a reference is held (refs); a module
+ * that left p11-kit's registry is retired and freed with its last
+ * reference (agent_module_release).
+ */
 struct agent_module {
 	void		*h;		/* ops handle */
 	char		*path;		/* realpath */
 	int		 registry;	/* from p11-kit's registry */
+	int		 refs;		/* holders outside a->lock */
+	int		 retired;	/* not in a->mods any more */
+	uint64_t	 presence;	/* ops->presence, last answer */
+	int		 presence_known;
 };
 
 /* Something the user asked to serve: keys matching uri on one module. */
@@ -120,6 +135,19 @@ struct agent_source {
 	struct tk_hkey	*keys;		/* from the last listing */
 	size_t		 nkeys;
 	int		 listed;	/* keys is valid */
+	char		*pin_source;	/* the URI's pin-source file, or NULL */
+};
+
+/*
+ * A registry-wide request (a URI without module-path, from the command
+ * line, the no-URI default or ssh-add -s): modules that join p11-kit's
+ * registry later get a source for it too.
+ */
+struct agent_spec {
+	char		*uri;
+	char		*reader;
+	time_t		 deadline;
+	int		 confirm;
 };
 
 /* A served key (the cache that listing answers from). */
@@ -148,6 +176,8 @@ struct agent_token {
 	char		 serial[17];
 	pthread_mutex_t	 mu;
 	int		 wrong_pin;	/* the last PIN typed was refused */
+	int		 pinsrc_bad;	/* ...and it came from this file: */
+	struct tk_fileid pinsrc_id;
 };
 
 #define AGENT_MAX_TOKENS	128
@@ -163,6 +193,8 @@ struct agent {
 	struct agent_key *keys;
 	size_t		 nkeys;
 	uint64_t	 next_source_id;
+	struct agent_spec *specs;	/* registry-wide requests */
+	size_t		 nspecs;
 	struct agent_blob *hidden;	/* removed with -d / -e / expiry */
 	size_t		 nhidden;
 	struct tk_buf	 idanswer;	/* the IDENTITIES_ANSWER, ready */
@@ -183,9 +215,13 @@ struct agent {
 	size_t		 ntokens;
 	pthread_mutex_t	 tty_mu;	/* one terminal prompt at a time */
 
+	uint64_t	 regsig;	/* p11-kit config files, last seen */
+	int		 regsig_set;
+
 	/* Tests: a clock, else CLOCK_MONOTONIC seconds. */
 	time_t		 (*now)(void);
 	unsigned int	 unlock_delay_ms;
+	unsigned int	 lock_rounds;	/* PBKDF2 rounds; 0: default */
 };
 
 /* Per-connection state. */
@@ -205,6 +241,13 @@ void	agent_free(struct agent *);
 void	agent_log(struct agent *, int level, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 time_t	agent_now(struct agent *);
+/*
+ * One request on a connection: read a frame from fd (closing on one over
+ * AGENT_MAX_FRAME), dispatch it, write the answer.  in (TK_BUF_SECRET)
+ * and out are the connection's buffers.  0: go on; else close fd.
+ */
+int	agent_conn_step(struct agent *, struct agent_conn *, int fd,
+	    struct tk_buf *in, struct tk_buf *out);
 /* Serve on listening socket fd until agent_stop(); returns on error. */
 int	agent_serve(struct agent *, int fd);
 void	agent_stop(void);
@@ -235,10 +278,25 @@ int	agent_remove_reader(struct agent *, const char *reader);
 void	agent_remove_all(struct agent *);
 int	agent_hide(struct agent *, const uint8_t *, size_t);
 int	agent_refresh(struct agent *);
+/* List again the sources on m only (agent_refresh: all of them). */
+int	agent_refresh_module(struct agent *, struct agent_module *m);
 void	agent_expire(struct agent *);
-/* Copy of the served key's details, or TK_ERR_NOT_FOUND. */
+/*
+ * Copy of the served key's details, or TK_ERR_NOT_FOUND.  On success
+ * out->mod is held: agent_module_release it when done.
+ */
 int	agent_key_lookup(struct agent *, const uint8_t *, size_t,
 	    struct agent_key *out, char *comment, size_t commentsz);
+void	agent_module_release(struct agent *, struct agent_module *);
+/* The pin-source file of the source serving this key (TK_ERR_NOT_FOUND). */
+int	agent_key_pin_source(struct agent *, const uint8_t *, size_t,
+	    char *path, size_t pathsz);
+/*
+ * Make the served set follow a new list of registry modules: start
+ * helpers for new ones (serving there what the registry-wide URIs
+ * select), retire those that left.
+ */
+int	agent_registry_apply(struct agent *, char **paths, size_t n);
 int	agent_identities(struct agent *, struct tk_buf *reply);
 /* agent-lock.c */
 int	agent_lock(struct agent *, const uint8_t *pw, size_t len);
@@ -255,6 +313,21 @@ int	agent_sign(struct agent *, const struct agent_key *,
 int	agent_login_given(struct agent *, struct agent_source *,
 	    const struct tk_hkey *, const char *pin, size_t pinlen);
 void	agent_tokens_free(struct agent *);
+/* Drop the prompt state of tokens on a module about to be freed. */
+void	agent_tokens_forget(struct agent *, const struct agent_module *);
+
+/* agent-registry.c */
+/* A digest of p11-kit's config files and module dirs (names, times). */
+uint64_t agent_registry_sig(void);
+/* Re-read the registry if its files changed since the last call. */
+void	agent_registry_poll(struct agent *);
+
+/* agent-follow.c */
+/*
+ * Ask each module which tokens it holds (cheap: no objects) and list
+ * again at once the modules where a token came, went or changed.
+ */
+void	agent_follow_tokens(struct agent *);
 
 /* agent-hc.c: the real ops (helpers and src/prompt.c). */
 int	agent_hclient_ops(const struct agent_ops **);

@@ -64,10 +64,13 @@ tk_buf_ptr(const struct tk_buf *b)
 int
 tk_buf_consume(struct tk_buf *b, size_t n)
 {
-	if (n > tk_buf_avail(b))
-		return TK_ERR_FORMAT;
-	b->off += n;
-	return 0;
+	int	r = TK_ERR_FORMAT;
+
+	if (n <= tk_buf_avail(b)) {
+		b->off += n;
+		r = 0;
+	}
+	return r;
 }
 
 void
@@ -92,8 +95,10 @@ tk_buf_reserve(struct tk_buf *b, size_t n, uint8_t **pp)
 	size_t	 ncap;
 	int	 r = TK_ERR_INTERNAL;
 
-	if (b->flags & TK_BUF_RDONLY)
-		return TK_ERR_INVAL;
+	if (b->flags & TK_BUF_RDONLY) {
+		r = TK_ERR_INVAL;
+		goto out;
+	}
 	if (n > b->max || b->len > b->max - n) {
 		r = TK_ERR_RANGE;
 		goto out;
@@ -135,11 +140,9 @@ tk_buf_put(struct tk_buf *b, const void *p, size_t n)
 	uint8_t	*d;
 	int	 r;
 
-	if ((r = tk_buf_reserve(b, n, &d)) != 0)
-		return r;
-	if (n > 0)
+	if ((r = tk_buf_reserve(b, n, &d)) == 0 && n > 0)
 		memcpy(d, p, n);
-	return 0;
+	return r;
 }
 
 int
@@ -165,21 +168,19 @@ tk_buf_put_u64(struct tk_buf *b, uint64_t v)
 {
 	int	r;
 
-	if ((r = tk_buf_put_u32(b, v >> 32)) != 0)
-		return r;
-	return tk_buf_put_u32(b, (uint32_t)v);
+	if ((r = tk_buf_put_u32(b, v >> 32)) == 0)
+		r = tk_buf_put_u32(b, (uint32_t)v);
+	return r;
 }
 
 int
 tk_buf_put_string(struct tk_buf *b, const void *p, size_t n)
 {
-	int	r;
+	int	r = TK_ERR_RANGE;
 
-	if (n > UINT32_MAX)
-		return TK_ERR_RANGE;
-	if ((r = tk_buf_put_u32(b, (uint32_t)n)) != 0)
-		return r;
-	return tk_buf_put(b, p, n);
+	if (n <= UINT32_MAX && (r = tk_buf_put_u32(b, (uint32_t)n)) == 0)
+		r = tk_buf_put(b, p, n);
+	return r;
 }
 
 int
@@ -199,13 +200,16 @@ tk_buf_put_bignum(struct tk_buf *b, const uint8_t *p, size_t n)
 		n--;
 	}
 	pad = n > 0 && (*p & 0x80) != 0;
-	if (n > UINT32_MAX - 1)
-		return TK_ERR_RANGE;
-	if ((r = tk_buf_put_u32(b, (uint32_t)(n + pad))) != 0)
-		return r;
-	if (pad && (r = tk_buf_put_u8(b, 0)) != 0)
-		return r;
-	return tk_buf_put(b, p, n);
+	if (n > UINT32_MAX - 1) {
+		r = TK_ERR_RANGE;
+		goto out;
+	}
+	if ((r = tk_buf_put_u32(b, (uint32_t)(n + pad))) != 0 ||
+	    (pad && (r = tk_buf_put_u8(b, 0)) != 0))
+		goto out;
+	r = tk_buf_put(b, p, n);
+ out:
+	return r;
 }
 
 int
@@ -222,57 +226,76 @@ int
 tk_buf_close_string(struct tk_buf *b, size_t mark)
 {
 	size_t	n;
+	int	r;
 
-	if (b->flags & TK_BUF_RDONLY)
-		return TK_ERR_INVAL;	/* the memory is the caller's */
-	if (mark > b->len || b->len - mark < 4)
-		return TK_ERR_INTERNAL;
+	if (b->flags & TK_BUF_RDONLY) {
+		r = TK_ERR_INVAL;	/* the memory is the caller's */
+		goto out;
+	}
+	if (mark > b->len || b->len - mark < 4) {
+		r = TK_ERR_INTERNAL;
+		goto out;
+	}
 	n = b->len - mark - 4;
-	if (n > UINT32_MAX)
-		return TK_ERR_RANGE;
+	if (n > UINT32_MAX) {
+		r = TK_ERR_RANGE;
+		goto out;
+	}
 	b->d[mark] = n >> 24;
 	b->d[mark + 1] = n >> 16;
 	b->d[mark + 2] = n >> 8;
 	b->d[mark + 3] = n;
-	return 0;
+	r = 0;
+ out:
+	return r;
+}
+
+/* The big-endian u32 at the read offset; 4 bytes must be there. */
+static uint32_t
+peek_u32(const struct tk_buf *b)
+{
+	const uint8_t	*p = b->d + b->off;
+
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
 }
 
 int
 tk_buf_get_u8(struct tk_buf *b, uint8_t *v)
 {
-	if (tk_buf_avail(b) < 1)
-		return TK_ERR_FORMAT;
-	*v = b->d[b->off++];
-	return 0;
+	int	r = TK_ERR_FORMAT;
+
+	if (tk_buf_avail(b) >= 1) {
+		*v = b->d[b->off++];
+		r = 0;
+	}
+	return r;
 }
 
 int
 tk_buf_get_u32(struct tk_buf *b, uint32_t *v)
 {
-	const uint8_t	*p;
+	int	r = TK_ERR_FORMAT;
 
-	if (tk_buf_avail(b) < 4)
-		return TK_ERR_FORMAT;
-	p = b->d + b->off;
-	*v = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-	b->off += 4;
-	return 0;
+	if (tk_buf_avail(b) >= 4) {
+		*v = peek_u32(b);
+		b->off += 4;
+		r = 0;
+	}
+	return r;
 }
 
 int
 tk_buf_get_u64(struct tk_buf *b, uint64_t *v)
 {
 	uint32_t	hi, lo;
-	int		r;
+	int		r = TK_ERR_FORMAT;
 
-	if (tk_buf_avail(b) < 8)
-		return TK_ERR_FORMAT;
-	if ((r = tk_buf_get_u32(b, &hi)) != 0 ||
-	    (r = tk_buf_get_u32(b, &lo)) != 0)
-		return r;
-	*v = (uint64_t)hi << 32 | lo;
-	return 0;
+	/* Checked first, so nothing is consumed when it fails. */
+	if (tk_buf_avail(b) >= 8 && (r = tk_buf_get_u32(b, &hi)) == 0 &&
+	    (r = tk_buf_get_u32(b, &lo)) == 0)
+		*v = (uint64_t)hi << 32 | lo;
+	return r;
 }
 
 int
@@ -281,27 +304,25 @@ tk_buf_get_bool(struct tk_buf *b, int *v)
 	uint8_t	c;
 	int	r;
 
-	if ((r = tk_buf_get_u8(b, &c)) != 0)
-		return r;
-	*v = c != 0;
-	return 0;
+	if ((r = tk_buf_get_u8(b, &c)) == 0)
+		*v = c != 0;
+	return r;
 }
 
 int
 tk_buf_get_string(struct tk_buf *b, const uint8_t **p, size_t *n)
 {
 	uint32_t	len;
+	int		r = TK_ERR_FORMAT;
 
-	if (tk_buf_avail(b) < 4)
-		return TK_ERR_FORMAT;
-	len = (uint32_t)b->d[b->off] << 24 | (uint32_t)b->d[b->off + 1] << 16 |
-	    (uint32_t)b->d[b->off + 2] << 8 | b->d[b->off + 3];
-	if (len > tk_buf_avail(b) - 4)
-		return TK_ERR_FORMAT;
+	if (tk_buf_avail(b) < 4 || (len = peek_u32(b)) > tk_buf_avail(b) - 4)
+		goto out;
 	*p = b->d + b->off + 4;
 	*n = len;
 	b->off += 4 + (size_t)len;
-	return 0;
+	r = 0;
+ out:
+	return r;
 }
 
 int
@@ -336,10 +357,9 @@ tk_buf_get_sub(struct tk_buf *b, struct tk_buf *sub)
 	size_t		 n;
 	int		 r;
 
-	if ((r = tk_buf_get_string(b, &p, &n)) != 0)
-		return r;
-	tk_buf_init_ro(sub, p, n);
-	return 0;
+	if ((r = tk_buf_get_string(b, &p, &n)) == 0)
+		tk_buf_init_ro(sub, p, n);
+	return r;
 }
 
 int

@@ -46,27 +46,72 @@ int
 cli_uri_error(const char *uri, int err)
 {
 	char	safe[1024];
+	int	ex = 1;
 
 	tk_str_sanitize(uri, safe, sizeof(safe));
 	switch (err) {
 	case TK_ERR_URI_SCHEME:
 		cli_warnx("not a pkcs11: URI: \"%s\" (expected pkcs11:...)",
 		    safe);
-		return EXIT_USAGE;
+		ex = EXIT_USAGE;
+		break;
 	case TK_ERR_URI:
 		cli_warnx("malformed pkcs11: URI \"%s\": bad percent-encoding "
 		    "or an attribute RFC 7512 does not define", safe);
-		return EXIT_USAGE;
+		ex = EXIT_USAGE;
+		break;
 	case TK_ERR_NOT_FOUND:
 		cli_warnx("no key matches URI %s", safe);
-		return 1;
+		break;
 	case TK_ERR_DENIED:
 		cli_warnx("URI %s: module-path is not allowed here", safe);
-		return 1;
+		break;
 	default:
 		cli_warnx("URI %s: %s", safe, tk_strerror(err));
-		return 1;
+		break;
 	}
+	return ex;
+}
+
+int
+cli_ctx_new(struct tk_ctx **ctx, int flags)
+{
+	int	ex = 0;
+
+	if (tk_ctx_new(ctx, flags) != 0) {
+		cli_warnx("out of memory");
+		ex = 1;
+	} else
+		tk_ctx_set_log(*ctx, cli_log, NULL);
+	return ex;
+}
+
+int
+cli_format(const char *arg, int *json)
+{
+	int	ex = 0;
+
+	if (strcmp(arg, "json") == 0)
+		*json = 1;
+	else if (strcmp(arg, "text") == 0)
+		*json = 0;
+	else {
+		cli_warnx("--format: expected text or json, not \"%s\"", arg);
+		ex = EXIT_USAGE;
+	}
+	return ex;
+}
+
+int
+cli_flush_stdout(void)
+{
+	int	ex = 0;
+
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		cli_warnx("write error on standard output");
+		ex = 1;
+	}
+	return ex;
 }
 
 void
@@ -97,4 +142,11 @@ json_hex(FILE *f, const uint8_t *p, size_t n)
 	for (i = 0; i < n; i++)
 		fprintf(f, "%02x", p[i]);
 	fputc('"', f);
+}
+
+void
+json_field(FILE *f, const char *name, const char *value)
+{
+	fprintf(f, ", \"%s\": ", name);
+	json_string(f, value);
 }

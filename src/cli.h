@@ -25,9 +25,20 @@ void	cli_log(void *, int, const char *);
 int	cli_pin(void *, const char *, int, char *, size_t, size_t *);
 /* Report a URI the library refused; returns the exit status to use. */
 int	cli_uri_error(const char *uri, int err);
+/*
+ * A context logging to stderr (flags as for tk_ctx_new()).  0, or 1
+ * after saying why.
+ */
+int	cli_ctx_new(struct tk_ctx **, int flags);
+/* --format text|json: *json set, 0; or EXIT_USAGE after saying why. */
+int	cli_format(const char *arg, int *json);
+/* Flush stdout: 0, or 1 after saying that the output is incomplete. */
+int	cli_flush_stdout(void);
 
 /* JSON string (quoted, escaped; token strings sanitised first). */
 void	json_string(FILE *, const char *);
 void	json_hex(FILE *, const uint8_t *, size_t);
+/* `, "name": ` and value as json_string() writes it. */
+void	json_field(FILE *, const char *name, const char *value);
 
 #endif /* TK_CLI_H */

@@ -252,33 +252,82 @@ listen_on(const char *path)
 	return fd;
 }
 
+/* A URI's pin-source file must be the user's alone (if it exists yet). */
+static int
+check_pin_source(const char *uri, const char *safe)
+{
+	char	*path = NULL, why[128], spath[512];
+	int	 r;
+
+	if ((r = tk_pinsrc_from_uri(uri, &path)) != 0) {
+		if (r == TK_ERR_DENIED)
+			cli_warnx("agent: %s: pin-value is refused (the PIN "
+			    "would be in argv); use pin-source=file:PATH",
+			    safe);
+		else if (r == TK_ERR_INVAL)
+			cli_warnx("agent: %s: pin-source must be file:PATH "
+			    "or an absolute path", safe);
+		else
+			return cli_uri_error(uri, r);
+		r = EXIT_USAGE;
+		goto out;
+	}
+	if (path == NULL)
+		goto out;
+	tk_str_sanitize(path, spath, sizeof(spath));
+	r = tk_pinsrc_check(path, why, sizeof(why));
+	if (r == TK_ERR_NOT_FOUND) {
+		cli_warnx("agent: warning: pin-source %s does not exist yet; "
+		    "it is read when a login needs it", spath);
+		r = 0;
+	} else if (r != 0) {
+		cli_warnx("agent: pin-source %s refused: %s", spath, why);
+		r = 1;
+	}
+ out:
+	free(path);
+	return r;
+}
+
 /* Refuse bad URIs and modules before daemonising, where the user sees. */
+static int
+check_uri(struct agent *a, const char *uri)
+{
+	char	path[PATH_MAX], rpath[PATH_MAX], safe[512];
+	int	r;
+
+	tk_str_sanitize(uri, safe, sizeof(safe));
+	if ((r = check_pin_source(uri, safe)) != 0)
+		goto out;
+	r = agent_uri_module_path(uri, path, sizeof(path));
+	if (r == TK_ERR_NOT_FOUND) {
+		r = 0;
+		goto out;
+	}
+	if (r == 0)
+		r = agent_module_allowed(a, path, rpath, sizeof(rpath));
+	if (r == TK_ERR_DENIED) {
+		cli_warnx("agent: %s: module-path is not in the allowlist "
+		    "(-P %s)", safe, a->allowlist);
+		r = 1;
+	} else if (r == TK_ERR_NOT_FOUND) {
+		cli_warnx("agent: %s: the module-path file does not exist",
+		    safe);
+		r = 1;
+	} else if (r != 0)
+		r = cli_uri_error(uri, r);
+ out:
+	return r;
+}
+
 static int
 check_uris(struct agent *a, int argc, char **argv)
 {
-	char	path[PATH_MAX], rpath[PATH_MAX], safe[512];
-	int	i, r;
+	int	i, r = 0;
 
-	for (i = 0; i < argc; i++) {
-		tk_str_sanitize(argv[i], safe, sizeof(safe));
-		r = agent_uri_module_path(argv[i], path, sizeof(path));
-		if (r == TK_ERR_NOT_FOUND)
-			continue;
-		if (r == 0)
-			r = agent_module_allowed(a, path, rpath, sizeof(rpath));
-		if (r != 0) {
-			if (r == TK_ERR_DENIED)
-				cli_warnx("agent: %s: module-path is not in the "
-				    "allowlist (-P %s)", safe, a->allowlist);
-			else if (r == TK_ERR_NOT_FOUND)
-				cli_warnx("agent: %s: the module-path file does "
-				    "not exist", safe);
-			else
-				return cli_uri_error(argv[i], r);
-			return 1;
-		}
-	}
-	return 0;
+	for (i = 0; i < argc && r == 0; i++)
+		r = check_uri(a, argv[i]);
+	return r;
 }
 
 static void

@@ -29,13 +29,22 @@ fd_is_socket(int fd)
 int
 helper_main(int argc, char **argv)
 {
-	int	sock, r;
+	int	sock, r, reg = TK_MODSET_REG_LOOK;
 
 	/* PINs pass through here: no core dumps, no ptrace by the user */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
+	if (argc == 3 && strcmp(argv[1], "--registered") == 0)
+		reg = TK_MODSET_REG_YES;
+	else if (argc == 3 && strcmp(argv[1], "--unregistered") == 0)
+		reg = TK_MODSET_REG_NO;
+	if (reg != TK_MODSET_REG_LOOK) {
+		argc--;
+		argv++;
+	}
 	if (argc != 2 || argv[1][0] == '\0') {
-		cli_warnx("usage: tokenkeys __helper MODULE_PATH | --registry "
+		cli_warnx("usage: tokenkeys __helper [--registered | "
+		    "--unregistered] MODULE_PATH | --registry "
 		    "(started by the agent)");
 		return EXIT_USAGE;
 	}
@@ -52,6 +61,6 @@ helper_main(int argc, char **argv)
 		    "started by 'tokenkeys agent'", TK_HELPER_FD);
 		return EXIT_USAGE;
 	}
-	r = tk_helper_run(TK_HELPER_FD, argv[1]);
+	r = tk_helper_run(TK_HELPER_FD, argv[1], reg);
 	return r == 0 ? 0 : 1;
 }

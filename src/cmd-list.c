@@ -36,102 +36,106 @@ static const char *
 comment_of(const struct tk_key *k, const struct listopts *o, char *buf,
     size_t bufsz)
 {
-	switch (o->comment) {
-	case COMMENT_URI:
-		return tk_key_uri(k);
-	case COMMENT_LABEL:
+	const char	*c = "";
+
+	if (o->comment == COMMENT_URI)
+		c = tk_key_uri(k);
+	else if (o->comment == COMMENT_LABEL) {
 		tk_str_sanitize(tk_key_label(k), buf, bufsz);
-		return buf;
-	default:
-		return "";
+		c = buf;
 	}
+	return c;
+}
+
+/* The authorized_keys line for k with comment c, allocated in *line. */
+static int
+key_line(const struct tk_key *k, const char *c, char **line)
+{
+	const uint8_t	*blob;
+	char		*b64 = NULL;
+	size_t		 len, b64sz;
+	int		 r;
+
+	*line = NULL;
+	blob = tk_key_blob(k, &len);
+	b64sz = len / 3 * 4 + 8;
+	if ((b64 = malloc(b64sz)) == NULL) {
+		r = TK_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = tk_blob_base64(blob, len, b64, b64sz)) != 0)
+		goto out;
+	if (asprintf(line, "%s %s%s%s", tk_key_type_name(k), b64,
+	    *c != '\0' ? " " : "", c) == -1) {
+		*line = NULL;
+		r = TK_ERR_NOMEM;
+		goto out;
+	}
+	r = 0;
+ out:
+	free(b64);
+	return r;
 }
 
 static int
 print_text(const struct tk_key *k, const struct listopts *o)
 {
-	const uint8_t	*blob;
-	char		*b64 = NULL, fp[128], cbuf[1024];
+	char		*line = NULL, fp[128], cbuf[1024];
 	const char	*c;
-	size_t		 len;
 	int		 r;
 
 	c = comment_of(k, o, cbuf, sizeof(cbuf));
-	blob = tk_key_blob(k, &len);
 	if (o->fingerprint) {
 		if ((r = tk_key_fingerprint(k, o->fpalg, fp, sizeof(fp))) != 0)
 			goto out;
 		printf("%u %s %s (%s)\n", tk_key_bits(k), fp,
 		    *c != '\0' ? c : "no comment", tk_key_type_short(k));
-		goto out;
+	} else {
+		if ((r = key_line(k, c, &line)) != 0)
+			goto out;
+		printf("%s\n", line);
 	}
-	if ((b64 = malloc(len / 3 * 4 + 8)) == NULL) {
-		r = TK_ERR_NOMEM;
-		goto out;
-	}
-	if ((r = tk_blob_base64(blob, len, b64, len / 3 * 4 + 8)) != 0)
-		goto out;
-	printf("%s %s%s%s\n", tk_key_type_name(k), b64, *c != '\0' ? " " : "",
-	    c);
  out:
-	free(b64);
+	free(line);
 	return r;
 }
 
 static int
 print_json(const struct tk_key *k, const struct listopts *o, int first)
 {
-	const uint8_t	*blob, *id;
-	char		*b64 = NULL, *line = NULL, fp[128], cbuf[1024];
-	const char	*c;
-	size_t		 len, idlen;
+	const uint8_t	*id;
+	char		*line = NULL, fp[128], cbuf[1024];
+	size_t		 idlen;
 	int		 r;
 
 	if ((r = tk_key_fingerprint(k, o->fpalg, fp, sizeof(fp))) != 0)
 		goto out;
-	blob = tk_key_blob(k, &len);
+	if ((r = key_line(k, comment_of(k, o, cbuf, sizeof(cbuf)),
+	    &line)) != 0)
+		goto out;
 	id = tk_key_id(k, &idlen);
-	if ((b64 = malloc(len / 3 * 4 + 8)) == NULL) {
-		r = TK_ERR_NOMEM;
-		goto out;
-	}
-	if ((r = tk_blob_base64(blob, len, b64, len / 3 * 4 + 8)) != 0)
-		goto out;
-	c = comment_of(k, o, cbuf, sizeof(cbuf));
-	printf("%s\n  {\"type\": \"%s\", \"bits\": %u, \"fingerprint\": ",
+	printf("%s\n  {\"type\": \"%s\", \"bits\": %u",
 	    first ? "" : ",", tk_key_type_name(k), tk_key_bits(k));
-	json_string(stdout, fp);
-	printf(", \"label\": ");
-	json_string(stdout, tk_key_label(k));
+	json_field(stdout, "fingerprint", fp);
+	json_field(stdout, "label", tk_key_label(k));
 	printf(", \"id\": ");
 	json_hex(stdout, id, idlen);
-	printf(", \"uri\": ");
-	json_string(stdout, tk_key_uri(k));
+	json_field(stdout, "uri", tk_key_uri(k));
 	printf(", \"token\": {\"label\": ");
 	json_string(stdout, tk_key_token_label(k));
-	printf(", \"serial\": ");
-	json_string(stdout, tk_key_token_serial(k));
-	printf(", \"manufacturer\": ");
-	json_string(stdout, tk_key_token_manufacturer(k));
-	printf(", \"model\": ");
-	json_string(stdout, tk_key_token_model(k));
-	printf("}, \"module\": ");
-	json_string(stdout, tk_key_module_path(k));
-	if (asprintf(&line, "%s %s%s%s", tk_key_type_name(k), b64,
-	    *c != '\0' ? " " : "", c) == -1) {
-		line = NULL;
-		r = TK_ERR_NOMEM;
-		goto out;
-	}
-	printf(", \"line\": ");
-	json_string(stdout, line);
+	json_field(stdout, "serial", tk_key_token_serial(k));
+	json_field(stdout, "manufacturer", tk_key_token_manufacturer(k));
+	json_field(stdout, "model", tk_key_token_model(k));
+	printf("}");
+	json_field(stdout, "module", tk_key_module_path(k));
+	json_field(stdout, "line", line);
 	printf("}");
  out:
 	free(line);
-	free(b64);
 	return r;
 }
 
+/* 0 to go on, -1 after --help, else the exit status (after saying why). */
 static int
 parse_opts(int argc, char **argv, struct listopts *o, struct tk_ctx *ctx)
 {
@@ -143,11 +147,12 @@ parse_opts(int argc, char **argv, struct listopts *o, struct tk_ctx *ctx)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int	ch, r;
+	int	ch, ex = 0;
 
 	opterr = 0;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+:lE:h", longopts, NULL)) != -1) {
+	while (ex == 0 &&
+	    (ch = getopt_long(argc, argv, "+:lE:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'l':
 			o->fingerprint = 1;
@@ -160,12 +165,13 @@ parse_opts(int argc, char **argv, struct listopts *o, struct tk_ctx *ctx)
 			else {
 				cli_warnx("-E: unknown hash \"%s\" (md5 or "
 				    "sha256)", optarg);
-				return EXIT_USAGE;
+				ex = EXIT_USAGE;
 			}
 			break;
 		case OPT_MODULE:
-			if ((r = tk_ctx_add_module(ctx, optarg)) != 0)
-				return 1;	/* reported by the library */
+			/* The library says why it failed. */
+			if (tk_ctx_add_module(ctx, optarg) != 0)
+				ex = 1;
 			break;
 		case OPT_COMMENT:
 			if (strcmp(optarg, "uri") == 0)
@@ -177,45 +183,40 @@ parse_opts(int argc, char **argv, struct listopts *o, struct tk_ctx *ctx)
 			else {
 				cli_warnx("--comment: expected uri, label or "
 				    "none, not \"%s\"", optarg);
-				return EXIT_USAGE;
+				ex = EXIT_USAGE;
 			}
 			break;
 		case OPT_FORMAT:
-			if (strcmp(optarg, "json") == 0)
-				o->json = 1;
-			else if (strcmp(optarg, "text") != 0) {
-				cli_warnx("--format: expected text or json, "
-				    "not \"%s\"", optarg);
-				return EXIT_USAGE;
-			}
+			ex = cli_format(optarg, &o->json);
 			break;
 		case OPT_LOGIN:
 			o->login = 1;
 			break;
 		case 'h':
 			usage(stdout);
-			return -1;
+			ex = -1;
+			break;
 		default:
-			return cli_bad_option("list", ch, argv[optind - 1]);
+			ex = cli_bad_option("list", ch, argv[optind - 1]);
+			break;
 		}
 	}
-	return 0;
+	return ex;
 }
 
 /* Does the command line name a module with --module? */
 static int
 has_module_opt(int argc, char **argv)
 {
-	int	i;
+	int	i, found = 0;
 
-	for (i = 1; i < argc; i++) {
+	for (i = 1; i < argc && !found; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			break;
-		if (strcmp(argv[i], "--module") == 0 ||
-		    strncmp(argv[i], "--module=", 9) == 0)
-			return 1;
+		found = strcmp(argv[i], "--module") == 0 ||
+		    strncmp(argv[i], "--module=", 9) == 0;
 	}
-	return 0;
+	return found;
 }
 
 int
@@ -230,12 +231,9 @@ list_main(int argc, char **argv)
 	int			 r, ex = 0, nuris;
 
 	memset(&o, 0, sizeof(o));
-	if (tk_ctx_new(&ctx, has_module_opt(argc, argv) ?
-	    TK_CTX_NO_REGISTRY : 0) != 0) {
-		cli_warnx("out of memory");
-		return 1;
-	}
-	tk_ctx_set_log(ctx, cli_log, NULL);
+	if ((ex = cli_ctx_new(&ctx, has_module_opt(argc, argv) ?
+	    TK_CTX_NO_REGISTRY : 0)) != 0)
+		goto out;
 	tk_ctx_set_pin_fn(ctx, cli_pin, NULL);
 	if ((r = parse_opts(argc, argv, &o, ctx)) != 0) {
 		ex = r < 0 ? 0 : r;
@@ -278,10 +276,8 @@ list_main(int argc, char **argv)
 	}
 	if (o.json)
 		printf("%s]\n", n > 0 ? "\n" : "");
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		cli_warnx("write error on standard output");
+	if (cli_flush_stdout() != 0)
 		ex = 1;
-	}
  out:
 	tk_keylist_free(list);
 	tk_ctx_free(ctx);

@@ -34,38 +34,18 @@ field(const char *name, const char *val)
 {
 	char	safe[1024];
 
-	if (*val == '\0')
-		return;
-	tk_str_sanitize(val, safe, sizeof(safe));
-	printf("  %-13s %s\n", name, safe);
+	if (*val != '\0') {
+		tk_str_sanitize(val, safe, sizeof(safe));
+		printf("  %-13s %s\n", name, safe);
+	}
 }
 
 static void
-print_text(const struct tk_token *t, const char *lastmod)
+print_flags(unsigned int f)
 {
-	unsigned int	f = tk_token_flags(t);
-	size_t		i;
-	int		any = 0;
+	size_t	i;
+	int	any = 0;
 
-	if (lastmod == NULL || strcmp(lastmod, tk_token_module_path(t)) != 0)
-		printf("module %s (%s)\n", tk_token_module_path(t),
-		    tk_token_module_name(t));
-	if (f & TK_TOKEN_NO_SLOT) {
-		printf("  (no slots)\n");
-		return;
-	}
-	printf("slot %lu", tk_token_slot_id(t));
-	if (!(f & TK_TOKEN_PRESENT)) {
-		printf(": no token\n");
-		field("description", tk_token_slot_description(t));
-		return;
-	}
-	printf("\n");
-	field("uri", tk_token_uri(t));
-	field("label", tk_token_label(t));
-	field("manufacturer", tk_token_manufacturer(t));
-	field("model", tk_token_model(t));
-	field("serial", tk_token_serial(t));
 	printf("  %-13s", "flags");
 	for (i = 0; i < NFLAGS; i++) {
 		if (f & flagnames[i].flag) {
@@ -74,42 +54,67 @@ print_text(const struct tk_token *t, const char *lastmod)
 		}
 	}
 	printf("%s\n", any ? "" : " none");
-	printf("  %-13s %zu\n", "keys", tk_token_nkeys(t));
 }
 
 static void
-print_json(const struct tk_token *t, int first)
+print_text(const struct tk_token *t, const char *lastmod)
+{
+	unsigned int	f = tk_token_flags(t);
+
+	if (lastmod == NULL || strcmp(lastmod, tk_token_module_path(t)) != 0)
+		printf("module %s (%s)\n", tk_token_module_path(t),
+		    tk_token_module_name(t));
+	if (f & TK_TOKEN_NO_SLOT)
+		printf("  (no slots)\n");
+	else if (!(f & TK_TOKEN_PRESENT)) {
+		printf("slot %lu: no token\n", tk_token_slot_id(t));
+		field("description", tk_token_slot_description(t));
+	} else {
+		printf("slot %lu\n", tk_token_slot_id(t));
+		field("uri", tk_token_uri(t));
+		field("label", tk_token_label(t));
+		field("manufacturer", tk_token_manufacturer(t));
+		field("model", tk_token_model(t));
+		field("serial", tk_token_serial(t));
+		print_flags(f);
+		printf("  %-13s %zu\n", "keys", tk_token_nkeys(t));
+	}
+}
+
+/* The slot's part of a token's JSON object. */
+static void
+print_json_slot(const struct tk_token *t)
 {
 	unsigned int	f = tk_token_flags(t);
 	size_t		i;
 	int		n = 0;
 
-	printf("%s\n  {\"module\": ", first ? "" : ",");
-	json_string(stdout, tk_token_module_path(t));
-	printf(", \"module_name\": ");
-	json_string(stdout, tk_token_module_name(t));
-	if (f & TK_TOKEN_NO_SLOT) {
-		printf(", \"slot\": null}");
-		return;
-	}
-	printf(", \"slot\": %lu, \"slot_description\": ", tk_token_slot_id(t));
-	json_string(stdout, tk_token_slot_description(t));
+	printf(", \"slot\": %lu", tk_token_slot_id(t));
+	json_field(stdout, "slot_description", tk_token_slot_description(t));
 	printf(", \"present\": %s", (f & TK_TOKEN_PRESENT) ? "true" : "false");
-	printf(", \"uri\": ");
-	json_string(stdout, tk_token_uri(t));
-	printf(", \"label\": ");
-	json_string(stdout, tk_token_label(t));
-	printf(", \"manufacturer\": ");
-	json_string(stdout, tk_token_manufacturer(t));
-	printf(", \"model\": ");
-	json_string(stdout, tk_token_model(t));
-	printf(", \"serial\": ");
-	json_string(stdout, tk_token_serial(t));
+	json_field(stdout, "uri", tk_token_uri(t));
+	json_field(stdout, "label", tk_token_label(t));
+	json_field(stdout, "manufacturer", tk_token_manufacturer(t));
+	json_field(stdout, "model", tk_token_model(t));
+	json_field(stdout, "serial", tk_token_serial(t));
 	printf(", \"flags\": [");
 	for (i = 0; i < NFLAGS; i++)
 		if (f & flagnames[i].flag)
 			printf("%s\"%s\"", n++ ? ", " : "", flagnames[i].name);
-	printf("], \"keys\": %zu}", tk_token_nkeys(t));
+	printf("], \"keys\": %zu", tk_token_nkeys(t));
+}
+
+static void
+print_json(const struct tk_token *t, int first)
+{
+	printf("%s\n  {\"module\": ", first ? "" : ",");
+	json_string(stdout, tk_token_module_path(t));
+	json_field(stdout, "module_name", tk_token_module_name(t));
+	if (tk_token_flags(t) & TK_TOKEN_NO_SLOT)
+		printf(", \"slot\": null");
+	else
+		print_json_slot(t);
+	printf("}");
 }
 
 int
@@ -121,6 +126,7 @@ tokens_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
+	const struct tk_token	*t;
 	struct tk_ctx		*ctx = NULL;
 	struct tk_tokenlist	*list = NULL;
 	const char		*uri = "pkcs11:", *lastmod = NULL;
@@ -130,39 +136,36 @@ tokens_main(int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+	while (ex == 0 &&
+	    (ch = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'm':
 			modpath = optarg;
 			break;
 		case 'f':
-			if (strcmp(optarg, "json") == 0)
-				json = 1;
-			else if (strcmp(optarg, "text") != 0) {
-				cli_warnx("--format: expected text or json, "
-				    "not \"%s\"", optarg);
-				return EXIT_USAGE;
-			}
+			ex = cli_format(optarg, &json);
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			goto out;
 		default:
-			return cli_bad_option("tokens", ch, argv[optind - 1]);
+			ex = cli_bad_option("tokens", ch, argv[optind - 1]);
+			break;
 		}
 	}
+	if (ex != 0)
+		goto out;
 	if (argc - optind > 1) {
 		cli_warnx("tokens: takes at most one URI; see 'tokenkeys "
 		    "tokens --help'");
-		return EXIT_USAGE;
+		ex = EXIT_USAGE;
+		goto out;
 	}
 	if (argc - optind == 1)
 		uri = argv[optind];
-	if (tk_ctx_new(&ctx, modpath != NULL ? TK_CTX_NO_REGISTRY : 0) != 0) {
-		cli_warnx("out of memory");
-		return 1;
-	}
-	tk_ctx_set_log(ctx, cli_log, NULL);
+	if ((ex = cli_ctx_new(&ctx, modpath != NULL ?
+	    TK_CTX_NO_REGISTRY : 0)) != 0)
+		goto out;
 	if (modpath != NULL && tk_ctx_add_module(ctx, modpath) != 0) {
 		ex = 1;
 		goto out;
@@ -175,20 +178,19 @@ tokens_main(int argc, char **argv)
 	if (json)
 		printf("[");
 	for (i = 0; i < n; i++) {
+		t = tk_tokenlist_get(list, i);
 		if (json)
-			print_json(tk_tokenlist_get(list, i), i == 0);
+			print_json(t, i == 0);
 		else
-			print_text(tk_tokenlist_get(list, i), lastmod);
-		lastmod = tk_token_module_path(tk_tokenlist_get(list, i));
+			print_text(t, lastmod);
+		lastmod = tk_token_module_path(t);
 	}
 	if (json)
 		printf("%s]\n", n > 0 ? "\n" : "");
 	if (tk_ctx_errors(ctx) > 0)
 		ex = 1;
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		cli_warnx("write error on standard output");
+	if (cli_flush_stdout() != 0)
 		ex = 1;
-	}
  out:
 	tk_tokenlist_free(list);
 	tk_ctx_free(ctx);

@@ -36,7 +36,6 @@ static const char *const errtab[] = {
 const char *
 tk_strerror(int err)
 {
-	if (err > 0 || err < TK_ERR_LAST)
-		return "unknown error";
-	return errtab[-err];
+	return (err > 0 || err < TK_ERR_LAST) ? "unknown error" :
+	    errtab[-err];
 }

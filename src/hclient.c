@@ -1,15 +1,19 @@
 /*
  * The agent's side of a helper process: see hclient.h.
  *
- * A helper incarnation (struct hc_proc) is a child process, the agent's
- * end of a socketpair and one reader thread that hands each reply frame
- * to the caller waiting for its id.  Callers write whole frames under
- * the incarnation's write lock and wait on their own condition variable
- * (CLOCK_MONOTONIC deadline).  An incarnation that died, garbled its
- * stream or missed a deadline is marked dead; the next call retires it
- * (SIGKILL, join the reader, waitpid) and starts a new one.  Retiring and
- * starting are serialised by spawn_mu, and only they kill or reap, so a
- * pid is never signalled after it was reaped.
+ * A helper incarnation (struct hc_proc) is a child process and the
+ * agent's end of a socketpair.  Callers write whole frames under the
+ * incarnation's write lock and read the replies themselves: one waiting
+ * caller at a time holds the reader role, reads the stream and hands
+ * each frame to the call with its id; when its own reply has come it
+ * passes the role to another waiting caller.  So a lone caller reads its
+ * own reply, with no thread hand-off on the way.  Every wait has a
+ * CLOCK_MONOTONIC deadline (poll, or the call's condition variable).  An
+ * incarnation that died, garbled its stream or missed a deadline is
+ * marked dead and its waiting calls fail; the next call retires it
+ * (SIGKILL, waitpid) and starts a new one.  Retiring and starting are
+ * serialised by spawn_mu, and only they kill or reap, so a pid is never
+ * signalled after it was reaped.
  *
  * Lock order: spawn_mu, then mu; wmu is taken alone.
  */
@@ -18,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -27,6 +32,7 @@
 
 #include "tokenkeys.h"
 #include "buf.h"
+#include "deadline.h"
 #include "hclient.h"
 #include "hproto.h"
 #include "prompt.h"
@@ -39,6 +45,8 @@
 #define HC_EXIT_GRACE_MS	1000
 #define HC_VKEYS_MAX		16384
 #define HC_READ_CHUNK		65536
+#define HC_REINIT_MIN_MS	1000
+#define HC_REINIT_MAX_MS	64000
 
 struct hc_call {
 	uint32_t	 id;
@@ -53,11 +61,12 @@ struct hc_proc {
 	struct tk_hclient *c;
 	pid_t		 pid;
 	int		 fd;
-	pthread_t	 reader;
 	pthread_mutex_t	 wmu;
 	int		 dead;
+	int		 reading;	/* a caller holds the reader role */
 	int		 refs;		/* the client's + each caller's */
-	struct hc_call	*calls;
+	struct hc_call	*calls;		/* waiting for their replies */
+	struct tk_buf	 in;		/* the reply stream: the reader's */
 };
 
 struct hc_vkey {
@@ -67,26 +76,17 @@ struct hc_vkey {
 
 struct tk_hclient {
 	char		*path;		/* NULL: a registry helper */
+	int		 registered;	/* -1: unknown, the helper looks */
 	pthread_mutex_t	 spawn_mu;
 	pthread_mutex_t	 mu;		/* proc, calls, refs, ids */
 	struct hc_proc	*proc;
 	uint32_t	 next_id;
+	unsigned int	 reinit_ms;	/* backoff; 0: module not failing */
+	struct timespec	 reinit_next;	/* no restart before (monotonic) */
 	pthread_mutex_t	 vmu;		/* verification keys */
 	struct hc_vkey	*vkeys;		/* open addressing */
 	size_t		 nvkeys, vslots;
 };
-
-static void
-deadline_set(struct timespec *ts, int ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
 
 /* With c->mu held. */
 static void
@@ -102,58 +102,12 @@ calls_remove(struct hc_proc *p, struct hc_call *call)
 	}
 }
 
-static void *
-reader(void *arg)
+/* With c->mu held: the incarnation is done; fail every waiting call. */
+static void
+proc_fail(struct hc_proc *p)
 {
-	struct hc_proc	*p = arg;
-	struct tk_hclient *c = p->c;
-	struct hc_call	*call, **pp;
-	struct tk_buf	 in;
-	uint8_t		*d;
-	size_t		 flen, want;
-	ssize_t		 n;
-	uint32_t	 id;
-	uint8_t		 type;
+	struct hc_call	*call;
 
-	tk_buf_init(&in, TK_HP_REP_MAX + HC_READ_CHUNK, 0);
-	for (;;) {
-		if (tk_hp_frame_len(&in, TK_HP_REP_MAX, &flen) != 0)
-			break;		/* garbled: this helper is done */
-		if (flen == 0) {
-			want = HC_READ_CHUNK;
-			if (in.max - in.len < want)
-				want = in.max - in.len;
-			if (want == 0 || tk_buf_reserve(&in, want, &d) != 0)
-				break;
-			do {
-				n = read(p->fd, d, want);
-			} while (n == -1 && errno == EINTR);
-			in.len -= want - (n > 0 ? (size_t)n : 0);
-			if (n <= 0)
-				break;
-			continue;
-		}
-		if (tk_hp_peek(tk_buf_ptr(&in), flen, &type, &id) != 0 ||
-		    !(type & TK_HP_REPLY))
-			break;
-		pthread_mutex_lock(&c->mu);
-		for (pp = &p->calls; *pp != NULL; pp = &(*pp)->next)
-			if ((*pp)->id == id)
-				break;
-		if ((call = *pp) != NULL) {
-			*pp = call->next;
-			tk_buf_reset(call->reply);
-			call->err = tk_buf_put(call->reply, tk_buf_ptr(&in),
-			    flen);
-			call->done = 1;
-			pthread_cond_signal(&call->cv);
-		}
-		/* else: a late answer to a call that gave up */
-		pthread_mutex_unlock(&c->mu);
-		(void)tk_buf_consume(&in, flen);
-		tk_buf_compact(&in);
-	}
-	pthread_mutex_lock(&c->mu);
 	p->dead = 1;
 	while ((call = p->calls) != NULL) {
 		p->calls = call->next;
@@ -161,9 +115,100 @@ reader(void *arg)
 		call->done = 1;
 		pthread_cond_signal(&call->cv);
 	}
-	pthread_mutex_unlock(&c->mu);
-	tk_buf_free(&in);
-	return NULL;
+}
+
+/* Milliseconds until the deadline, 0 once it has passed. */
+static int
+deadline_ms(const struct timespec *deadline)
+{
+	struct timespec	now;
+	long long	ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
+	    (deadline->tv_nsec - now.tv_nsec + 999999L) / 1000000L;
+	if (ms <= 0)
+		return 0;
+	return ms > 60 * 60 * 1000 ? 60 * 60 * 1000 : (int)ms;
+}
+
+/*
+ * As the holder of the reader role (without c->mu): read reply frames
+ * and hand each to its call until me is done (0), the deadline passes
+ * (TK_ERR_TIMEOUT) or the stream ends or is garbled (TK_ERR_CONNECTION).
+ */
+static int
+read_replies(struct tk_hclient *c, struct hc_proc *p, struct hc_call *me,
+    const struct timespec *deadline)
+{
+	struct hc_call	*call, **pp;
+	struct pollfd	 pfd;
+	uint8_t		*d;
+	size_t		 flen, want;
+	ssize_t		 n;
+	uint32_t	 id;
+	uint8_t		 type;
+	int		 ms, done;
+
+	for (;;) {
+		if (tk_hp_frame_len(&p->in, TK_HP_REP_MAX, &flen) != 0)
+			return TK_ERR_CONNECTION;	/* garbled */
+		if (flen > 0) {
+			if (tk_hp_peek(tk_buf_ptr(&p->in), flen, &type,
+			    &id) != 0 || !(type & TK_HP_REPLY))
+				return TK_ERR_CONNECTION;
+			pthread_mutex_lock(&c->mu);
+			for (pp = &p->calls; *pp != NULL; pp = &(*pp)->next)
+				if ((*pp)->id == id)
+					break;
+			if ((call = *pp) != NULL) {
+				*pp = call->next;
+				tk_buf_reset(call->reply);
+				call->err = tk_buf_put(call->reply,
+				    tk_buf_ptr(&p->in), flen);
+				call->done = 1;
+				if (call != me)
+					pthread_cond_signal(&call->cv);
+			}
+			/* else: a late answer to a call that gave up */
+			done = me->done;
+			pthread_mutex_unlock(&c->mu);
+			(void)tk_buf_consume(&p->in, flen);
+			tk_buf_compact(&p->in);
+			if (done)
+				return 0;
+			continue;
+		}
+		/* failed meanwhile by a caller that timed out */
+		pthread_mutex_lock(&c->mu);
+		done = me->done;
+		pthread_mutex_unlock(&c->mu);
+		if (done)
+			return TK_ERR_CONNECTION;
+		pfd.fd = p->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if ((ms = deadline_ms(deadline)) == 0)
+			return TK_ERR_TIMEOUT;
+		n = poll(&pfd, 1, ms);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == 0)
+			continue;	/* the deadline check says */
+		if (n == -1)
+			return TK_ERR_CONNECTION;
+		want = HC_READ_CHUNK;
+		if (p->in.max - p->in.len < want)
+			want = p->in.max - p->in.len;
+		if (want == 0 || tk_buf_reserve(&p->in, want, &d) != 0)
+			return TK_ERR_CONNECTION;
+		do {
+			n = read(p->fd, d, want);
+		} while (n == -1 && errno == EINTR);
+		p->in.len -= want - (n > 0 ? (size_t)n : 0);
+		if (n <= 0)
+			return TK_ERR_CONNECTION;
+	}
 }
 
 static void
@@ -177,6 +222,7 @@ proc_unref(struct tk_hclient *c, struct hc_proc *p)
 	if (!last)
 		return;
 	close(p->fd);
+	tk_buf_free(&p->in);
 	pthread_mutex_destroy(&p->wmu);
 	free(p);
 }
@@ -208,8 +254,8 @@ proc_retire(struct tk_hclient *c, struct hc_proc *p, int gently)
 	}
 	if (!gone)
 		(void)kill(p->pid, SIGKILL);
+	/* wakes a caller reading: it sees the end of the stream */
 	(void)shutdown(p->fd, SHUT_RDWR);
-	pthread_join(p->reader, NULL);
 	if (!gone)
 		reap(p->pid);
 	proc_unref(c, p);
@@ -243,14 +289,16 @@ static int
 proc_spawn(struct tk_hclient *c, struct hc_proc **out)
 {
 	struct hc_proc	*p = NULL;
-	char		*argv[4];
-	int		 sv[2] = { -1, -1 }, devnull = -1, r;
+	char		*argv[5];
+	int		 sv[2] = { -1, -1 }, devnull = -1, r, i = 0;
 
 	*out = NULL;
-	argv[0] = "tokenkeys";
-	argv[1] = "__helper";
-	argv[2] = c->path != NULL ? c->path : "--registry";
-	argv[3] = NULL;
+	argv[i++] = "tokenkeys";
+	argv[i++] = "__helper";
+	if (c->path != NULL && c->registered >= 0)
+		argv[i++] = c->registered ? "--registered" : "--unregistered";
+	argv[i++] = c->path != NULL ? c->path : "--registry";
+	argv[i] = NULL;
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		r = TK_ERR_NOMEM;
 		goto out;
@@ -263,6 +311,7 @@ proc_spawn(struct tk_hclient *c, struct hc_proc **out)
 	p->c = c;
 	p->fd = sv[0];
 	p->refs = 1;
+	tk_buf_init(&p->in, TK_HP_REP_MAX + HC_READ_CHUNK, 0);
 	pthread_mutex_init(&p->wmu, NULL);
 	if ((p->pid = fork()) == -1) {
 		r = TK_ERR_SYSTEM;
@@ -272,12 +321,6 @@ proc_spawn(struct tk_hclient *c, struct hc_proc **out)
 		child(sv[1], devnull, argv);
 	close(sv[1]);
 	sv[1] = -1;
-	if (pthread_create(&p->reader, NULL, reader, p) != 0) {
-		(void)kill(p->pid, SIGKILL);
-		reap(p->pid);
-		r = TK_ERR_SYSTEM;
-		goto fail;
-	}
 	*out = p;
 	p = NULL;
 	sv[0] = -1;
@@ -343,6 +386,42 @@ proc_abandon(struct tk_hclient *c, struct hc_proc *p)
 	pthread_mutex_unlock(&c->spawn_mu);
 }
 
+/*
+ * The module says it lost its state (device error, not initialised):
+ * start its helper afresh, which initialises the module again, unless
+ * that was done less than the backoff ago.  The backoff doubles while the
+ * module keeps failing and is forgotten after a signature succeeds.
+ * Returns 1 if the helper was restarted.
+ */
+static int
+proc_reinit(struct tk_hclient *c)
+{
+	struct hc_proc	*p = NULL;
+	struct timespec	 now;
+	int		 due;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&c->spawn_mu);
+	pthread_mutex_lock(&c->mu);
+	due = c->reinit_ms == 0 || now.tv_sec > c->reinit_next.tv_sec ||
+	    (now.tv_sec == c->reinit_next.tv_sec &&
+	    now.tv_nsec >= c->reinit_next.tv_nsec);
+	if (due) {
+		c->reinit_ms = c->reinit_ms == 0 ? HC_REINIT_MIN_MS :
+		    c->reinit_ms * 2;
+		if (c->reinit_ms > HC_REINIT_MAX_MS)
+			c->reinit_ms = HC_REINIT_MAX_MS;
+		tk_deadline_set(&c->reinit_next, (int)c->reinit_ms);
+		p = c->proc;
+		c->proc = NULL;
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (p != NULL)
+		proc_retire(c, p, 1);	/* let it finalise the module */
+	pthread_mutex_unlock(&c->spawn_mu);
+	return due;
+}
+
 static int
 write_all(int fd, const uint8_t *d, size_t n)
 {
@@ -395,7 +474,7 @@ hc_call(struct tk_hclient *c, const struct tk_buf *frame, uint32_t id,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&call.cv, &ca);
 	pthread_condattr_destroy(&ca);
-	deadline_set(&deadline, timeout_ms > 0 ? timeout_ms :
+	tk_deadline_set(&deadline, timeout_ms > 0 ? timeout_ms :
 	    HC_DEFAULT_TIMEOUT_MS);
 	for (tries = 0; tries < 2; tries++) {
 		if ((r = proc_get(c, &p)) != 0)
@@ -418,22 +497,40 @@ hc_call(struct tk_hclient *c, const struct tk_buf *frame, uint32_t id,
 		if (r != 0) {
 			if (!call.done)
 				calls_remove(p, &call);
-			p->dead = 1;
+			proc_fail(p);
 			pthread_mutex_unlock(&c->mu);
 			proc_unref(c, p);
 			continue;
 		}
 		rc = 0;
-		while (!call.done && rc != ETIMEDOUT)
-			rc = pthread_cond_timedwait(&call.cv, &c->mu,
-			    &deadline);
-		if (!call.done) {
+		while (!call.done && !hung) {
+			if (!p->reading) {
+				p->reading = 1;
+				pthread_mutex_unlock(&c->mu);
+				r = read_replies(c, p, &call, &deadline);
+				pthread_mutex_lock(&c->mu);
+				p->reading = 0;
+				if (r == TK_ERR_CONNECTION)
+					proc_fail(p);
+				else if (r == TK_ERR_TIMEOUT && !call.done)
+					hung = 1;
+				/* the next waiting caller reads on */
+				if (p->calls != NULL)
+					pthread_cond_signal(&p->calls->cv);
+			} else if (rc == ETIMEDOUT)
+				hung = 1;
+			else
+				rc = pthread_cond_timedwait(&call.cv, &c->mu,
+				    &deadline);
+		}
+		if (hung && !call.done) {
 			calls_remove(p, &call);
-			p->dead = 1;
-			hung = 1;
+			proc_fail(p);	/* the others fail at once too */
 			r = TK_ERR_TIMEOUT;
-		} else
+		} else {
+			hung = 0;
 			r = call.err;
+		}
 		pthread_mutex_unlock(&c->mu);
 		if (hung)
 			proc_abandon(c, p);
@@ -448,6 +545,12 @@ hc_call(struct tk_hclient *c, const struct tk_buf *frame, uint32_t id,
 int
 tk_hclient_new(const char *path, struct tk_hclient **out)
 {
+	return tk_hclient_start(path, -1, out);
+}
+
+int
+tk_hclient_start(const char *path, int registered, struct tk_hclient **out)
+{
 	struct tk_hclient	*c = NULL;
 	struct hc_proc		*p;
 	int			 r = TK_ERR_NOMEM;
@@ -458,6 +561,7 @@ tk_hclient_new(const char *path, struct tk_hclient **out)
 	pthread_mutex_init(&c->spawn_mu, NULL);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_mutex_init(&c->vmu, NULL);
+	c->registered = registered;
 	if (path != NULL && (c->path = strdup(path)) == NULL)
 		goto out;
 	/* start now, so a helper that cannot start is known at once */
@@ -627,7 +731,7 @@ tk_hclient_sign(struct tk_hclient *c, const uint8_t *blob, size_t bloblen,
 	struct tk_buf		 frame, reply, out;
 	struct tk_hp_rep	 rep;
 	uint32_t		 id;
-	int			 r, owned = 0;
+	int			 r, owned = 0, tries;
 
 	*siglen = 0;
 	memset(tok, 0, sizeof(*tok));
@@ -652,13 +756,28 @@ tk_hclient_sign(struct tk_hclient *c, const uint8_t *blob, size_t bloblen,
 		goto out;
 	id = next_id(c);
 	if ((r = tk_hp_put_sign(&frame, id, blob, bloblen, data, datalen,
-	    (uint32_t)alg, ctx_pin, ctx_pinlen)) != 0 ||
-	    (r = hc_call(c, &frame, id, timeout_ms, 0, &reply)) != 0 ||
-	    (r = reply_rep(&reply, TK_HP_SIGN, id, &rep)) != 0)
+	    (uint32_t)alg, ctx_pin, ctx_pinlen)) != 0)
 		goto out;
-	*tok = rep.tok;
-	if ((r = rep.status) != 0)
+	for (tries = 0; tries < 2; tries++) {
+		if ((r = hc_call(c, &frame, id, timeout_ms, 0, &reply)) != 0 ||
+		    (r = reply_rep(&reply, TK_HP_SIGN, id, &rep)) != 0)
+			goto out;
+		*tok = rep.tok;
+		/*
+		 * Once more on the fresh module.  The request carries no
+		 * PIN, so this cannot spend a PIN try.
+		 */
+		if ((r = rep.status) != TK_ERR_MODULE || ctx_pin != NULL ||
+		    !proc_reinit(c))
+			break;
+	}
+	if (r != 0)
 		goto out;
+	if (__atomic_load_n(&c->reinit_ms, __ATOMIC_RELAXED) != 0) {
+		pthread_mutex_lock(&c->mu);
+		c->reinit_ms = 0;
+		pthread_mutex_unlock(&c->mu);
+	}
 	/* nothing the token made leaves here unverified */
 	if ((r = tk_sshsig_encode(vk, alg, rep.sig, rep.siglen, &out)) != 0 ||
 	    (r = tk_sshsig_verify(vk, alg, data, datalen, tk_buf_ptr(&out),
@@ -804,6 +923,30 @@ tk_hclient_registry(char ***paths, size_t *n)
 	r = status;
  out:
 	tk_hclient_free(c);
+	tk_buf_free(&frame);
+	tk_buf_free(&reply);
+	return r;
+}
+
+int
+tk_hclient_presence(struct tk_hclient *c, uint64_t *digest)
+{
+	struct tk_buf		frame, reply;
+	struct tk_hp_rep	rep;
+	uint32_t		id;
+	int			r;
+
+	*digest = 0;
+	tk_buf_init(&frame, 64, 0);
+	tk_buf_init(&reply, TK_HP_REP_MAX, 0);
+	id = next_id(c);
+	if ((r = tk_hp_put_presence(&frame, id)) != 0 ||
+	    (r = hc_call(c, &frame, id, HC_TOKEN_TIMEOUT_MS, 1, &reply)) != 0 ||
+	    (r = reply_rep(&reply, TK_HP_PRESENCE, id, &rep)) != 0)
+		goto out;
+	*digest = rep.digest;
+	r = rep.status;
+ out:
 	tk_buf_free(&frame);
 	tk_buf_free(&reply);
 	return r;

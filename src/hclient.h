@@ -63,6 +63,13 @@ struct tk_htoken {
  * its allowlist).  env: SOFTHSM2_CONF etc. are inherited.
  */
 int	tk_hclient_new(const char *module_path, struct tk_hclient **);
+/*
+ * The same, telling the helper whether module_path is in p11-kit's
+ * registry (1) or not (0), so that it need not load every registry
+ * module to find out (-1: it does).
+ */
+int	tk_hclient_start(const char *module_path, int registered,
+	    struct tk_hclient **);
 void	tk_hclient_free(struct tk_hclient *);
 const char *tk_hclient_module(const struct tk_hclient *);
 
@@ -107,6 +114,13 @@ int	tk_hclient_login(struct tk_hclient *, const uint8_t *blob,
 /* The state of the token holding this key, read fresh. */
 int	tk_hclient_token(struct tk_hclient *, const uint8_t *blob,
 	    size_t bloblen, struct tk_htoken *tok);
+
+/*
+ * A digest of which tokens the module holds (tk_p11_presence): slots and
+ * token information only, cheap enough to ask every second.  A change
+ * means a card was pulled, put in or swapped: list again.
+ */
+int	tk_hclient_presence(struct tk_hclient *, uint64_t *digest);
 
 /* The running helper's process id, or -1 (for tests and -d output). */
 pid_t	tk_hclient_pid(struct tk_hclient *);

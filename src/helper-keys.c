@@ -247,6 +247,7 @@ walk(struct helper *h, const char *uristr, struct listarg *la)
 	w.tokfn = on_token;
 	w.objfn = on_object;
 	w.arg = la;
+	w.retry_lost = 1;	/* on_object reports a key once per listing */
 	pthread_mutex_lock(&h->keys.walk_mu);
 	pthread_mutex_lock(&h->keys.mu);
 	la->gen = ++h->keys.listgen;
@@ -319,6 +320,15 @@ hk_lookup(struct helper *h, const uint8_t *blob, size_t len, int rescan,
 	r = find(&h->keys, blob, len, out);
  out:
 	return r;
+}
+
+int
+hk_presence(struct helper *h, uint64_t *digest)
+{
+	*digest = 0;
+	if (h->mod == NULL)
+		return TK_ERR_MODULE;
+	return tk_p11_presence(h->mod, digest);
 }
 
 int

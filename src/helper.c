@@ -236,6 +236,8 @@ put_error(struct tk_buf *out, uint8_t type, uint32_t id, int status)
 		return tk_hp_put_status(out, type, id, status, NULL);
 	case TK_HP_REGISTRY:
 		return tk_hp_put_paths(out, id, status, NULL, 0);
+	case TK_HP_PRESENCE:
+		return tk_hp_put_digest(out, id, status, 0);
 	default:
 		return TK_ERR_FORMAT;
 	}
@@ -250,6 +252,7 @@ handle(struct server *sv, const struct tk_hp_req *req, const char *pin,
 	struct tk_hkey	 *keys = NULL;
 	uint8_t		  sig[TK_SIGN_MAX];
 	char		**paths = NULL;
+	uint64_t	  digest = 0;
 	size_t		  n = 0, siglen = 0;
 	int		  r, st;
 
@@ -286,6 +289,10 @@ handle(struct server *sv, const struct tk_hp_req *req, const char *pin,
 	case TK_HP_TOKEN:
 		st = do_token(h, req, &tok);
 		r = tk_hp_put_status(out, req->type, req->id, st, &tok);
+		break;
+	case TK_HP_PRESENCE:
+		st = hk_presence(h, &digest);
+		r = tk_hp_put_digest(out, req->id, st, digest);
 		break;
 	default:
 		r = TK_ERR_FORMAT;
@@ -421,7 +428,7 @@ await_workers(struct server *sv)
 }
 
 int
-tk_helper_run(int fd, const char *path)
+tk_helper_run(int fd, const char *path, int reg_known)
 {
 	struct helper	h;
 	struct server	sv;
@@ -433,6 +440,7 @@ tk_helper_run(int fd, const char *path)
 	h.fd = fd;
 	hk_init(&h.keys);
 	tk_modset_init(&h.ms, helper_log, NULL);
+	h.ms.reg_known = reg_known;
 	/* a module that will not load still gets answers: TK_ERR_MODULE */
 	if (tk_modset_load_path(&h.ms, path, &h.mod) == 0 &&
 	    (r = tk_signer_new(h.mod, &h.sg)) != 0)

@@ -49,8 +49,11 @@ struct helper {
 	struct hk_table	 keys;
 };
 
-/* Serve the module at path on fd until the peer closes it. */
-int	tk_helper_run(int fd, const char *path);
+/*
+ * Serve the module at path on fd until the peer closes it.  reg_known:
+ * TK_MODSET_REG_* (whether path is a registry module, if the agent knows).
+ */
+int	tk_helper_run(int fd, const char *path, int reg_known);
 /* Answer REGISTRY requests on fd; fd -1: print the paths on stdout. */
 int	tk_helper_registry(int fd);
 
@@ -65,6 +68,8 @@ int	hk_list(struct helper *, const char *uri, struct tk_hkey **, size_t *);
  */
 int	hk_lookup(struct helper *, const uint8_t *blob, size_t bloblen,
 	    int rescan, struct hk_ent *out);
+/* PRESENCE: the digest of which tokens the module holds. */
+int	hk_presence(struct helper *, uint64_t *digest);
 /* Registry module paths (trust-policy modules left out). */
 int	hk_registry_paths(char ***paths, size_t *n);
 

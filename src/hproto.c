@@ -225,6 +225,16 @@ tk_hp_put_registry(struct tk_buf *out, uint32_t id)
 	return frame_end(out, mark, TK_HP_REQ_MAX, r);
 }
 
+int
+tk_hp_put_presence(struct tk_buf *out, uint32_t id)
+{
+	size_t	mark;
+	int	r;
+
+	r = frame_begin(out, TK_HP_PRESENCE, id, &mark);
+	return frame_end(out, mark, TK_HP_REQ_MAX, r);
+}
+
 /* A string of at most max bytes, copied into store. */
 static int
 get_copy(struct tk_buf *b, size_t max, struct tk_buf *store,
@@ -314,6 +324,7 @@ tk_hp_get_req(const uint8_t *frame, size_t len, struct tk_hp_req *req,
 			goto out;
 		break;
 	case TK_HP_REGISTRY:
+	case TK_HP_PRESENCE:
 		break;
 	default:
 		r = TK_ERR_UNSUPPORTED;
@@ -436,6 +447,21 @@ tk_hp_put_paths(struct tk_buf *out, uint32_t id, int status,
 }
 
 int
+tk_hp_put_digest(struct tk_buf *out, uint32_t id, int status,
+    uint64_t digest)
+{
+	size_t	mark;
+	int	r;
+
+	if (status != 0)
+		digest = 0;
+	if ((r = frame_begin(out, TK_HP_PRESENCE | TK_HP_REPLY, id,
+	    &mark)) == 0 && (r = put_status(out, status)) == 0)
+		r = tk_buf_put_u64(out, digest);
+	return frame_end(out, mark, TK_HP_REP_MAX, r);
+}
+
+int
 tk_hp_get_rep(const uint8_t *frame, size_t len, struct tk_hp_rep *rep)
 {
 	struct tk_buf	b;
@@ -462,6 +488,15 @@ tk_hp_get_rep(const uint8_t *frame, size_t len, struct tk_hp_rep *rep)
 		if ((r = get_status(&b, &rep->status)) != 0 ||
 		    (r = get_tok(&b, &rep->tok)) != 0)
 			goto out;
+		break;
+	case TK_HP_PRESENCE | TK_HP_REPLY:
+		if ((r = get_status(&b, &rep->status)) != 0 ||
+		    (r = tk_buf_get_u64(&b, &rep->digest)) != 0)
+			goto out;
+		if (rep->status != 0 && rep->digest != 0) {
+			r = TK_ERR_FORMAT;
+			goto out;
+		}
 		break;
 	default:
 		r = TK_ERR_FORMAT;

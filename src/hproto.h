@@ -27,6 +27,9 @@
  *	  reply	  status, tok
  *	REGISTRY  (nothing)
  *	  reply	  status, uint32 n, n x string module path
+ *	PRESENCE  (nothing)
+ *	  reply	  status, uint64 digest of which tokens the module holds
+ *		  (tk_p11_presence; 0 on error)
  *
  * Frames carrying a PIN must be built in and read from TK_BUF_SECRET
  * buffers; the decoder copies a PIN only into the caller's fixed buffer.
@@ -46,6 +49,7 @@
 #define TK_HP_LOGIN		3
 #define TK_HP_TOKEN		4
 #define TK_HP_REGISTRY		5
+#define TK_HP_PRESENCE		6
 #define TK_HP_REPLY		0x80
 
 /* Bounds.  A request carries at most one agent frame's worth of data. */
@@ -75,7 +79,10 @@ struct tk_hp_req {
 	size_t		 pinlen;
 };
 
-/* A decoded SIGN, LOGIN or TOKEN reply; sig points into the frame. */
+/*
+ * A decoded SIGN, LOGIN, TOKEN or PRESENCE reply; sig points into the
+ * frame.  A PRESENCE reply has only status and digest.
+ */
 struct tk_hp_rep {
 	uint8_t		 type;
 	uint32_t	 id;
@@ -83,6 +90,7 @@ struct tk_hp_rep {
 	struct tk_htoken tok;
 	const uint8_t	*sig;
 	size_t		 siglen;
+	uint64_t	 digest;
 };
 
 /*
@@ -106,6 +114,7 @@ int	tk_hp_put_login(struct tk_buf *out, uint32_t id, const uint8_t *blob,
 int	tk_hp_put_token(struct tk_buf *out, uint32_t id, const uint8_t *blob,
 	    size_t bloblen);
 int	tk_hp_put_registry(struct tk_buf *out, uint32_t id);
+int	tk_hp_put_presence(struct tk_buf *out, uint32_t id);
 
 /*
  * Decode the request frame (len bytes).  Strings are copied into store
@@ -125,8 +134,11 @@ int	tk_hp_put_status(struct tk_buf *out, uint8_t type, uint32_t id,
 	    int status, const struct tk_htoken *tok);
 int	tk_hp_put_paths(struct tk_buf *out, uint32_t id, int status,
 	    char *const *paths, size_t n);
+/* The PRESENCE reply (digest 0 when status is not). */
+int	tk_hp_put_digest(struct tk_buf *out, uint32_t id, int status,
+	    uint64_t digest);
 
-/* SIGN, LOGIN and TOKEN replies. */
+/* SIGN, LOGIN, TOKEN and PRESENCE replies. */
 int	tk_hp_get_rep(const uint8_t *frame, size_t len, struct tk_hp_rep *rep);
 /*
  * LIST and REGISTRY replies: *status is the helper's verdict; on 0 the

@@ -25,10 +25,7 @@ struct tk_key {
 	char		*label;
 	uint8_t		*id;
 	size_t		 idlen;
-	char		 tlabel[33];
-	char		 tserial[17];
-	char		 tmanuf[33];
-	char		 tmodel[17];
+	struct tk_p11_names tok;
 	char		*module;
 };
 
@@ -48,14 +45,14 @@ struct findarg {
 static void
 key_free(struct tk_key *k)
 {
-	if (k == NULL)
-		return;
-	free(k->blob);
-	free(k->uri);
-	free(k->label);
-	free(k->id);
-	free(k->module);
-	free(k);
+	if (k != NULL) {
+		free(k->blob);
+		free(k->uri);
+		free(k->label);
+		free(k->id);
+		free(k->module);
+		free(k);
+	}
 }
 
 void
@@ -63,13 +60,13 @@ tk_keylist_free(struct tk_keylist *l)
 {
 	size_t	i;
 
-	if (l == NULL)
-		return;
-	for (i = 0; i < l->n; i++)
-		key_free(l->k[i]);
-	free(l->k);
-	free(l->slots);
-	free(l);
+	if (l != NULL) {
+		for (i = 0; i < l->n; i++)
+			key_free(l->k[i]);
+		free(l->k);
+		free(l->slots);
+		free(l);
+	}
 }
 
 size_t
@@ -88,9 +85,10 @@ static int
 rehash(struct tk_keylist *l, size_t nslots)
 {
 	size_t	*s, i, j;
+	int	 r = TK_ERR_NOMEM;
 
 	if ((s = calloc(nslots, sizeof(*s))) == NULL)
-		return TK_ERR_NOMEM;
+		goto out;
 	for (i = 0; i < l->n; i++) {
 		j = l->k[i]->hash & (nslots - 1);
 		while (s[j] != 0)
@@ -100,7 +98,9 @@ rehash(struct tk_keylist *l, size_t nslots)
 	free(l->slots);
 	l->slots = s;
 	l->nslots = nslots;
-	return 0;
+	r = 0;
+ out:
+	return r;
 }
 
 /* Index slot for blob: either empty, or holding the same blob. */
@@ -140,14 +140,7 @@ key_new(const struct tk_p11_token *t, const struct tk_p11_object *o,
 	memcpy(k->blob, tk_buf_ptr(blob), k->bloblen);
 	memcpy(k->id, o->id, o->idlen);
 	k->idlen = o->idlen;
-	tk_fixed_string(k->tlabel, sizeof(k->tlabel),
-	    t->tinfo.label, sizeof(t->tinfo.label));
-	tk_fixed_string(k->tserial, sizeof(k->tserial),
-	    t->tinfo.serialNumber, sizeof(t->tinfo.serialNumber));
-	tk_fixed_string(k->tmanuf, sizeof(k->tmanuf),
-	    t->tinfo.manufacturerID, sizeof(t->tinfo.manufacturerID));
-	tk_fixed_string(k->tmodel, sizeof(k->tmodel),
-	    t->tinfo.model, sizeof(t->tinfo.model));
+	tk_p11_token_names(t, &k->tok);
 	k->module = strdup(t->mod->rpath != NULL ? t->mod->rpath :
 	    t->mod->path);
 	if (k->module == NULL)
@@ -285,25 +278,25 @@ tk_key_id(const struct tk_key *k, size_t *len)
 const char *
 tk_key_token_label(const struct tk_key *k)
 {
-	return k->tlabel;
+	return k->tok.label;
 }
 
 const char *
 tk_key_token_serial(const struct tk_key *k)
 {
-	return k->tserial;
+	return k->tok.serial;
 }
 
 const char *
 tk_key_token_manufacturer(const struct tk_key *k)
 {
-	return k->tmanuf;
+	return k->tok.manuf;
 }
 
 const char *
 tk_key_token_model(const struct tk_key *k)
 {
-	return k->tmodel;
+	return k->tok.model;
 }
 
 const char *

@@ -33,9 +33,11 @@
 
 #include <stddef.h>
 
+/* The PIN buffers callers pass in are secret memory. */
+#include "secret.h"
+
 #define TK_PIN_MAX		256		/* including the NUL */
 #define TK_PROMPT_TIMEOUT_MS	(5 * 60 * 1000)	/* default */
-#define TK_ASSUAN_LINE_MAX	1000		/* Assuan limit, with LF */
 
 /* struct tk_prompt flags */
 #define TK_PROMPT_TTY_OK	0x01	/* /dev/tty may be used (foreground) */
@@ -74,38 +76,5 @@ int	tk_prompt_pin(const struct tk_prompt *, char *pin, size_t pinsz,
  * 0 = yes, TK_ERR_CANCELLED = no, other errors as above.
  */
 int	tk_prompt_confirm(const struct tk_prompt *);
-
-/*
- * Memory for secrets: page-aligned, locked when RLIMIT_MEMLOCK allows,
- * kept out of core dumps and (where the kernel can) zeroed in forked
- * children; tk_secret_free() wipes it.  n is the size asked for.
- */
-int	tk_secret_alloc(void **p, size_t n);
-void	tk_secret_free(void *p, size_t n);
-
-/*
- * Parse one Assuan reply line (len bytes, without the LF) from pinentry.
- * A "D" line is percent-decoded and appended at pin + *pinlen, keeping
- * pin NUL-terminated; pass pin = NULL where no data is expected.
- * Returns:
- *   0			"OK": the reply is complete
- *   TK_ASSUAN_MORE	a D, S or comment line: read the next line
- *   TK_ERR_CANCELLED	"ERR": refused or cancelled
- *   TK_ERR_FORMAT	anything else: unknown verb, bad escape, NUL or CR,
- *			decoded NUL, data where none was expected, too long
- *   TK_ERR_RANGE	the data does not fit pinsz
- * On error pin is wiped and *pinlen is 0.  Pure: meant for fuzzing.
- */
-#define TK_ASSUAN_MORE	1
-int	tk_assuan_parse_pin(const char *line, size_t len, char *pin,
-	    size_t pinsz, size_t *pinlen);
-
-/*
- * Percent-escape s for an Assuan command line into buf: '%', CR, LF and
- * every other control byte.  Stops before buf would overflow, never in the
- * middle of an escape or a UTF-8 sequence.  Returns the length written
- * (buf is NUL-terminated; bufsz >= 1).
- */
-size_t	tk_assuan_escape(const char *s, char *buf, size_t bufsz);
 
 #endif /* TK_PROMPT_H */

@@ -27,11 +27,12 @@ static int
 type_index(int type)
 {
 	size_t	i;
+	int	found = -1;
 
-	for (i = 0; i < NTYPES; i++)
+	for (i = 0; i < NTYPES && found < 0; i++)
 		if (types[i].type == type)
-			return (int)i;
-	return -1;
+			found = (int)i;
+	return found;
 }
 
 const char *
@@ -55,27 +56,30 @@ tk_ssh_blob(const struct tk_pubkey *k, struct tk_buf *b)
 {
 	int	i, r;
 
-	if ((i = type_index(k->type)) < 0)
-		return TK_ERR_UNSUPPORTED;
+	if ((i = type_index(k->type)) < 0) {
+		r = TK_ERR_UNSUPPORTED;
+		goto out;
+	}
+	if (k->type == TK_KEY_ED25519 && k->qlen != 32) {
+		r = TK_ERR_BAD_KEY;
+		goto out;
+	}
 	if ((r = tk_buf_put_cstring(b, types[i].name)) != 0)
-		return r;
+		goto out;
 	switch (k->type) {
 	case TK_KEY_RSA:
-		if ((r = tk_buf_put_bignum(b, k->e, k->elen)) != 0 ||
-		    (r = tk_buf_put_bignum(b, k->n, k->nlen)) != 0)
-			return r;
+		if ((r = tk_buf_put_bignum(b, k->e, k->elen)) == 0)
+			r = tk_buf_put_bignum(b, k->n, k->nlen);
 		break;
 	case TK_KEY_ED25519:
-		if (k->qlen != 32)
-			return TK_ERR_BAD_KEY;
 		r = tk_buf_put_string(b, k->q, k->qlen);
 		break;
 	default:
-		if ((r = tk_buf_put_cstring(b, types[i].curve)) != 0)
-			return r;
-		r = tk_buf_put_string(b, k->q, k->qlen);
+		if ((r = tk_buf_put_cstring(b, types[i].curve)) == 0)
+			r = tk_buf_put_string(b, k->q, k->qlen);
 		break;
 	}
+ out:
 	return r;
 }
 
@@ -87,11 +91,9 @@ tk_ssh_blob(const struct tk_pubkey *k, struct tk_buf *b)
 static int
 mpint_ok(const uint8_t *p, size_t n)
 {
-	if (n == 0)
-		return 1;
-	if (p[0] & 0x80)
-		return 0;
-	return p[0] != 0 || (n > 1 && (p[1] & 0x80) != 0);
+	/* Not negative, and no leading zero byte that is not needed. */
+	return n == 0 || ((p[0] & 0x80) == 0 &&
+	    (p[0] != 0 || (n > 1 && (p[1] & 0x80) != 0)));
 }
 
 int
@@ -168,10 +170,13 @@ tk_ssh_blob_parse(const uint8_t *blob, size_t len, struct tk_pubkey *k,
 int
 tk_blob_base64(const uint8_t *blob, size_t len, char *buf, size_t bufsz)
 {
-	if (len > (size_t)INT32_MAX / 2 || bufsz < 4 * ((len + 2) / 3) + 1)
-		return TK_ERR_RANGE;
-	EVP_EncodeBlock((unsigned char *)buf, blob, (int)len);
-	return 0;
+	int	r = TK_ERR_RANGE;
+
+	if (len <= (size_t)INT32_MAX / 2 && bufsz >= 4 * ((len + 2) / 3) + 1) {
+		EVP_EncodeBlock((unsigned char *)buf, blob, (int)len);
+		r = 0;
+	}
+	return r;
 }
 
 int
@@ -185,8 +190,10 @@ tk_blob_fingerprint(const uint8_t *blob, size_t len, int alg, char *buf,
 	int		r = TK_ERR_RANGE;
 
 	if (EVP_Digest(blob, len, md, &mdlen,
-	    alg == TK_FP_MD5 ? EVP_md5() : EVP_sha256(), NULL) != 1)
-		return TK_ERR_INTERNAL;
+	    alg == TK_FP_MD5 ? EVP_md5() : EVP_sha256(), NULL) != 1) {
+		r = TK_ERR_INTERNAL;
+		goto out;
+	}
 	if (alg == TK_FP_MD5) {
 		/* "MD5:", mdlen hex pairs, mdlen - 1 colons, NUL */
 		if (bufsz < 4 + mdlen * 3)

@@ -19,10 +19,7 @@ struct tk_token {
 	char		*modname;
 	unsigned long	 slot;
 	char		 slotdesc[65];
-	char		 label[33];
-	char		 manuf[33];
-	char		 model[17];
-	char		 serial[17];
+	struct tk_p11_names names;
 	unsigned int	 flags;
 	size_t		 nkeys;
 	uint64_t	*seen;		/* blob hashes while counting */
@@ -51,7 +48,7 @@ token_flags(const struct tk_p11_token *t)
 	if (t->mod->trust)
 		r |= TK_TOKEN_TRUST_MODULE;
 	if (!t->present)
-		return r;
+		goto out;
 	r |= TK_TOKEN_PRESENT;
 	if (f & CKF_LOGIN_REQUIRED)
 		r |= TK_TOKEN_LOGIN_REQUIRED;
@@ -65,6 +62,7 @@ token_flags(const struct tk_p11_token *t)
 		r |= TK_TOKEN_PIN_LOCKED;
 	if (!(f & CKF_TOKEN_INITIALIZED))
 		r |= TK_TOKEN_NOT_INITIALIZED;
+ out:
 	return r;
 }
 
@@ -93,16 +91,8 @@ on_token(void *arg, const struct tk_p11_token *pt)
 		if ((r = tk_uri_for_token(pt, &t->uri)) != 0)
 			goto out;
 	}
-	if (pt->present) {
-		tk_fixed_string(t->label, sizeof(t->label),
-		    pt->tinfo.label, sizeof(pt->tinfo.label));
-		tk_fixed_string(t->manuf, sizeof(t->manuf),
-		    pt->tinfo.manufacturerID, sizeof(pt->tinfo.manufacturerID));
-		tk_fixed_string(t->model, sizeof(t->model),
-		    pt->tinfo.model, sizeof(pt->tinfo.model));
-		tk_fixed_string(t->serial, sizeof(t->serial),
-		    pt->tinfo.serialNumber, sizeof(pt->tinfo.serialNumber));
-	}
+	if (pt->present)
+		tk_p11_token_names(pt, &t->names);
 	r = 0;
  out:
 	if (r != 0)
@@ -119,27 +109,30 @@ on_object(void *arg, const struct tk_p11_token *pt,
 	struct tk_token	*t;
 	uint64_t	 h, *ns;
 	size_t		 i;
-	int		 r;
+	int		 r = 0;
 
 	(void)pt;
 	if (ta->list->n == 0)
-		return 0;
+		goto out;
 	t = &ta->list->t[ta->list->n - 1];
 	tk_buf_reset(&ta->blob);
-	if ((r = tk_ssh_blob(&o->key, &ta->blob)) != 0)
-		return 0;
+	/* A key that cannot be encoded is not counted, nor an error here. */
+	if (tk_ssh_blob(&o->key, &ta->blob) != 0)
+		goto out;
 	h = tk_hash64(tk_buf_ptr(&ta->blob), tk_buf_avail(&ta->blob));
 	for (i = 0; i < t->nseen; i++)
 		if (t->seen[i] == h)
-			return 0;
+			goto out;
 	if ((ns = reallocarray(t->seen, t->nseen + 1, sizeof(*ns))) == NULL) {
-		ta->err = TK_ERR_NOMEM;
-		return TK_ERR_NOMEM;
+		r = TK_ERR_NOMEM;
+		ta->err = r;
+		goto out;
 	}
 	t->seen = ns;
 	t->seen[t->nseen++] = h;
 	t->nkeys++;
-	return 0;
+ out:
+	return r;
 }
 
 void
@@ -147,16 +140,16 @@ tk_tokenlist_free(struct tk_tokenlist *l)
 {
 	size_t	i;
 
-	if (l == NULL)
-		return;
-	for (i = 0; i < l->n; i++) {
-		free(l->t[i].uri);
-		free(l->t[i].module);
-		free(l->t[i].modname);
-		free(l->t[i].seen);
+	if (l != NULL) {
+		for (i = 0; i < l->n; i++) {
+			free(l->t[i].uri);
+			free(l->t[i].module);
+			free(l->t[i].modname);
+			free(l->t[i].seen);
+		}
+		free(l->t);
+		free(l);
 	}
-	free(l->t);
-	free(l);
 }
 
 int
@@ -234,25 +227,25 @@ tk_token_slot_description(const struct tk_token *t)
 const char *
 tk_token_label(const struct tk_token *t)
 {
-	return t->label;
+	return t->names.label;
 }
 
 const char *
 tk_token_manufacturer(const struct tk_token *t)
 {
-	return t->manuf;
+	return t->names.manuf;
 }
 
 const char *
 tk_token_model(const struct tk_token *t)
 {
-	return t->model;
+	return t->names.model;
 }
 
 const char *
 tk_token_serial(const struct tk_token *t)
 {
-	return t->serial;
+	return t->names.serial;
 }
 
 unsigned int

@@ -13,7 +13,7 @@ uint64_t	tk_hash64(const uint8_t *, size_t);
  * A PKCS#11 fixed-width, blank-padded field as a C string in dst (cut to
  * dstsz - 1 bytes).  The bytes stay raw: sanitise before printing.
  */
-void		tk_fixed_string(char *dst, size_t dstsz, const unsigned char *src,
-		    size_t n);
+void		tk_fixed_string(char *dst, size_t dstsz,
+		    const unsigned char *src, size_t n);
 
 #endif /* TK_UTIL_H */

@@ -56,7 +56,7 @@ chmod 755 "$T/agent-askpass.sh" "$T/lockpw.sh" "$T/wrongpw.sh"
 # start_agent NAME ARGS...: tokenkeys agent -D -d on $T/NAME.sock, log in
 # $T/NAME.log; waits until it answers.
 start_agent() {
-	local name=$1 i
+	local name=$1
 	shift
 	SSH_ASKPASS=$T/agent-askpass.sh SSH_ASKPASS_REQUIRE=force DISPLAY= \
 	    "$TOKENKEYS" agent -D -d -a "$T/$name.sock" "$@" \
@@ -64,23 +64,10 @@ start_agent() {
 	eval "PID_$name=$!"
 	APIDS="$APIDS $!"
 	tk_at_exit "kill $! 2>/dev/null"
-	for i in $(seq 100); do
-		if [ -S "$T/$name.sock" ]; then
-			SSH_AUTH_SOCK=$T/$name.sock ssh-add -l >/dev/null 2>&1
-			[ $? -le 1 ] && return 0
-		fi
-		sleep 0.1
-	done
-	diag "agent $name did not start:" "$(cat "$T/$name.log")"
-	return 1
+	tk_agent_ready "$name" "$T/$name.sock" 100
 }
 
-stop_agent() {
-	local pid
-	eval "pid=\$PID_$1"
-	kill "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-}
+stop_agent() { eval "tk_agent_stop \"\$PID_$1\""; }
 
 sa() { SSH_AUTH_SOCK=$T/$1.sock "${@:2}" </dev/null; }
 

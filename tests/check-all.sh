@@ -2,8 +2,10 @@
 # The whole test suite, from a clean clone or an existing build:
 # configure with warnings as errors if needed, build, run `make check`,
 # `make distcheck` (the tarball builds and passes too), `make check` again
-# built with ASan+UBSan, and the unit tests under valgrind.  The last line
-# is the total, from automake's test-suite summaries.
+# built with ASan+UBSan, the unit and fuzz replay tests under valgrind,
+# and every libFuzzer target for TK_FUZZ_SECONDS (default 25) in a clang
+# build.  The last line is the total, from automake's test-suite
+# summaries.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 top=$(pwd)
@@ -99,18 +101,58 @@ unset ASAN_OPTIONS UBSAN_OPTIONS
 
 # Unit and replay tests under valgrind: uninitialised reads and leaks of
 # our own code (the list is $(valgrind_tests) in Makefile.am).
-echo "== unit tests under valgrind"
+echo "== unit and fuzz replay tests under valgrind"
 vtests=$(make -s print-valgrind-tests | tail -1)
 make check TESTS="$vtests" LOG_COMPILER="$top/tests/valgrind.sh" \
     >"$log/valgrind" 2>&1
 rc=$?
-grep -E '^(FAIL|ERROR|# )' "$log/valgrind"
+rtests=$(make -s print-replay-tests | tail -1)
+make check TESTS="$rtests" TK_REPLAY_WRAPPER="$top/tests/valgrind.sh" \
+    >"$log/valgrind-replay" 2>&1 || rc=$?
+grep -h -E '^(FAIL|ERROR|# )' "$log/valgrind" "$log/valgrind-replay"
 if [ $rc -ne 0 ]; then
 	status=1
 	grep -h -B2 -A30 -E '^not ok|==[0-9]+==' tests/*.log 2>/dev/null |
 	    head -80 >&2
 fi
 count "$log/valgrind"
+count "$log/valgrind-replay"
+
+# Every libFuzzer target for a bounded time under ASan + UBSan, in a clang
+# build of its own from the release tarball, through make check so the
+# results count below (tests/fuzz/timed-fuzzers.sh).  A crash fails the run,
+# and the log printed here holds the report and the input in hex.
+fsecs=${TK_FUZZ_SECONDS:-25}
+echo "== fuzzers, $fsecs s each (ASan + UBSan)"
+mkdir "$log/fuzz"
+tar -xzf "$tarball" -C "$log/fuzz"
+fz=$(echo "$log"/fuzz/tokenkeys-*)
+if ! command -v clang >/dev/null; then
+	echo "check-all: clang is not installed: the fuzzers did not run" >&2
+	status=1
+	fail=$((fail + 1))
+elif ! (cd "$fz" && ./configure CC=clang --enable-fuzzing \
+    >"$log/fuzz.configure" 2>&1 && make -j2 fuzz >"$log/fuzz.make" 2>&1)
+then
+	tail -40 "$log"/fuzz.* >&2
+	echo "check-all: the fuzzing build failed" >&2
+	status=1
+	fail=$((fail + 1))
+else
+	# only the fuzzers: the other check programs are not needed here
+	(cd "$fz" && TK_FUZZ_SECONDS=$fsecs make check \
+	    TESTS=tests/fuzz/timed-fuzzers.sh check_PROGRAMS= \
+	    check_LTLIBRARIES=) >"$log/fuzz.check" 2>&1
+	rc=$?
+	grep -E '^(PASS|FAIL|ERROR|# )' "$log/fuzz.check"
+	if [ $rc -ne 0 ]; then
+		status=1
+		echo "---- fuzz: tests/fuzz/timed-fuzzers.sh.log" >&2
+		cat "$fz/tests/fuzz/timed-fuzzers.sh.log" >&2 ||
+		    tail -40 "$log/fuzz.check" >&2
+	fi
+	count "$log/fuzz.check"
+fi
 
 echo "$pass passed, $fail failed"
 exit $status

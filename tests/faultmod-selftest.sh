@@ -1,6 +1,6 @@
 #!/bin/sh
 #
-# Self-test of the fault-injecting PKCS#11 module (tests/faultmod.c),
+# Self-test of the fault-injecting PKCS#11 module (tests/faultmod/),
 # driven through OpenSC's pkcs11-tool against a throwaway SoftHSM2 token.
 # Output is TAP.  FAULTMOD names the built module.
 

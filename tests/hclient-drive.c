@@ -245,7 +245,8 @@ drive(const char *module, const char *pin, const char *dir)
 	r = tk_hclient_list(c, "pkcs11:", &keys, &n);
 	check(r == 0 && n == 3, "list finds the 3 keys (r=%d n=%zu)", r, n);
 	for (i = 0; i < n; i++)
-		printf("# key %zu: label \"%s\" token \"%s\" serial %s uri %s\n",
+		printf("# key %zu: label \"%s\" token \"%s\" serial %s "
+		    "uri %s\n",
 		    i, keys[i].label, keys[i].token_label,
 		    keys[i].token_serial, keys[i].uri);
 	for (i = 0; i < n; i++)
@@ -391,7 +392,8 @@ main(int argc, char **argv)
 		if (argc == 3 && strcmp(argv[2], "--registry") == 0)
 			return tk_helper_registry(TK_HELPER_FD) == 0 ? 0 : 1;
 		if (argc == 3)
-			return tk_helper_run(TK_HELPER_FD, argv[2]) == 0 ? 0 :
+			return tk_helper_run(TK_HELPER_FD, argv[2],
+			    TK_MODSET_REG_LOOK) == 0 ? 0 :
 			    1;
 		return 2;
 	}

@@ -298,6 +298,19 @@ tk_need_root() {
 	[ "$(id -u)" -eq 0 ] || skip_all "needs root (throwaway user and sshd)"
 }
 
+# tk_user_tokenkeys USER: make $TOKENKEYS something USER can run.  A build
+# under a private directory (root's 0700 home, a mktemp -d) is out of its
+# reach: then run a copy in $T (the program links our code statically).
+tk_user_tokenkeys() {
+	setpriv --reuid="$1" --regid="$(id -g "$1")" --clear-groups \
+	    test -x "$TOKENKEYS" 2>/dev/null && return 0
+	mkdir -p "$T/bin" && cp "$TOKENKEYS" "$T/bin/tokenkeys" &&
+	    chmod 755 "$T/bin" "$T/bin/tokenkeys" ||
+	    bail "cannot copy tokenkeys where $1 can run it"
+	diag "$TOKENKEYS is out of $1's reach: using a copy in $T/bin"
+	TOKENKEYS=$T/bin/tokenkeys
+}
+
 # tk_sshd_setup: throwaway user $TK_USER with home $T/home, a host key, and
 # $T/sshd_config + $T/ssh_config where host "test" runs `sshd -i` as a
 # ProxyCommand.  The client side gets a private HOME ($T/client) so the
@@ -355,6 +368,126 @@ tk_user_remove() {
 tk_ssh() { HOME=$T/client ssh -F "$T/ssh_config" "$@" </dev/null; }
 
 # --- faults (session 2) ---
+
+# tk_now_ms: wall clock in milliseconds, for timed asserts.
+tk_now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# tk_fault_ctl LINE...: replace the fault module's control file
+# ($TK_FAULT_CONTROL) atomically, one directive per argument.
+tk_fault_ctl() {
+	printf '%s\n' "$@" >"$TK_FAULT_CONTROL.new" &&
+	    mv "$TK_FAULT_CONTROL.new" "$TK_FAULT_CONTROL"
+}
+
+# tk_fault_count FUNC: calls of FUNC in every process so far (the fault
+# module's state file); compare before and after.
+tk_fault_count() {
+	awk -v f="$1" '$1 == f { n = $2 } END { print n + 0 }' \
+	    "$TK_FAULT_CONTROL.state" 2>/dev/null
+}
+
+# tk_fault_pins_left: the emulated PIN counter.
+tk_fault_pins_left() {
+	awk '$1 == "pin_left" { print $2 }' "$TK_FAULT_CONTROL.state"
+}
+
+# tk_agent_askpass: $T/agent-askpass.sh for the agent.  PIN prompts answer
+# $T/agent.pin and add a line to $T/pin.count; confirm prompts succeed
+# when $T/answer says yes and add a line to $T/confirm.count; every
+# prompt text is appended to $T/prompts.
+tk_agent_askpass() {
+	cat >"$T/agent-askpass.sh" <<EOF
+#!/bin/sh
+printf '%s\n' "\$1" >>"$T/prompts"
+if [ "\$SSH_ASKPASS_PROMPT" = confirm ]; then
+	echo call >>"$T/confirm.count"
+	[ "\$(cat "$T/answer")" = yes ]
+	exit
+fi
+echo call >>"$T/pin.count"
+cat "$T/agent.pin"
+EOF
+	chmod 755 "$T/agent-askpass.sh"
+	: >"$T/prompts"
+	: >"$T/pin.count"
+	: >"$T/confirm.count"
+	echo yes >"$T/answer"
+}
+
+tk_pin_prompts() { wc -l <"$T/pin.count" | tr -d ' '; }
+tk_confirm_prompts() { wc -l <"$T/confirm.count" | tr -d ' '; }
+
+# tk_agent_start NAME ARGS...: tokenkeys agent -D -d on $T/NAME.sock with
+# the askpass above, log in $T/NAME.log, pid in $TK_AGENT_PID; waits
+# until it answers.
+tk_agent_start() {
+	local name=$1
+	shift
+	SSH_ASKPASS=$T/agent-askpass.sh SSH_ASKPASS_REQUIRE=force DISPLAY= \
+	    "$TOKENKEYS" agent -D -d -a "$T/$name.sock" "$@" \
+	    </dev/null >"$T/$name.out" 2>"$T/$name.log" &
+	TK_AGENT_PID=$!
+	tk_at_exit "kill $TK_AGENT_PID 2>/dev/null"
+	tk_agent_ready "$name" "$T/$name.sock" 100
+}
+
+# tk_agent_helper PATTERN: pid of the agent's helper whose command line
+# matches PATTERN (empty if none).
+tk_agent_helper() { pgrep -P "$TK_AGENT_PID" -f "$1" | head -1; }
+
+# tk_fault_setup: skip unless the tools are there; then $T with a SoftHSM
+# token "tk one" (P-256 key "ec256", PIN 1234) that the agent reaches
+# through the fault module, $FAULTMOD_RP (its real path), $ONE_URI (the
+# agent argument), $FAULT_ALLOW (a -P allowlist admitting it and
+# SoftHSM), an empty control file and the agent's askpass.
+tk_fault_setup() {
+	local tool
+	for tool in softhsm2-util pkcs11-tool ssh-add ssh-keygen pgrep; do
+		command -v $tool >/dev/null || skip_all "$tool not installed"
+	done
+	[ -r "$TK_MODULE" ] || skip_all "SoftHSM2 module $TK_MODULE missing"
+	[ -x "$TOKENKEYS" ] || skip_all "tokenkeys binary $TOKENKEYS not built"
+	[ -f "${FAULTMOD:-}" ] || skip_all "fault module not built (FAULTMOD)"
+	tk_tmpdir
+	tk_softhsm_init "$T"
+	FAULTMOD_RP=$(realpath "$FAULTMOD")
+	FAULT_ALLOW="$(dirname "$FAULTMOD_RP")/*,/usr/lib*/*"
+	ONE_SERIAL=$(tk_token_new "tk one" 1234 12345678) ||
+	    bail "cannot create a token"
+	tk_keygen "$ONE_SERIAL" 1234 EC:prime256v1 02 ec256 ||
+	    bail "cannot make a key"
+	ONE_URI="pkcs11:token=tk%20one?module-path=$FAULTMOD_RP"
+	TK_FAULT_CONTROL=$T/ctl
+	export TK_FAULT_CONTROL
+	unset TK_FAULT_STATE TK_FAULT_MODULE
+	: >"$TK_FAULT_CONTROL"
+	tk_agent_askpass
+	echo 1234 >"$T/agent.pin"
+}
+
+# tk_timed CMD [ARG...]: run with no stdin, output in $T/out; sets $rc
+# and $ms (how long it took).
+tk_timed() {
+	local t0
+	t0=$(tk_now_ms)
+	"$@" </dev/null >"$T/out" 2>&1
+	rc=$?
+	ms=$(( $(tk_now_ms) - t0 ))
+}
+
+# tk_quickest CMD [ARG...]: tk_timed three times; $rc is the worst, $ms
+# the quickest (a blocked agent makes all three slow, a busy machine only
+# some).
+tk_quickest() {
+	local best=999999 worst=0 i
+	for i in 1 2 3; do
+		tk_timed "$@"
+		[ "$ms" -lt "$best" ] && best=$ms
+		[ "$rc" -gt "$worst" ] && worst=$rc
+	done
+	ms=$best
+	rc=$worst
+}
 # --- end faults ---
 
 # --- fuzzagent (session 2) ---
@@ -377,3 +510,73 @@ tk_ssh() { HOME=$T/client ssh -F "$T/ssh_config" "$@" </dev/null; }
 
 # --- style (session 2) ---
 # --- end style ---
+
+# --- style2 (session 2) ---
+# tk_agent_ready NAME SOCK TRIES [PID]: poll every 0.1 s, TRIES times,
+# until the agent on SOCK answers a listing (ssh-add -l: 0 or 1); give up
+# early once PID, if given, is gone.  On failure, says so with the log
+# $T/NAME.log and returns 1.
+tk_agent_ready() {
+	local name=$1 sock=$2 tries=$3 pid=${4:-} i rc
+	for i in $(seq "$tries"); do
+		if [ -S "$sock" ]; then
+			SSH_AUTH_SOCK=$sock ssh-add -l </dev/null >/dev/null 2>&1
+			rc=$?
+			[ "$rc" -le 1 ] && return 0
+		fi
+		[ -z "$pid" ] || kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	diag "agent $name did not start:" "$(cat "$T/$name.log")"
+	return 1
+}
+
+# tk_agent_stop PID: stop an agent run in the background and reap it.
+tk_agent_stop() {
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+# --- end style2 ---
+
+# --- recovery (session 2) ---
+
+# tk_agent_wait_listed MS PATTERN [PATTERN2]: wait up to MS milliseconds
+# until `ssh-add -l` on $SSH_AUTH_SOCK lists a key matching PATTERN (and
+# PATTERN2).  Sets $rc (0: listed, 1: not in time) and $ms (how long);
+# returns $rc.
+tk_agent_wait_listed() {
+	local t0 end
+	t0=$(tk_now_ms)
+	end=$((t0 + $1))
+	rc=1
+	while :; do
+		if ssh-add -l </dev/null 2>/dev/null | grep "$2" |
+		    grep -q "${3:-.}"; then
+			rc=0
+			break
+		fi
+		[ "$(tk_now_ms)" -ge "$end" ] && break
+		sleep 0.05
+	done
+	ms=$(( $(tk_now_ms) - t0 ))
+	return $rc
+}
+
+# tk_agent_wait_unlisted MS PATTERN: the same, until no key matches.
+tk_agent_wait_unlisted() {
+	local t0 end
+	t0=$(tk_now_ms)
+	end=$((t0 + $1))
+	rc=1
+	while :; do
+		if ! ssh-add -l </dev/null 2>/dev/null | grep -q "$2"; then
+			rc=0
+			break
+		fi
+		[ "$(tk_now_ms)" -ge "$end" ] && break
+		sleep 0.05
+	done
+	ms=$(( $(tk_now_ms) - t0 ))
+	return $rc
+}
+# --- end recovery ---

@@ -6,7 +6,7 @@
 tk_tmpdir
 [ -n "${KEEP:-}" ] && trap - EXIT
 tk_softhsm_init "$T/hsm"
-plan 7
+plan 12
 
 serial=$(tk_token_new "hidden" 1234 12345678) || bail "token"
 tk_keyfile p256 "$T/k.pem" || bail "key"
@@ -28,6 +28,20 @@ chmod 600 "$T/pin"
 out=$("$TOKENKEYS" list --login "$uri?pin-source=file:$T/pin" 2>"$T/err")
 is "$(printf '%s\n' "$out" | cut -d' ' -f1,2)" "$want" \
     "--login with a pin-source file lists it"
+
+chmod 644 "$T/pin"
+out=$("$TOKENKEYS" list --login "$uri?pin-source=file:$T/pin" 2>"$T/err")
+rc=$?
+is "$rc:$out" "1:" "a pin-source file others can read is not used"
+check "and the error says why" grep -q "group or others have access" "$T/err"
+chmod 600 "$T/pin"
+ln -s "$T/pin" "$T/pinlink"
+out=$("$TOKENKEYS" list --login "$uri?pin-source=file:$T/pinlink" 2>"$T/err")
+is "$?:$out" "1:" "a pin-source symbolic link is not followed"
+out=$("$TOKENKEYS" list --login "$uri?pin-value=1234" 2>"$T/err")
+is "$?:$out" "1:" "pin-value (a PIN in argv) is refused"
+check "and the error says to use pin-source" grep -q "use pin-source" \
+    "$T/err"
 
 tk_askpass_scripts 1234
 out=$(SSH_ASKPASS=$T/countpin.sh SSH_ASKPASS_REQUIRE=force \

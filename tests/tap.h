@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "wipe.h"
+
 static int	tap_n, tap_failed;
 
 #define ok(cond, ...) do {						\

@@ -18,23 +18,10 @@
 
 #include "tokenkeys.h"
 #include "agent.h"
+#include "agent-stub.h"
 #include "tap.h"
 
 /* ------------------------------------------------------------ stub */
-
-struct stub {
-	int	 logged_in;
-	int	 nlogin, nsign, nprompt, nconfirm;
-	int	 last_alg;
-	int	 confirm_answer;	/* 0 yes, else TK_ERR_CANCELLED */
-	int	 prompt_result;		/* 0: answer with prompt_pin */
-	const char *prompt_pin;
-	char	 last_desc[1024];
-	char	 last_error[256];
-	uint32_t token_flags;
-	int	 always_auth;
-	int	 mod_dummy;
-} S;
 
 static time_t	fake_now = 1000;
 
@@ -64,165 +51,9 @@ make_blobs(void)
 	tk_buf_put_bignum(&b, n, sizeof(n));
 	memcpy(blob_rsa, tk_buf_ptr(&b), sizeof(blob_rsa));
 	tk_buf_free(&b);
+	stub_key_add(blob_ed, sizeof(blob_ed), "pkcs11:object=ed");
+	stub_key_add(blob_rsa, sizeof(blob_rsa), "pkcs11:object=rsa");
 }
-
-static int
-stub_registry(char ***paths, size_t *n)
-{
-	*paths = calloc(1, sizeof(char *));
-	(*paths)[0] = strdup("/stub/libstub.so");
-	*n = 1;
-	return 0;
-}
-
-static void
-stub_paths_free(char **p, size_t n)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		free(p[i]);
-	free(p);
-}
-
-static int
-stub_mod_new(const char *path, void **mod)
-{
-	*mod = &S.mod_dummy;
-	return 0;
-}
-
-static void
-stub_mod_free(void *mod)
-{
-}
-
-static void
-hkey_set(struct tk_hkey *k, const uint8_t *blob, size_t len, const char *uri,
-    uint32_t flags)
-{
-	k->blob = malloc(len);
-	memcpy(k->blob, blob, len);
-	k->bloblen = len;
-	k->uri = strdup(uri);
-	k->label = strdup("label");
-	k->token_label = strdup("stub token");
-	k->token_serial = strdup("0123");
-	k->flags = flags;
-}
-
-static int
-stub_list(void *mod, const char *uri, struct tk_hkey **keys, size_t *n)
-{
-	*keys = calloc(2, sizeof(**keys));
-	*n = 0;
-	if (strstr(uri, "object=nothing") != NULL)
-		return 0;
-	if (strstr(uri, "object=rsa") == NULL)
-		hkey_set(&(*keys)[(*n)++], blob_ed, sizeof(blob_ed),
-		    "pkcs11:object=ed", S.always_auth ? TK_HKEY_ALWAYS_AUTH : 0);
-	if (strstr(uri, "object=ed") == NULL)
-		hkey_set(&(*keys)[(*n)++], blob_rsa, sizeof(blob_rsa),
-		    "pkcs11:object=rsa", 0);
-	return 0;
-}
-
-static void
-stub_keys_free(struct tk_hkey *k, size_t n)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++) {
-		free(k[i].blob);
-		free(k[i].uri);
-		free(k[i].label);
-		free(k[i].token_label);
-		free(k[i].token_serial);
-	}
-	free(k);
-}
-
-static void
-tok_fill(struct tk_htoken *tok)
-{
-	memset(tok, 0, sizeof(*tok));
-	tok->flags = S.token_flags | TK_TOKEN_PRESENT | TK_TOKEN_LOGIN_REQUIRED;
-	tok->min_pin = 4;
-	tok->max_pin = 8;
-	snprintf(tok->label, sizeof(tok->label), "stub token");
-	snprintf(tok->serial, sizeof(tok->serial), "0123");
-}
-
-static int
-stub_sign(void *mod, const uint8_t *blob, size_t bloblen,
-    const uint8_t *data, size_t datalen, int alg, const char *ctx_pin,
-    size_t ctx_pinlen, uint8_t *sig, size_t sigsz, size_t *siglen,
-    struct tk_htoken *tok, int timeout_ms)
-{
-	tok_fill(tok);
-	S.nsign++;
-	S.last_alg = alg;
-	if (!S.logged_in)
-		return TK_ERR_LOGIN_REQUIRED;
-	if (S.always_auth && bloblen == sizeof(blob_ed)) {
-		if (ctx_pin == NULL)
-			return TK_ERR_LOGIN_REQUIRED;
-		if (strcmp(ctx_pin, "1234") != 0)
-			return TK_ERR_PIN_INCORRECT;
-	}
-	memcpy(sig, "\0\0\0\003sig\0\0\0\001x", 12);
-	*siglen = 12;
-	return 0;
-}
-
-static int
-stub_login(void *mod, const uint8_t *blob, size_t bloblen, const char *pin,
-    size_t pinlen, struct tk_htoken *tok, int timeout_ms)
-{
-	S.nlogin++;
-	tok_fill(tok);
-	if (pin == NULL || pinlen != 4 || strcmp(pin, "1234") != 0)
-		return TK_ERR_PIN_INCORRECT;
-	S.logged_in = 1;
-	return 0;
-}
-
-static int
-stub_token(void *mod, const uint8_t *blob, size_t bloblen,
-    struct tk_htoken *tok)
-{
-	tok_fill(tok);
-	return 0;
-}
-
-static int
-stub_prompt_pin(const struct tk_prompt *p, char *pin, size_t pinsz,
-    size_t *len)
-{
-	S.nprompt++;
-	snprintf(S.last_desc, sizeof(S.last_desc), "%s", p->desc);
-	snprintf(S.last_error, sizeof(S.last_error), "%s",
-	    p->error ? p->error : "");
-	if (S.prompt_result != 0)
-		return S.prompt_result;
-	snprintf(pin, pinsz, "%s", S.prompt_pin);
-	*len = strlen(pin);
-	return 0;
-}
-
-static int
-stub_prompt_confirm(const struct tk_prompt *p)
-{
-	S.nconfirm++;
-	snprintf(S.last_desc, sizeof(S.last_desc), "%s", p->desc);
-	return S.confirm_answer;
-}
-
-static const struct agent_ops stub_ops = {
-	stub_registry, stub_paths_free, stub_mod_new, stub_mod_free,
-	stub_list, stub_keys_free, stub_sign, stub_login, stub_token,
-	stub_prompt_pin, stub_prompt_confirm,
-};
 
 /* ------------------------------------------------------------ helpers */
 
@@ -306,8 +137,7 @@ add_reader(struct agent_conn *c, const char *reader, const char *pin,
 static void
 reset_stub(void)
 {
-	memset(&S, 0, sizeof(S));
-	S.prompt_pin = "1234";
+	stub_reset();
 }
 
 /* ------------------------------------------------------------ tests */
@@ -336,6 +166,15 @@ test_list_and_sign(void)
 	    "first signature succeeds after a PIN prompt");
 	is_int(S.nprompt, 1, "the PIN was asked once");
 	is_int(S.nlogin, 1, "one login");
+	{
+		uint8_t	want[STUB_SIG_LEN];
+
+		stub_sig(blob_ed, sizeof(blob_ed),
+		    (const uint8_t *)"data to sign", 12, TK_SIG_DEFAULT, want);
+		ok(tk_buf_avail(&R) == 1 + 4 + STUB_SIG_LEN &&
+		    memcmp(tk_buf_ptr(&R) + 5, want, STUB_SIG_LEN) == 0,
+		    "the answer carries the token's signature");
+	}
 	ok(strstr(S.last_desc, "stub token") != NULL &&
 	    strstr(S.last_desc, "SHA256:") != NULL,
 	    "the prompt names the token and the key fingerprint");
@@ -723,7 +562,7 @@ test_server(void)
 	struct sockaddr_un	 sun;
 	pthread_t		 t;
 	char			 dir[] = "/tmp/tk-agent-test.XXXXXX";
-	uint8_t			 big[4] = { 0, 4, 0, 1 };	/* 256 KiB + 1 */
+	uint8_t			 big[4] = { 0, 4, 0, 1 }; /* 256 KiB + 1 */
 	uint8_t			 list[5] = { 0, 0, 0, 1, 11 };
 	uint8_t			 bad[6] = { 0, 0, 0, 2, 11, 0 };
 	int			 lfd, a, b;
@@ -772,11 +611,31 @@ test_server(void)
 	rmdir(dir);
 }
 
+/* The process's thread count, from /proc/self/status; -1 if unknown. */
+static int
+nthreads(void)
+{
+	FILE	*f;
+	char	 line[256];
+	int	 n = -1;
+
+	if ((f = fopen("/proc/self/status", "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
 int
 main(void)
 {
+	int	threads;
+
 	make_blobs();
 	reset_stub();
+	threads = nthreads();
 	if (agent_init(&A, &stub_ops) != 0)
 		return 1;
 	A.logfn = test_log;
@@ -786,6 +645,11 @@ main(void)
 	A.allowlist = strdup(AGENT_ALLOWLIST_DEFAULT);
 	agent_load_registry(&A);
 	agent_add_uri(&A, "pkcs11:", "", 0, 0, NULL, 0, 1);
+	ok(threads > 0 && nthreads() == threads, "initialising an agent and "
+	    "adding keys starts no thread (%d before, %d after)", threads,
+	    nthreads());
+	is_int(S.nmod_new, 1, "...and opens only the modules the keystore's "
+	    "registry names");
 
 	test_list_and_sign();
 	test_pin_policy();
@@ -796,6 +660,7 @@ main(void)
 	test_server();
 
 	agent_free(&A);
+	stub_keys_clear();
 	tk_buf_free(&M);
 	tk_buf_free(&R);
 	return tap_done();

@@ -20,17 +20,6 @@ static const uint8_t	data[] = "some data to sign";
 static struct tk_buf	store;
 static char		pin[TK_HP_PIN_MAX];
 
-static int
-all_zero(const void *p, size_t n)
-{
-	const uint8_t	*q = p;
-
-	while (n-- > 0)
-		if (*q++ != 0)
-			return 0;
-	return 1;
-}
-
 /* Decode the single frame in b as a request. */
 static int
 req(const struct tk_buf *b, struct tk_hp_req *r)
@@ -100,6 +89,9 @@ test_requests(void)
 	tk_buf_reset(&b);
 	ok(tk_hp_put_registry(&b, 6) == 0 && req(&b, &r) == 0 &&
 	    r.type == TK_HP_REGISTRY && r.id == 6, "REGISTRY round-trips");
+	tk_buf_reset(&b);
+	ok(tk_hp_put_presence(&b, 7) == 0 && req(&b, &r) == 0 &&
+	    r.type == TK_HP_PRESENCE && r.id == 7, "PRESENCE round-trips");
 
 	/* limits on the encoding side */
 	{
@@ -111,8 +103,8 @@ test_requests(void)
 		tk_buf_reset(&b);
 		before = b.len;
 		is_int(tk_hp_put_login(&b, 8, blob, sizeof(blob) - 1, longpin,
-		    TK_HP_PIN_MAX), TK_ERR_RANGE, "a PIN of %d bytes is refused",
-		    TK_HP_PIN_MAX);
+		    TK_HP_PIN_MAX), TK_ERR_RANGE,
+		    "a PIN of %d bytes is refused", TK_HP_PIN_MAX);
 		ok(b.len == before, "and nothing is left in the buffer");
 	}
 	{
@@ -208,6 +200,17 @@ test_replies(void)
 	    &n) == 0 && n == 2 && strcmp(paths[0], "/usr/lib/a.so") == 0 &&
 	    strcmp(paths[1], "/b.so") == 0, "REGISTRY reply round-trips");
 	tk_hclient_paths_free(paths, n);
+	tk_buf_reset(&b);
+	ok(tk_hp_put_digest(&b, 18, 0, 0x0123456789abcdefULL) == 0 &&
+	    tk_hp_get_rep(tk_buf_ptr(&b), tk_buf_avail(&b), &rep) == 0 &&
+	    rep.type == (TK_HP_PRESENCE | TK_HP_REPLY) && rep.id == 18 &&
+	    rep.status == 0 && rep.digest == 0x0123456789abcdefULL,
+	    "PRESENCE reply round-trips, all 64 bits of the digest");
+	tk_buf_reset(&b);
+	ok(tk_hp_put_digest(&b, 19, TK_ERR_MODULE, 42) == 0 &&
+	    tk_hp_get_rep(tk_buf_ptr(&b), tk_buf_avail(&b), &rep) == 0 &&
+	    rep.status == TK_ERR_MODULE && rep.digest == 0,
+	    "a failed PRESENCE reply carries no digest");
 	tk_buf_free(&b);
 }
 

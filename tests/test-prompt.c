@@ -29,7 +29,9 @@
 #include <unistd.h>
 
 #include "tokenkeys.h"
+#include "assuan.h"
 #include "prompt.h"
+#include "wipe.h"
 
 static int ntest;
 static int nfail;
@@ -49,18 +51,6 @@ ok(int cond, const char *fmt, ...)
 	va_end(ap);
 	printf("\n");
 	fflush(stdout);
-}
-
-static int
-all_zero(const void *p, size_t n)
-{
-	const unsigned char *u = p;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (u[i] != 0)
-			return 0;
-	return 1;
 }
 
 /*

@@ -16,6 +16,9 @@
 #   BENCH_NKEYS   bulk keys on the listing token (default 1000)
 #   BENCH_ROUNDS  interleaved listing rounds (default 10)
 #   BENCH_SECS    seconds per signing cell (default 3)
+#   BENCH_SOAK    signatures tokenkeys agent has made before its "after"
+#                 memory figure: the cells, then P-256 on 4 connections up
+#                 to this count (default 100000)
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,10 +27,11 @@ TOKENKEYS=${TOKENKEYS:-$here/../../tokenkeys}
 NKEYS=${BENCH_NKEYS:-1000}
 ROUNDS=${BENCH_ROUNDS:-10}
 SECS=${BENCH_SECS:-3}
+SOAK=${BENCH_SOAK:-100000}
 PIN=1234			# the throwaway tokens' user PIN
 
-case $NKEYS$ROUNDS in
-*[!0-9]*) echo "run.sh: BENCH_NKEYS and BENCH_ROUNDS must be whole numbers" >&2
+case $NKEYS$ROUNDS$SOAK in
+*[!0-9]*) echo "run.sh: BENCH_NKEYS, BENCH_ROUNDS and BENCH_SOAK must be whole numbers" >&2
 	exit 2 ;;
 esac
 if ! [[ $SECS =~ ^[0-9]+(\.[0-9]+)?$ ]] || [ "$ROUNDS" -lt 1 ]; then
@@ -57,6 +61,18 @@ rss_tree() {
 	local p v total=0
 	for p in "$1" $(descendants "$1"); do
 		v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+		total=$((total + ${v:-0}))
+	done
+	echo "$total"
+}
+
+# Pss in KiB of $1 and all its descendants: shared library pages
+# divided among the processes mapping them (RSS counts them whole in
+# each process of the tree).
+pss_tree() {
+	local p v total=0
+	for p in "$1" $(descendants "$1"); do
+		v=$(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null)
 		total=$((total + ${v:-0}))
 	done
 	echo "$total"
@@ -223,7 +239,7 @@ done
 unset SOFTHSM2_CONF
 
 # ---- b. signing -----------------------------------------------------------
-declare -A RATE P50 P99 RSS NSIG
+declare -A RATE P50 P99 RSS PSS NSIG
 
 # cell KEY LINE: remember a result line under KEY and show it.
 cell() {
@@ -286,17 +302,23 @@ load_ssh_agent() {
 	    DISPLAY='' timeout 120 ssh-add -s "$M" </dev/null >/dev/null 2>&1
 }
 
-# agent_rows WHO SOCK PID KEYS...: sign cells at 1 and 4 connections.
+# agent_rows WHO SOCK PID SOAK KEYS...: sign cells at 1 and 4
+# connections; then, with SOAK > 0, P-256 signatures on 4 connections
+# until the agent has made SOAK in all.
 agent_rows() {
-	local who=$1 sock=$2 pid=$3 kt match typ line c n
-	shift 3
+	local who=$1 sock=$2 pid=$3 soak=$4 kt match typ line c n t0
+	shift 4
 	RSS[$who/start]=$(rss_tree "$pid")
+	PSS[$who/start]=$(pss_tree "$pid")
 	# One untimed signature per key first: a PIN prompt, a helper start.
 	for kt in "$@"; do
 		IFS=: read -r kt match typ <<<"$kt"
 		timeout $TMO "$B/agent-client" -a "$sock" -n 1 sign "$match" \
 		    "$typ" >/dev/null 2>&1
 	done
+	# code and tables touched once: what grows after this is growth
+	RSS[$who/warm]=$(rss_tree "$pid")
+	PSS[$who/warm]=$(pss_tree "$pid")
 	NSIG[$who]=$#
 	for kt in "$@"; do
 		IFS=: read -r kt match typ <<<"$kt"
@@ -309,7 +331,23 @@ agent_rows() {
 			[ -n "$n" ] && NSIG[$who]=$((NSIG[$who] + n + c))
 		done
 	done
+	if [ "$soak" -gt "${NSIG[$who]}" ]; then
+		n=$((soak - NSIG[$who]))
+		t0=$EPOCHREALTIME
+		line=$(timeout $((TMO + n / 500)) "$B/agent-client" -a "$sock" \
+		    -n "$n" -c 4 sign bench-ec256 ecdsa-sha2-nistp256 2>&1 |
+		    tail -1)
+		if [ "$(field failures "$line")" = 0 ]; then
+			NSIG[$who]=$((NSIG[$who] + $(field n "$line") + 4))
+		else
+			echo "  $who soak: $line"
+		fi
+		awk -v a="$t0" -v b="$EPOCHREALTIME" -v n="$n" \
+		    'BEGIN { printf "  soak: %d more P-256 signatures in %.1f s\n",
+		    n, b - a }'
+	fi
 	RSS[$who/after]=$(rss_tree "$pid")
+	PSS[$who/after]=$(pss_tree "$pid")
 	line=$(timeout $TMO "$B/agent-client" -a "$sock" -d 1 list 2>&1 | tail -1)
 	cell "$who/list" "$line"
 }
@@ -326,6 +364,7 @@ list_rows() {
 	    bench-ec256 ecdsa-sha2-nistp256 2>&1 | tail -1)
 	cell "$who/ec256-big/1" "$line"
 	RSS[$who/big]=$(rss_tree "$pid")
+	PSS[$who/big]=$(pss_tree "$pid")
 }
 
 echo
@@ -334,7 +373,7 @@ if start_agent oa "$SMALL/softhsm2.conf" \
     ssh-agent -D -a "$T/oa.sock" -P '/usr/lib/*' &&
     load_ssh_agent "$T/oa.sock"; then
 	# Debian's OpenSSH 9.2 has no Ed25519 over PKCS#11.
-	agent_rows ssh-agent "$T/oa.sock" "$APID" \
+	agent_rows ssh-agent "$T/oa.sock" "$APID" 0 \
 	    ec256:bench-ec256:ecdsa-sha2-nistp256 \
 	    rsa2048:bench-rsa2048:ssh-rsa
 else
@@ -359,7 +398,7 @@ echo "== signing: tokenkeys agent"
 if [ "$have_tk_agent" = 1 ]; then
 	if start_agent tk "$SMALL/softhsm2.conf" \
 	    "$TOKENKEYS" agent -D -a "$T/tk.sock"; then
-		agent_rows tokenkeys "$T/tk.sock" "$APID" \
+		agent_rows tokenkeys "$T/tk.sock" "$APID" "$SOAK" \
 		    ec256:bench-ec256:ecdsa-sha2-nistp256 \
 		    rsa2048:bench-rsa2048:ssh-rsa \
 		    ed25519:bench-ed25519:ssh-ed25519
@@ -426,19 +465,28 @@ printf '  %-22s %17s %17s %17s\n' "list, $((NKEYS + 3)) keys" - \
     "$(lat ssh-agent/list-big)" "$(lat tokenkeys/list-big)"
 printf '  %-22s %17s %17s %8s\n' "list p50 tk/ssh-agent" "" "" \
     "$(ratio "${P50[tokenkeys/list-big]:-}" "${P50[ssh-agent/list-big]:-}")"
+for kt in ec256 rsa2048 ed25519; do
+	printf '  %-22s %17s %17s %17s\n' "sign $kt p99/p50" \
+	    "$(ratio "${P99[raw/$kt/1]:-}" "${P50[raw/$kt/1]:-}")" \
+	    "$(ratio "${P99[ssh-agent/$kt/1]:-}" "${P50[ssh-agent/$kt/1]:-}")" \
+	    "$(ratio "${P99[tokenkeys/$kt/1]:-}" "${P50[tokenkeys/$kt/1]:-}")"
+done
 
 echo
-echo "agent RSS in KiB, agent and its helpers summed"
-printf '  %-26s %12s %12s %8s\n' "" ssh-agent tokenkeys tk/ssh
-for w in start after big; do
+echo "agent RSS (and PSS) in KiB, agent and its helpers summed"
+printf '  %-26s %12s %12s %8s %12s %12s\n' "" ssh-agent tokenkeys tk/ssh \
+    "ssh-ag PSS" "tk PSS"
+for w in start warm after big; do
 	case $w in
 	start) l="3 keys, at start" ;;
+	warm) l="3 keys, 1 signature each" ;;
 	after) l="3 keys, after signing" ;;
 	big) l="$((NKEYS + 3)) keys, after rows" ;;
 	esac
-	printf '  %-26s %12s %12s %8s\n' "$l" "${RSS[ssh-agent/$w]:--}" \
-	    "${RSS[tokenkeys/$w]:--}" \
-	    "$(ratio "${RSS[tokenkeys/$w]:-}" "${RSS[ssh-agent/$w]:-}")"
+	printf '  %-26s %12s %12s %8s %12s %12s\n' "$l" \
+	    "${RSS[ssh-agent/$w]:--}" "${RSS[tokenkeys/$w]:--}" \
+	    "$(ratio "${RSS[tokenkeys/$w]:-}" "${RSS[ssh-agent/$w]:-}")" \
+	    "${PSS[ssh-agent/$w]:--}" "${PSS[tokenkeys/$w]:--}"
 done
 printf '  %-26s %12s %12s\n' "signatures in between" "${NSIG[ssh-agent]:--}" \
     "${NSIG[tokenkeys]:--}"

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "tokenkeys.h"
+#include "assuan.h"
 #include "prompt.h"
 #include "fuzz.h"
 

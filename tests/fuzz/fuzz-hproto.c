@@ -2,7 +2,8 @@
  * The helper protocol (src/hproto.h): the agent reads what a helper that
  * loaded an arbitrary vendor module writes, and a helper reads what the
  * agent writes.  Input: a selector byte, then one frame or a stream:
- *	0 request  1 SIGN/LOGIN/TOKEN reply  2 LIST reply  3 REGISTRY reply
+ *	0 request  1 SIGN/LOGIN/TOKEN/PRESENCE reply  2 LIST reply
+ *	3 REGISTRY reply
  *	4 a stream cut into frames
  * Whatever decodes must encode again and decode to the same thing, so
  * both sides agree on every frame either can produce.  A request's PIN
@@ -79,6 +80,9 @@ request(const uint8_t *frame, size_t len)
 	case TK_HP_REGISTRY:
 		r = tk_hp_put_registry(&out, q.id);
 		break;
+	case TK_HP_PRESENCE:
+		r = tk_hp_put_presence(&out, q.id);
+		break;
 	default:
 		abort();	/* decoded a type it does not know */
 	}
@@ -112,6 +116,8 @@ reply(const uint8_t *frame, size_t len)
 	if (p.type == (TK_HP_SIGN | TK_HP_REPLY))
 		r = tk_hp_put_sig(&out, p.id, p.status, &p.tok, p.sig,
 		    p.siglen);
+	else if (p.type == (TK_HP_PRESENCE | TK_HP_REPLY))
+		r = tk_hp_put_digest(&out, p.id, p.status, p.digest);
 	else
 		r = tk_hp_put_status(&out, p.type & ~TK_HP_REPLY, p.id,
 		    p.status, &p.tok);
@@ -119,7 +125,7 @@ reply(const uint8_t *frame, size_t len)
 	    &p2) != 0)
 		abort();
 	if (p2.type != p.type || p2.id != p.id || p2.status != p.status ||
-	    !same_tok(&p.tok, &p2.tok) ||
+	    !same_tok(&p.tok, &p2.tok) || p2.digest != p.digest ||
 	    !SAME(p.sig, p.siglen, p2.sig, p2.siglen))
 		abort();
 	tk_buf_free(&out);

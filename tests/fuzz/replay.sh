@@ -12,4 +12,5 @@ prog=$abs_top_builddir/tests/fuzz/replay-$name
 if [ $# -eq 0 ]; then
 	set -- "$abs_top_srcdir/tests/fuzz/corpus/$name"
 fi
-exec "$prog" "$@"
+# TK_REPLAY_WRAPPER (tests/valgrind.sh, say) runs the program under it.
+exec ${TK_REPLAY_WRAPPER:+"$TK_REPLAY_WRAPPER"} "$prog" "$@"

@@ -14,7 +14,7 @@ set -eu
 
 secs=${1:?usage: run-fuzzers.sh SECONDS [NAME ...]}
 shift
-names=${*:-decode uri assuan buf hproto}
+names=${*:-decode uri assuan buf hproto agent}
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 build=${TK_FUZZ_BUILD:-$srcdir/build-fuzz}
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -63,7 +63,7 @@ for name in $names; do
 		dict=-dict=$srcdir/tests/fuzz/dict/$name.dict
 	fi
 	case $name in
-	decode)	maxlen=16384 ;;
+	decode|agent)	maxlen=16384 ;;
 	*)	maxlen=4096 ;;
 	esac
 	echo "run-fuzzers: fuzz-$name for $secs s from $nseeds seeds"

@@ -1,0 +1,101 @@
+/*
+ * Which tokens a module holds, cheaply: the slots with a token present
+ * and each token's identifying strings, folded into one digest.  No
+ * session is opened and no object is touched, so this costs the same on
+ * a token with a thousand keys as on an empty one, and a caller can ask
+ * every second to notice a card pulled or put back (or a token that got
+ * initialised) and only then walk the objects again.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "p11.h"
+
+#define PRESENCE_SLOTS_MAX	4096
+
+/* FNV-1a on, so the digest is independent of how the bytes are cut. */
+static uint64_t
+fold(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t	*b = p;
+
+	while (n-- > 0)
+		h = (h ^ *b++) * 0x100000001b3ULL;
+	return h;
+}
+
+static uint64_t
+fold_token(uint64_t h, CK_SLOT_ID slot, const CK_TOKEN_INFO *ti)
+{
+	uint64_t	id = (uint64_t)slot;
+	uint8_t		init = (ti->flags & CKF_TOKEN_INITIALIZED) != 0;
+
+	h = fold(h, &id, sizeof(id));
+	h = fold(h, ti->label, sizeof(ti->label));
+	h = fold(h, ti->manufacturerID, sizeof(ti->manufacturerID));
+	h = fold(h, ti->model, sizeof(ti->model));
+	h = fold(h, ti->serialNumber, sizeof(ti->serialNumber));
+	return fold(h, &init, 1);
+}
+
+int
+tk_p11_presence(struct tk_module *m, uint64_t *digest)
+{
+	CK_SLOT_ID	*slots = NULL;
+	CK_SLOT_INFO	 si;
+	CK_TOKEN_INFO	 ti;
+	CK_ULONG	 n = 0, cap, i;
+	CK_RV		 rv;
+	uint64_t	 h = 0xcbf29ce484222325ULL;
+	int		 r = 0;
+
+	*digest = 0;
+	if (!m->ready) {
+		r = TK_ERR_MODULE;
+		goto out;
+	}
+	rv = m->f->C_GetSlotList(CK_TRUE, NULL, &n);
+	/* the slot count may change between the two calls */
+	while (rv == CKR_OK || rv == CKR_BUFFER_TOO_SMALL) {
+		if (n > PRESENCE_SLOTS_MAX) {
+			rv = CKR_GENERAL_ERROR;
+			break;
+		}
+		free(slots);
+		cap = n;
+		if ((slots = calloc(cap + 1, sizeof(*slots))) == NULL) {
+			r = TK_ERR_NOMEM;
+			goto out;
+		}
+		rv = m->f->C_GetSlotList(CK_TRUE, slots, &n);
+		if (rv == CKR_OK && n <= cap)
+			break;
+		if (rv == CKR_OK)
+			rv = CKR_BUFFER_TOO_SMALL;
+	}
+	if (rv != CKR_OK) {
+		r = tk_p11_rv(rv);
+		if (r == 0)
+			r = TK_ERR_TOKEN;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		/* as the walk does: a stale token info does not count */
+		if (m->f->C_GetSlotInfo(slots[i], &si) != CKR_OK ||
+		    !(si.flags & CKF_TOKEN_PRESENT))
+			continue;
+		rv = m->f->C_GetTokenInfo(slots[i], &ti);
+		if (rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_DEVICE_REMOVED)
+			continue;
+		if (rv != CKR_OK) {
+			/* present but unreadable: that is a state too */
+			memset(&ti, 0, sizeof(ti));
+			ti.label[0] = (CK_UTF8CHAR)'?';
+		}
+		h = fold_token(h, slots[i], &ti);
+	}
+	*digest = h;
+ out:
+	free(slots);
+	return r;
+}

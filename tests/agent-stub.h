@@ -1,0 +1,57 @@
+/*
+ * A stub keystore for the agent core (src/agent.h's struct agent_ops):
+ * one module, one token, the keys it is given, a PIN of "1234", and
+ * signatures that are a deterministic digest of what was signed.  No
+ * module is loaded and no thread or process is started.  Shared by
+ * tests/test-agent-proto.c and tests/fuzz/fuzz-agent.c.
+ */
+#ifndef TK_AGENT_STUB_H
+#define TK_AGENT_STUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent.h"
+
+#define STUB_PIN		"1234"
+#define STUB_MAX_KEYS		16
+#define STUB_SIG_LEN		(4 + 4 + 4 + 8)	/* see stub_sig() */
+
+struct stub_key {
+	uint8_t		*blob;
+	size_t		 bloblen;
+	char		*uri;
+};
+
+struct stub {
+	struct stub_key	 keys[STUB_MAX_KEYS];
+	size_t		 nkeys;
+	int		 logged_in;
+	int		 nlogin, nsign, nprompt, nconfirm, nmod_new;
+	int		 last_alg;
+	int		 confirm_answer;	/* 0, or TK_ERR_CANCELLED */
+	int		 prompt_result;		/* 0: type prompt_pin */
+	const char	*prompt_pin;
+	char		 last_desc[1024];
+	char		 last_error[256];
+	uint32_t	 token_flags;
+	int		 always_auth;		/* of keys[0] */
+	int		 mod_dummy;
+};
+
+extern struct stub		S;
+extern const struct agent_ops	stub_ops;
+
+/* Forget the counters and answers (not the keys); the PIN is STUB_PIN. */
+void	stub_reset(void);
+/* Serve a copy of this key (up to STUB_MAX_KEYS); 0 or TK_ERR_*. */
+int	stub_key_add(const uint8_t *blob, size_t len, const char *uri);
+void	stub_keys_clear(void);
+/*
+ * The signature the stub makes: string "stub", string 8 bytes of FNV-1a
+ * over the algorithm, the key blob and the data.
+ */
+void	stub_sig(const uint8_t *blob, size_t bloblen, const uint8_t *data,
+	    size_t datalen, int alg, uint8_t sig[STUB_SIG_LEN]);
+
+#endif /* TK_AGENT_STUB_H */

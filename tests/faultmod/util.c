@@ -1,0 +1,30 @@
+/*
+ * faultmod: small helpers.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "faultmod.h"
+
+/* Test authors need to hear about typos; stderr is all a module has. */
+void
+warnmsg(const char *where, unsigned long line, const char *msg)
+{
+	if (line > 0)
+		fprintf(stderr, "faultmod: %s:%lu: %s\n", where, line, msg);
+	else
+		fprintf(stderr, "faultmod: %s: %s\n", where, msg);
+}
+
+void
+sleep_ms(long ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
