@@ -870,24 +870,41 @@ tk_hclient_list(struct tk_hclient *c, const char *uri, struct tk_hkey **keys,
 	struct tk_buf	frame, reply;
 	uint32_t	id, rid;
 	uint8_t		type;
-	int		r, status;
+	int		r, status, tries;
 
 	*keys = NULL;
 	*n = 0;
 	tk_buf_init(&frame, TK_HP_REQ_MAX, 0);
 	tk_buf_init(&reply, TK_HP_REP_MAX, 0);
-	id = next_id(c);
-	if ((r = tk_hp_put_list(&frame, id, uri)) != 0 ||
-	    (r = hc_call(c, &frame, id, HC_LIST_TIMEOUT_MS, 1, &reply)) != 0)
-		goto out;
-	if (tk_hp_peek(tk_buf_ptr(&reply), tk_buf_avail(&reply), &type,
-	    &rid) != 0 || rid != id ||
-	    tk_hp_get_keys(tk_buf_ptr(&reply), tk_buf_avail(&reply), &status,
-	    keys, n) != 0) {
-		r = TK_ERR_CONNECTION;
-		goto out;
+	for (tries = 0; tries < 2; tries++) {
+		tk_buf_reset(&frame);
+		id = next_id(c);
+		if ((r = tk_hp_put_list(&frame, id, uri)) != 0 ||
+		    (r = hc_call(c, &frame, id, HC_LIST_TIMEOUT_MS, 1,
+		    &reply)) != 0)
+			goto out;
+		if (tk_hp_peek(tk_buf_ptr(&reply), tk_buf_avail(&reply),
+		    &type, &rid) != 0 || rid != id ||
+		    tk_hp_get_keys(tk_buf_ptr(&reply), tk_buf_avail(&reply),
+		    &status, keys, n) != 0) {
+			r = TK_ERR_CONNECTION;
+			goto out;
+		}
+		/*
+		 * The module lost its state, or lists nothing since it did
+		 * (a p11-kit client initialised while its server was away
+		 * stays empty until initialised again): start it afresh,
+		 * with the backoff, and look once more.
+		 */
+		if ((r = status) != TK_ERR_MODULE && (r != 0 || *n > 0 ||
+		    __atomic_load_n(&c->reinit_ms, __ATOMIC_RELAXED) == 0))
+			break;
+		if (!proc_reinit(c))
+			break;
+		tk_hkeys_free(*keys, *n);
+		*keys = NULL;
+		*n = 0;
 	}
-	r = status;
  out:
 	tk_buf_free(&frame);
 	tk_buf_free(&reply);
