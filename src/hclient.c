@@ -102,16 +102,19 @@ calls_remove(struct hc_proc *p, struct hc_call *call)
 	}
 }
 
-/* With c->mu held: the incarnation is done; fail every waiting call. */
+/*
+ * With c->mu held: the incarnation is done; fail every waiting call with
+ * err (TK_ERR_TIMEOUT when the helper hung: the module did not answer).
+ */
 static void
-proc_fail(struct hc_proc *p)
+proc_fail(struct hc_proc *p, int err)
 {
 	struct hc_call	*call;
 
 	p->dead = 1;
 	while ((call = p->calls) != NULL) {
 		p->calls = call->next;
-		call->err = TK_ERR_CONNECTION;
+		call->err = err;
 		call->done = 1;
 		pthread_cond_signal(&call->cv);
 	}
@@ -497,7 +500,7 @@ hc_call(struct tk_hclient *c, const struct tk_buf *frame, uint32_t id,
 		if (r != 0) {
 			if (!call.done)
 				calls_remove(p, &call);
-			proc_fail(p);
+			proc_fail(p, TK_ERR_CONNECTION);
 			pthread_mutex_unlock(&c->mu);
 			proc_unref(c, p);
 			continue;
@@ -511,7 +514,7 @@ hc_call(struct tk_hclient *c, const struct tk_buf *frame, uint32_t id,
 				pthread_mutex_lock(&c->mu);
 				p->reading = 0;
 				if (r == TK_ERR_CONNECTION)
-					proc_fail(p);
+					proc_fail(p, TK_ERR_CONNECTION);
 				else if (r == TK_ERR_TIMEOUT && !call.done)
 					hung = 1;
 				/* the next waiting caller reads on */
@@ -525,7 +528,8 @@ hc_call(struct tk_hclient *c, const struct tk_buf *frame, uint32_t id,
 		}
 		if (hung && !call.done) {
 			calls_remove(p, &call);
-			proc_fail(p);	/* the others fail at once too */
+			/* the others fail at once too */
+			proc_fail(p, TK_ERR_TIMEOUT);
 			r = TK_ERR_TIMEOUT;
 		} else {
 			hung = 0;
@@ -870,24 +874,41 @@ tk_hclient_list(struct tk_hclient *c, const char *uri, struct tk_hkey **keys,
 	struct tk_buf	frame, reply;
 	uint32_t	id, rid;
 	uint8_t		type;
-	int		r, status;
+	int		r, status, tries;
 
 	*keys = NULL;
 	*n = 0;
 	tk_buf_init(&frame, TK_HP_REQ_MAX, 0);
 	tk_buf_init(&reply, TK_HP_REP_MAX, 0);
-	id = next_id(c);
-	if ((r = tk_hp_put_list(&frame, id, uri)) != 0 ||
-	    (r = hc_call(c, &frame, id, HC_LIST_TIMEOUT_MS, 1, &reply)) != 0)
-		goto out;
-	if (tk_hp_peek(tk_buf_ptr(&reply), tk_buf_avail(&reply), &type,
-	    &rid) != 0 || rid != id ||
-	    tk_hp_get_keys(tk_buf_ptr(&reply), tk_buf_avail(&reply), &status,
-	    keys, n) != 0) {
-		r = TK_ERR_CONNECTION;
-		goto out;
+	for (tries = 0; tries < 2; tries++) {
+		tk_buf_reset(&frame);
+		id = next_id(c);
+		if ((r = tk_hp_put_list(&frame, id, uri)) != 0 ||
+		    (r = hc_call(c, &frame, id, HC_LIST_TIMEOUT_MS, 1,
+		    &reply)) != 0)
+			goto out;
+		if (tk_hp_peek(tk_buf_ptr(&reply), tk_buf_avail(&reply),
+		    &type, &rid) != 0 || rid != id ||
+		    tk_hp_get_keys(tk_buf_ptr(&reply), tk_buf_avail(&reply),
+		    &status, keys, n) != 0) {
+			r = TK_ERR_CONNECTION;
+			goto out;
+		}
+		/*
+		 * The module lost its state, or lists nothing since it did
+		 * (a p11-kit client initialised while its server was away
+		 * stays empty until initialised again): start it afresh,
+		 * with the backoff, and look once more.
+		 */
+		if ((r = status) != TK_ERR_MODULE && (r != 0 || *n > 0 ||
+		    __atomic_load_n(&c->reinit_ms, __ATOMIC_RELAXED) == 0))
+			break;
+		if (!proc_reinit(c))
+			break;
+		tk_hkeys_free(*keys, *n);
+		*keys = NULL;
+		*n = 0;
 	}
-	r = status;
  out:
 	tk_buf_free(&frame);
 	tk_buf_free(&reply);

@@ -45,11 +45,14 @@ struct server {
 	int		 running;
 };
 
+/* arg: the helper, whose module errors are counted (may be NULL). */
 static void
 helper_log(void *arg, int err, const char *msg)
 {
-	(void)arg;
-	(void)err;
+	struct helper	*h = arg;
+
+	if (h != NULL && err == TK_ERR_MODULE)
+		__atomic_add_fetch(&h->lost, 1, __ATOMIC_RELAXED);
 	fprintf(stderr, "tokenkeys helper[%ld]: %s\n", (long)getpid(), msg);
 }
 
@@ -254,6 +257,7 @@ handle(struct server *sv, const struct tk_hp_req *req, const char *pin,
 	char		**paths = NULL;
 	uint64_t	  digest = 0;
 	size_t		  n = 0, siglen = 0;
+	unsigned int	  lost;
 	int		  r, st;
 
 	memset(&tok, 0, sizeof(tok));
@@ -271,7 +275,17 @@ handle(struct server *sv, const struct tk_hp_req *req, const char *pin,
 	}
 	switch (req->type) {
 	case TK_HP_LIST:
+		lost = __atomic_load_n(&h->lost, __ATOMIC_RELAXED);
 		st = hk_list(h, req->uri, &keys, &n);
+		/*
+		 * A module that lost its state while listing (a p11-kit
+		 * client whose server went away: CKR_DEVICE_ERROR until it
+		 * is initialised again) says so, rather than "no keys", so
+		 * that the agent starts it afresh.
+		 */
+		if (st == 0 && n == 0 &&
+		    __atomic_load_n(&h->lost, __ATOMIC_RELAXED) != lost)
+			st = TK_ERR_MODULE;
 		r = tk_hp_put_keys(out, req->id, st, keys, n);
 		if (r == TK_ERR_RANGE)
 			r = tk_hp_put_keys(out, req->id, TK_ERR_RANGE, NULL,
@@ -439,7 +453,7 @@ tk_helper_run(int fd, const char *path, int reg_known)
 	memset(&h, 0, sizeof(h));
 	h.fd = fd;
 	hk_init(&h.keys);
-	tk_modset_init(&h.ms, helper_log, NULL);
+	tk_modset_init(&h.ms, helper_log, &h);
 	h.ms.reg_known = reg_known;
 	/* a module that will not load still gets answers: TK_ERR_MODULE */
 	if (tk_modset_load_path(&h.ms, path, &h.mod) == 0 &&

@@ -47,6 +47,7 @@ struct helper {
 	struct tk_module *mod;
 	struct tk_signer *sg;
 	struct hk_table	 keys;
+	unsigned int	 lost;		/* module-lost-state reports (atomic) */
 };
 
 /*

@@ -580,3 +580,69 @@ tk_agent_wait_unlisted() {
 	return $rc
 }
 # --- end recovery ---
+
+# --- remote (session 2) ---
+
+# tk_p11_client_module: the path of p11-kit's RPC client module
+# (p11-kit-client.so, Debian package p11-kit-modules), printed; fails when
+# it is not installed.  Looks in p11-kit's own module directory first.
+tk_p11_client_module() {
+	local d
+	for d in "$(pkg-config --variable=p11_module_path p11-kit-1 \
+	    2>/dev/null)" /usr/lib/*/pkcs11 /usr/lib64/pkcs11 /usr/lib/pkcs11 \
+	    /usr/local/lib/pkcs11; do
+		if [ -n "$d" ] && [ -f "$d/p11-kit-client.so" ]; then
+			printf '%s\n' "$d/p11-kit-client.so"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# tk_p11_server_start SOCKET URI: `p11-kit server` in the foreground and
+# in its own session (so that it and the p11-kit-remote process it starts
+# per connection are stopped, continued and killed as one process group),
+# serving the SoftHSM tokens matching URI on SOCKET.  Sets
+# $TK_P11_SERVER_PGID and $TK_P11_SERVER_ADDRESS (what it printed).
+tk_p11_server_start() {
+	local i pid pgid
+	rm -f "$1" "$1.out"
+	setsid p11-kit server -f -n "$1" --provider "$TK_MODULE" "$2" \
+	    </dev/null >"$1.out" 2>>"$T/p11-server.log" &
+	for i in $(seq 100); do
+		[ -S "$1" ] && grep -q '^P11_KIT_SERVER_PID=' "$1.out" && break
+		sleep 0.1
+	done
+	pid=$(sed -n 's/^P11_KIT_SERVER_PID=\([0-9]*\);.*/\1/p' "$1.out")
+	TK_P11_SERVER_ADDRESS=$(sed -n \
+	    's/^P11_KIT_SERVER_ADDRESS=\([^;]*\);.*/\1/p' "$1.out")
+	if [ -z "$pid" ]; then
+		diag "p11-kit server did not start:" \
+		    "$(cat "$T/p11-server.log")"
+		return 1
+	fi
+	pgid=$(ps -o pgid= -p "$pid" | tr -d ' ')
+	# setsid made it a group leader; a group not its own is not ours
+	if [ "$pgid" != "$pid" ]; then
+		diag "p11-kit server $pid is not a process group leader"
+		kill "$pid"
+		return 1
+	fi
+	TK_P11_SERVER_PGID=$pid
+	tk_at_exit "kill -CONT -- -$pid 2>/dev/null; kill -KILL -- -$pid 2>/dev/null"
+}
+
+# tk_p11_server_kill: end the server started last with its per-connection
+# processes, and wait until they are gone.
+tk_p11_server_kill() {
+	local i
+	kill -TERM -- "-$TK_P11_SERVER_PGID" 2>/dev/null
+	kill -CONT -- "-$TK_P11_SERVER_PGID" 2>/dev/null
+	for i in $(seq 50); do
+		pgrep -g "$TK_P11_SERVER_PGID" >/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL -- "-$TK_P11_SERVER_PGID" 2>/dev/null
+	sleep 0.2
+}
+# --- end remote ---
