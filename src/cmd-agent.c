@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -384,6 +385,14 @@ agent_main(int argc, char **argv)
 	int			 ch, fd = -1, made_dir = 0, made_sock = 0;
 	int			 inited = 0, r = 1;
 
+#ifdef M_ARENA_MAX
+	/*
+	 * One malloc arena for all connection threads: glibc would give
+	 * each thread its own and keep it after the thread ends, so memory
+	 * would grow with every new high of concurrent connections.
+	 */
+	(void)mallopt(M_ARENA_MAX, 1);
+#endif
 	memset(&o, 0, sizeof(o));
 	o.csh = -1;
 	o.allow = AGENT_ALLOWLIST_DEFAULT;

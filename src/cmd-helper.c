@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 
+#include <malloc.h>
 #include <signal.h>
 #include <string.h>
 
@@ -34,6 +35,14 @@ helper_main(int argc, char **argv)
 	/* PINs pass through here: no core dumps, no ptrace by the user */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
+#ifdef M_ARENA_MAX
+	/*
+	 * glibc gives each thread that allocates its own malloc arena, each
+	 * keeping what it once held: the workers share two (as many as run
+	 * at once on a small machine), so the helper's memory stays flat.
+	 */
+	(void)mallopt(M_ARENA_MAX, 2);
+#endif
 	if (argc == 3 && strcmp(argv[1], "--registered") == 0)
 		reg = TK_MODSET_REG_YES;
 	else if (argc == 3 && strcmp(argv[1], "--unregistered") == 0)

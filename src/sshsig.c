@@ -7,7 +7,6 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
-#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 
@@ -22,6 +21,13 @@ struct tk_sshsig_key {
 	uint8_t		*blob;
 	size_t		 bloblen;
 	EVP_PKEY	*pk;
+	/*
+	 * Verification contexts set up once per hash the key signs with
+	 * and copied for each signature: the setup (provider and digest
+	 * look-ups by name) costs more than the copy.  Read only after
+	 * tk_sshsig_key_new, so threads may share them.
+	 */
+	EVP_MD_CTX	*vctx[TK_SSHSIG_SHA512 + 1];
 };
 
 static const struct {
@@ -35,6 +41,8 @@ static const struct {
 	{ TK_KEY_ECDSA_P521, "secp521r1", 66, TK_SSHSIG_SHA512 },
 };
 #define NECS	(sizeof(ecs) / sizeof(ecs[0]))
+/* SEQUENCE of two INTEGERs of up to 66 + 1 bytes (P-521) */
+#define ECDSA_DER_MAX	(3 + 2 * (2 + 67))
 
 static int
 ec_index(int type)
@@ -160,11 +168,57 @@ pkey_ec(const struct tk_pubkey *k, const char *group, EVP_PKEY **pk)
 	return r;
 }
 
+/*
+ * The verification contexts of the hashes this type of key signs with.
+ * One that cannot be made is left out: tk_sshsig_verify then sets up its
+ * own, and reports the error there.
+ */
+static void
+key_prepare(struct tk_sshsig_key *key)
+{
+	static const int	 rsa[] = { TK_SSHSIG_SHA1, TK_SSHSIG_SHA256,
+				    TK_SSHSIG_SHA512 };
+	EVP_MD_CTX		*c;
+	const int		*h, *end;
+	int			 one;
+
+	switch (key->type) {
+	case TK_KEY_RSA:
+		h = rsa;
+		end = rsa + sizeof(rsa) / sizeof(rsa[0]);
+		break;
+	case TK_KEY_ED25519:
+		one = TK_SSHSIG_MSG;
+		h = &one;
+		end = h + 1;
+		break;
+	default:
+		one = ecs[ec_index(key->type)].hash;
+		h = &one;
+		end = h + 1;
+		break;
+	}
+	for (; h < end; h++) {
+		if ((c = EVP_MD_CTX_new()) == NULL)
+			continue;
+		if (EVP_DigestVerifyInit_ex(c, NULL, md_name(*h), NULL, NULL,
+		    key->pk, NULL) != 1) {
+			EVP_MD_CTX_free(c);
+			continue;
+		}
+		key->vctx[*h] = c;
+	}
+}
+
 void
 tk_sshsig_key_free(struct tk_sshsig_key *key)
 {
+	size_t	i;
+
 	if (key == NULL)
 		return;
+	for (i = 0; i < sizeof(key->vctx) / sizeof(key->vctx[0]); i++)
+		EVP_MD_CTX_free(key->vctx[i]);
 	EVP_PKEY_free(key->pk);
 	free(key->blob);
 	free(key);
@@ -219,6 +273,7 @@ tk_sshsig_key_new(const uint8_t *blob, size_t bloblen,
 	}
 	if (r != 0)
 		goto out;
+	key_prepare(key);
 	*out = key;
 	key = NULL;
  out:
@@ -291,9 +346,13 @@ tk_sshsig_encode(const struct tk_sshsig_key *key, int alg,
 	return r;
 }
 
-/* A positive, minimally encoded mpint of at most max magnitude bytes. */
+/*
+ * A positive, minimally encoded mpint of at most max magnitude bytes,
+ * left in place: its bytes (with the 0x00 before a high bit) are also
+ * the content of the DER INTEGER of the same number.
+ */
 static int
-get_posint(struct tk_buf *b, size_t max, BIGNUM **bn)
+get_posint(struct tk_buf *b, size_t max, const uint8_t **v, size_t *vlen)
 {
 	const uint8_t	*p;
 	size_t		 n;
@@ -304,51 +363,49 @@ get_posint(struct tk_buf *b, size_t max, BIGNUM **bn)
 	if (n == 0 || (p[0] & 0x80) != 0 ||
 	    (p[0] == 0 && (n < 2 || (p[1] & 0x80) == 0)))
 		return TK_ERR_FORMAT;
-	if (p[0] == 0) {
-		p++;
-		n--;
-	}
-	if (n > max)
+	if (n - (p[0] == 0) > max)
 		return TK_ERR_FORMAT;
-	if ((*bn = BN_bin2bn(p, (int)n, NULL)) == NULL)
-		return TK_ERR_NOMEM;
+	*v = p;
+	*vlen = n;
 	return 0;
 }
 
-/* The inner ECDSA signature blob as the DER OpenSSL verifies. */
+/*
+ * The inner ECDSA signature blob as the DER OpenSSL verifies:
+ * SEQUENCE { INTEGER r, INTEGER s }, written out directly (each integer
+ * at most 67 bytes for P-521, so the sequence needs at most a one-byte
+ * long-form length).
+ */
 static int
 ecdsa_der(const struct tk_sshsig_key *key, const uint8_t *p, size_t n,
-    uint8_t **der, size_t *derlen)
+    uint8_t der[ECDSA_DER_MAX], size_t *derlen)
 {
 	struct tk_buf	 b;
-	ECDSA_SIG	*es = NULL;
-	BIGNUM		*br = NULL, *bs = NULL;
-	unsigned char	*d = NULL;
-	int		 len, r;
+	const uint8_t	*v[2];
+	size_t		 vl[2], body, o = 0;
+	int		 i, r;
 
-	*der = NULL;
 	tk_buf_init_ro(&b, p, n);
-	if ((r = get_posint(&b, key->siglen, &br)) != 0 ||
-	    (r = get_posint(&b, key->siglen, &bs)) != 0 ||
+	if ((r = get_posint(&b, key->siglen, &v[0], &vl[0])) != 0 ||
+	    (r = get_posint(&b, key->siglen, &v[1], &vl[1])) != 0 ||
 	    (r = tk_buf_end(&b)) != 0)
-		goto out;
-	if ((es = ECDSA_SIG_new()) == NULL ||
-	    ECDSA_SIG_set0(es, br, bs) != 1) {
-		r = TK_ERR_NOMEM;
-		goto out;
+		return r;
+	body = 2 + vl[0] + 2 + vl[1];
+	if (vl[0] > 127 || vl[1] > 127 || body > 255 ||
+	    body + 3 > ECDSA_DER_MAX)
+		return TK_ERR_FORMAT;
+	der[o++] = 0x30;
+	if (body > 127)
+		der[o++] = 0x81;
+	der[o++] = (uint8_t)body;
+	for (i = 0; i < 2; i++) {
+		der[o++] = 0x02;
+		der[o++] = (uint8_t)vl[i];
+		memcpy(der + o, v[i], vl[i]);
+		o += vl[i];
 	}
-	br = bs = NULL;
-	if ((len = i2d_ECDSA_SIG(es, &d)) <= 0) {
-		r = TK_ERR_NOMEM;
-		goto out;
-	}
-	*der = d;
-	*derlen = (size_t)len;
- out:
-	ECDSA_SIG_free(es);
-	BN_free(br);
-	BN_free(bs);
-	return r;
+	*derlen = o;
+	return 0;
 }
 
 int
@@ -359,7 +416,7 @@ tk_sshsig_verify(const struct tk_sshsig_key *key, int alg,
 	EVP_MD_CTX	*mctx = NULL;
 	const char	*name;
 	const uint8_t	*gotname, *s;
-	uint8_t		*der = NULL;
+	uint8_t		 der[ECDSA_DER_MAX];
 	size_t		 gotlen, slen;
 	int		 hash, r;
 
@@ -383,7 +440,7 @@ tk_sshsig_verify(const struct tk_sshsig_key *key, int alg,
 		}
 		break;
 	default:
-		if ((r = ecdsa_der(key, s, slen, &der, &slen)) != 0)
+		if ((r = ecdsa_der(key, s, slen, der, &slen)) != 0)
 			goto out;
 		s = der;
 		break;
@@ -393,13 +450,16 @@ tk_sshsig_verify(const struct tk_sshsig_key *key, int alg,
 		goto out;
 	}
 	r = TK_ERR_SIGNATURE;
-	if (EVP_DigestVerifyInit_ex(mctx, NULL, md_name(hash), NULL, NULL,
-	    key->pk, NULL) != 1 ||
-	    EVP_DigestVerify(mctx, s, slen, data, datalen) != 1)
+	if (key->vctx[hash] != NULL) {
+		if (EVP_MD_CTX_copy_ex(mctx, key->vctx[hash]) != 1)
+			goto out;
+	} else if (EVP_DigestVerifyInit_ex(mctx, NULL, md_name(hash), NULL,
+	    NULL, key->pk, NULL) != 1)
+		goto out;
+	if (EVP_DigestVerify(mctx, s, slen, data, datalen) != 1)
 		goto out;
 	r = 0;
  out:
 	EVP_MD_CTX_free(mctx);
-	OPENSSL_free(der);
 	return r;
 }

@@ -9,7 +9,8 @@
  *                  signature of the expected algorithm.
  *   list           time REQUEST_IDENTITIES.
  *
- * Prints requests/s, p50 and p99 latency in microseconds and failures.
+ * Prints requests/s, p50, p99, p99.9 and maximum latency in microseconds
+ * and failures.
  * The signed data is shaped like a real publickey userauth request, so an
  * agent that inspects it sees what ssh would send.  One untimed request
  * per connection warms up (the first signature may ask for a PIN).
@@ -751,11 +752,13 @@ main(int argc, char **argv)
 		goto out;
 	lat_stats(&all, &st);
 	printf("agent-client: mode=%s identities=%zu conns=%llu n=%zu "
-	    "secs=%.3f rate=%.1f p50_us=%.1f p99_us=%.1f failures=%llu\n",
+	    "secs=%.3f rate=%.1f p50_us=%.1f p99_us=%.1f p999_us=%.1f "
+	    "max_us=%.1f failures=%llu\n",
 	    job.sign ? "sign" : "list", nids, nconns, st.n,
 	    (double)(tend - t0) / 1e9,
 	    tend > t0 ? (double)st.n * 1e9 / (double)(tend - t0) : 0.0,
-	    (double)st.p50 / 1e3, (double)st.p99 / 1e3, failures);
+	    (double)st.p50 / 1e3, (double)st.p99 / 1e3, (double)st.p999 / 1e3,
+	    (double)st.max / 1e3, failures);
 	ret = failures == 0 && st.n > 0 ? 0 : 1;
  out:
 	if (fd != -1)

@@ -70,13 +70,13 @@ cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Nearest-rank percentile: the smallest value >= pct % of the samples. */
+/* Nearest-rank quantile: the smallest value >= pm per mille of samples. */
 static uint64_t
-rank(const struct lat_vec *lv, unsigned int pct)
+rank(const struct lat_vec *lv, unsigned int pm)
 {
 	size_t k;
 
-	k = (lv->n * pct + 99) / 100;
+	k = (lv->n * pm + 999) / 1000;
 	if (k == 0)
 		k = 1;
 	return lv->v[k - 1];
@@ -90,8 +90,9 @@ lat_stats(struct lat_vec *lv, struct lat_stats *st)
 		return;
 	qsort(lv->v, lv->n, sizeof(*lv->v), cmp_u64);
 	st->n = lv->n;
-	st->p50 = rank(lv, 50);
-	st->p99 = rank(lv, 99);
+	st->p50 = rank(lv, 500);
+	st->p99 = rank(lv, 990);
+	st->p999 = rank(lv, 999);
 	st->max = lv->v[lv->n - 1];
 }
 

@@ -19,6 +19,7 @@ struct lat_stats {
 	size_t		 n;
 	uint64_t	 p50;	/* nanoseconds, nearest-rank */
 	uint64_t	 p99;
+	uint64_t	 p999;
 	uint64_t	 max;
 };
 

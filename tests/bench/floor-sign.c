@@ -387,12 +387,14 @@ main(int argc, char **argv)
 		goto out;
 	lat_stats(&all, &st);
 	printf("floor-sign: mech=%s key=%s%s threads=%llu n=%zu secs=%.3f "
-	    "rate=%.1f p50_us=%.1f p99_us=%.1f failures=%llu\n",
+	    "rate=%.1f p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f "
+	    "failures=%llu\n",
 	    mech_name(run.mech), label != NULL ? "" : "id:",
 	    label != NULL ? label : idhex, nthreads,
 	    st.n, (double)(tend - t0) / 1e9,
 	    tend > t0 ? (double)st.n * 1e9 / (double)(tend - t0) : 0.0,
-	    (double)st.p50 / 1e3, (double)st.p99 / 1e3, failures);
+	    (double)st.p50 / 1e3, (double)st.p99 / 1e3, (double)st.p999 / 1e3,
+	    (double)st.max / 1e3, failures);
 	ret = failures == 0 && st.n > 0 ? 0 : 1;
  out:
 	explicit_bzero(pin, sizeof(pin));

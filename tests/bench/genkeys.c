@@ -7,7 +7,10 @@
  * so few) and every Mth Ed25519, alternating the two encodings of its
  * CKA_EC_PARAMS that SoftHSM accepts.
  *
- * usage: genkeys [-r rsa_every] [-e ed_every] [-t token_label] module count
+ * usage: genkeys [-r rsa_every] [-e ed_every] [-s first] [-t token_label]
+ *     module count
+ * Keys are numbered from first (default 0): their labels, ids and kinds
+ * follow the number, so several runs with different -s make distinct keys.
  * The PIN comes from TK_BENCH_PIN.
  */
 #include <sys/mman.h>
@@ -36,7 +39,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: genkeys [-r rsa_every] [-e ed_every] "
-	    "[-t token_label] module count\n");
+	    "[-s first] [-t token_label] module count\n");
 }
 
 static int
@@ -116,7 +119,7 @@ main(int argc, char **argv)
 	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
 	CK_SLOT_ID slot;
 	CK_RV rv;
-	unsigned long long count, rsa_every = 50, ed_every = 10, v;
+	unsigned long long count, rsa_every = 50, ed_every = 10, v, first = 0;
 	unsigned long i, made[3] = { 0, 0, 0 };
 	const char *token = NULL;
 	char pin[BENCH_PIN_MAX];
@@ -127,7 +130,7 @@ main(int argc, char **argv)
 	memset(&m, 0, sizeof(m));
 	memset(pin, 0, sizeof(pin));
 	(void)mlock(pin, sizeof(pin));
-	while ((ch = getopt(argc, argv, "e:r:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "e:r:s:t:")) != -1) {
 		switch (ch) {
 		case 'e':
 			if (bench_parse_ull("genkeys: -e", optarg, 0, 1000000,
@@ -137,6 +140,11 @@ main(int argc, char **argv)
 		case 'r':
 			if (bench_parse_ull("genkeys: -r", optarg, 0, 1000000,
 			    &rsa_every) != 0)
+				goto out;
+			break;
+		case 's':
+			if (bench_parse_ull("genkeys: -s", optarg, 0, 1000000,
+			    &first) != 0)
 				goto out;
 			break;
 		case 't':
@@ -175,7 +183,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	t0 = bench_now_ns();
-	for (i = 0; i < count; i++) {
+	for (i = (unsigned long)first; i < first + count; i++) {
 		v = i + 1;
 		if (rsa_every != 0 && v % rsa_every == 0)
 			kind = K_RSA2048;

@@ -16,6 +16,8 @@
 #   BENCH_NKEYS   bulk keys on the listing token (default 1000)
 #   BENCH_ROUNDS  interleaved listing rounds (default 10)
 #   BENCH_SECS    seconds per signing cell (default 3)
+#   BENCH_CACHE   where mktoken.sh keeps the built NKEYS token between runs
+#                 (default: $BENCH_DIR/token-cache; empty: build it anew)
 #   BENCH_SOAK    signatures tokenkeys agent has made before its "after"
 #                 memory figure: the cells, then P-256 on 4 connections up
 #                 to this count (default 100000)
@@ -158,7 +160,8 @@ BIG=$T/big
 echo "== tokens"
 t0=$EPOCHREALTIME
 GENKEYS=$B/genkeys TK_BENCH_PIN=$PIN "$here/mktoken.sh" "$SMALL" 0 || exit 1
-GENKEYS=$B/genkeys TK_BENCH_PIN=$PIN "$here/mktoken.sh" "$BIG" "$NKEYS" || exit 1
+GENKEYS=$B/genkeys TK_BENCH_PIN=$PIN BENCH_CACHE=${BENCH_CACHE-$B/token-cache} \
+    "$here/mktoken.sh" "$BIG" "$NKEYS" || exit 1
 t1=$EPOCHREALTIME
 awk -v a="$t0" -v b="$t1" 'BEGIN { printf "tokens built in %.1f s\n", b - a }'
 
