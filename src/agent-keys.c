@@ -773,7 +773,7 @@ agent_load_registry(struct agent *a)
 	/* before reading: a change from now on is noticed */
 	a->regsig = agent_registry_sig();
 	a->regsig_set = 1;
-	if ((r = a->ops->registry(&paths, &n)) != 0) {
+	if ((r = agent_registry_read(a, &paths, &n)) != 0) {
 		agent_log(a, AGENT_LOG_ERR, "reading p11-kit's module registry "
 		    "failed: %s", tk_strerror(r));
 		goto out;

@@ -112,6 +112,32 @@ agent_registry_sig(void)
 	return h;
 }
 
+/*
+ * The registry's module paths, each by its real path where it has one:
+ * p11-kit names modules by the path its config gives (often a symlink such
+ * as .../pkcs11/opensc-pkcs11.so), an allowlisted module-path URI by its
+ * realpath; one module must get one helper, whichever way it was named.
+ */
+int
+agent_registry_read(struct agent *a, char ***paths, size_t *n)
+{
+	char	 rp[PATH_MAX], *dup;
+	size_t	 i;
+	int	 r;
+
+	if ((r = a->ops->registry(paths, n)) != 0)
+		goto out;
+	for (i = 0; i < *n; i++) {
+		if ((*paths)[i][0] != '/' || realpath((*paths)[i], rp) == NULL ||
+		    strcmp(rp, (*paths)[i]) == 0 || (dup = strdup(rp)) == NULL)
+			continue;
+		free((*paths)[i]);
+		(*paths)[i] = dup;
+	}
+ out:
+	return r;
+}
+
 void
 agent_registry_poll(struct agent *a)
 {
@@ -128,7 +154,7 @@ agent_registry_poll(struct agent *a)
 	a->regsig_set = 1;
 	agent_log(a, AGENT_LOG_DEBUG, "p11-kit's configuration changed: "
 	    "reading its module registry again");
-	if ((r = a->ops->registry(&paths, &n)) != 0) {
+	if ((r = agent_registry_read(a, &paths, &n)) != 0) {
 		agent_log(a, AGENT_LOG_ERR, "reading p11-kit's module registry "
 		    "failed: %s; keeping the modules served so far until its "
 		    "configuration changes again", tk_strerror(r));

@@ -319,6 +319,8 @@ void	agent_tokens_forget(struct agent *, const struct agent_module *);
 /* agent-registry.c */
 /* A digest of p11-kit's config files and module dirs (names, times). */
 uint64_t agent_registry_sig(void);
+/* p11-kit's module paths, by real path where they have one. */
+int	agent_registry_read(struct agent *, char ***paths, size_t *n);
 /* Re-read the registry if its files changed since the last call. */
 void	agent_registry_poll(struct agent *);
 

@@ -322,9 +322,10 @@ ustart() {
 usa() { as_user SSH_AUTH_SOCK="$U/$1.sock" "${@:2}" </dev/null; }
 nkeys() { usa "$1" ssh-add -L 2>/dev/null | grep -c '^[a-z]'; }
 has_keys() { [ "$(nkeys "$1")" = "$2" ]; }
+TK_MODULE_REAL=$(readlink -f "$TK_MODULE")
 helpers() {
 	ps -o args= --ppid "$1" |
-	    grep -c -E "__helper (--registered )?$TK_MODULE\$"
+	    grep -c -E "__helper (--registered )?($TK_MODULE|$TK_MODULE_REAL)\$"
 }
 uysign() {
 	echo "message $RANDOM" >"$U/msg"
@@ -362,7 +363,8 @@ check "...from the agent started with a URI too" wait_for 20 has_keys regb 0
 check "...and the module's helper is retired" \
     wait_for 20 eval 'test "$(helpers "$PID_reg")" = 0'
 check "...the log says the module left the registry" \
-    grep -q "module $TK_MODULE left p11-kit's registry" "$T/reg.log"
+    grep -q -E "module ($TK_MODULE|$TK_MODULE_REAL) left p11-kit's registry" \
+    "$T/reg.log"
 cp "$T/tk-softhsm.module" "$RH/.config/pkcs11/modules/tk-softhsm.module"
 check "the .module file back: the keys are served again" \
     wait_for 20 has_keys reg "$NALL"
