@@ -367,7 +367,7 @@ tk_user_remove() {
 # tk_ssh ARGS...: the stock client with the private HOME and no stdin.
 tk_ssh() { HOME=$T/client ssh -F "$T/ssh_config" "$@" </dev/null; }
 
-# --- faults (session 2) ---
+# Fault tests of the agent (tests/faultmod/, agent-faults*.sh)
 
 # tk_now_ms: wall clock in milliseconds, for timed asserts.
 tk_now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
@@ -488,30 +488,8 @@ tk_quickest() {
 	ms=$best
 	rc=$worst
 }
-# --- end faults ---
 
-# --- fuzzagent (session 2) ---
-# --- end fuzzagent ---
-
-# --- security (session 2) ---
-# --- end security ---
-
-# --- load (session 2) ---
-# --- end load ---
-
-# --- opensc (session 2) ---
-# --- end opensc ---
-
-# --- perf (session 2) ---
-# --- end perf ---
-
-# --- agentmisc (session 2) ---
-# --- end agentmisc ---
-
-# --- style (session 2) ---
-# --- end style ---
-
-# --- style2 (session 2) ---
+# Shared test helpers
 # tk_agent_ready NAME SOCK TRIES [PID]: poll every 0.1 s, TRIES times,
 # until the agent on SOCK answers a listing (ssh-add -l: 0 or 1); give up
 # early once PID, if given, is gone.  On failure, says so with the log
@@ -536,9 +514,8 @@ tk_agent_stop() {
 	kill "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
 }
-# --- end style2 ---
 
-# --- recovery (session 2) ---
+# Following tokens: the presence check
 
 # tk_agent_wait_listed MS PATTERN [PATTERN2]: wait up to MS milliseconds
 # until `ssh-add -l` on $SSH_AUTH_SOCK lists a key matching PATTERN (and
@@ -579,9 +556,8 @@ tk_agent_wait_unlisted() {
 	ms=$(( $(tk_now_ms) - t0 ))
 	return $rc
 }
-# --- end recovery ---
 
-# --- remote (session 2) ---
+# Remote tokens through p11-kit
 
 # tk_p11_client_module: the path of p11-kit's RPC client module
 # (p11-kit-client.so, Debian package p11-kit-modules), printed; fails when
@@ -645,4 +621,3 @@ tk_p11_server_kill() {
 	kill -KILL -- "-$TK_P11_SERVER_PGID" 2>/dev/null
 	sleep 0.2
 }
-# --- end remote ---
