@@ -294,7 +294,7 @@ printf 'module: %s\n' "$TK_MODULE" >"$T/tk-softhsm.module"
 chown -R "$TK_USER" "$U" "$T/tokens"
 chmod 666 "$T/askpass.calls"
 UGID=$(id -g "$TK_USER")
-tk_user_tokenkeys "$TK_USER"
+tk_user_reach "$TK_USER" TOKENKEYS
 as_user() {
 	setpriv --reuid="$TK_USER" --regid="$UGID" --clear-groups \
 	    env HOME="$RH" "$@"

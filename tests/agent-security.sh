@@ -39,7 +39,8 @@ tk_keygen "$S" "$PIN" EC:prime256v1 02 ec256 || bail "cannot make a key"
 tk_sshd_setup
 U=$TK_USER
 G=$(id -g "$U")
-tk_user_tokenkeys "$U"
+tk_user_reach "$U" TOKENKEYS MEMSCAN POKE
+tk_user_reach nobody POKE
 UID_U=$(id -u "$U")
 as_user() { setpriv --reuid="$U" --regid="$G" --clear-groups "$@"; }
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }

@@ -298,17 +298,24 @@ tk_need_root() {
 	[ "$(id -u)" -eq 0 ] || skip_all "needs root (throwaway user and sshd)"
 }
 
-# tk_user_tokenkeys USER: make $TOKENKEYS something USER can run.  A build
-# under a private directory (root's 0700 home, a mktemp -d) is out of its
-# reach: then run a copy in $T (the program links our code statically).
-tk_user_tokenkeys() {
-	setpriv --reuid="$1" --regid="$(id -g "$1")" --clear-groups \
-	    test -x "$TOKENKEYS" 2>/dev/null && return 0
-	mkdir -p "$T/bin" && cp "$TOKENKEYS" "$T/bin/tokenkeys" &&
-	    chmod 755 "$T/bin" "$T/bin/tokenkeys" ||
-	    bail "cannot copy tokenkeys where $1 can run it"
-	diag "$TOKENKEYS is out of $1's reach: using a copy in $T/bin"
-	TOKENKEYS=$T/bin/tokenkeys
+# tk_user_reach USER VAR...: make the programs named by the variables
+# (TOKENKEYS, say) something USER can run.  A build under a private
+# directory (root's 0700 home, a mktemp -d) is out of its reach: then the
+# variable is pointed at a copy in $T/bin (our programs link our code
+# statically).
+tk_user_reach() {
+	local user=$1 var f
+	shift
+	for var in "$@"; do
+		f=${!var}
+		setpriv --reuid="$user" --regid="$(id -g "$user")" \
+		    --clear-groups test -r "$f" 2>/dev/null && continue
+		mkdir -p "$T/bin" && chmod 755 "$T/bin" &&
+		    cp "$f" "$T/bin/" && chmod a+rx "$T/bin/${f##*/}" ||
+		    bail "cannot copy $f where $user can run it"
+		diag "$f is out of $user's reach: using a copy in $T/bin"
+		printf -v "$var" '%s' "$T/bin/${f##*/}"
+	done
 }
 
 # tk_sshd_setup: throwaway user $TK_USER with home $T/home, a host key, and
