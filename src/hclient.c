@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "tokenkeys.h"
+#include "blobidx.h"
 #include "buf.h"
 #include "deadline.h"
 #include "hclient.h"
@@ -84,8 +85,9 @@ struct tk_hclient {
 	unsigned int	 reinit_ms;	/* backoff; 0: module not failing */
 	struct timespec	 reinit_next;	/* no restart before (monotonic) */
 	pthread_mutex_t	 vmu;		/* verification keys */
-	struct hc_vkey	*vkeys;		/* open addressing */
-	size_t		 nvkeys, vslots;
+	struct hc_vkey	*vkeys;		/* parsed keys, by blob in vidx */
+	size_t		 nvkeys, vcap;
+	struct tk_blobidx vidx;
 };
 
 /* With c->mu held. */
@@ -595,9 +597,10 @@ tk_hclient_free(struct tk_hclient *c)
 	if (p != NULL)
 		proc_retire(c, p, 1);
 	pthread_mutex_unlock(&c->spawn_mu);
-	for (i = 0; i < c->vslots; i++)
+	for (i = 0; i < c->nvkeys; i++)
 		tk_sshsig_key_free(c->vkeys[i].key);
 	free(c->vkeys);
+	tk_blobidx_free(&c->vidx);
 	free(c->path);
 	pthread_mutex_destroy(&c->spawn_mu);
 	pthread_mutex_destroy(&c->mu);
@@ -650,61 +653,54 @@ secframe_free(struct tk_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* For the blob index: cached verification key i. */
+static const uint8_t *
+vkey_entry(const void *arg, size_t i, size_t *len, uint64_t *hash)
+{
+	const struct tk_hclient	*c = arg;
+
+	*hash = c->vkeys[i].hash;
+	return tk_sshsig_key_blob(c->vkeys[i].key, len);
+}
+
 /* The parsed key to verify signatures with, cached by blob. */
 static int
 vkey_get(struct tk_hclient *c, const uint8_t *blob, size_t len,
     struct tk_sshsig_key **out, int *owned)
 {
-	struct hc_vkey		*nv, *v = NULL;
+	struct hc_vkey		*nv;
 	struct tk_sshsig_key	*k = NULL;
-	const uint8_t		*kb;
 	uint64_t		 h = tk_hash64(blob, len);
-	size_t			 i, j, kl;
+	size_t			*slot;
 	int			 r = 0;
 
 	*owned = 0;
 	pthread_mutex_lock(&c->vmu);
-	for (i = 0; c->vslots > 0 && i < c->vslots; i++) {
-		v = &c->vkeys[(h + i) & (c->vslots - 1)];
-		if (v->key == NULL)
-			break;
-		kb = tk_sshsig_key_blob(v->key, &kl);
-		if (v->hash == h && kl == len && memcmp(kb, blob, len) == 0) {
-			*out = v->key;
-			goto out;
-		}
+	slot = tk_blobidx_slot(&c->vidx, blob, len, h, vkey_entry, c);
+	if (slot != NULL && *slot != 0) {
+		*out = c->vkeys[*slot - 1].key;
+		goto out;
 	}
 	if ((r = tk_sshsig_key_new(blob, len, &k)) != 0)
 		goto out;
 	*out = k;
-	if (c->nvkeys >= HC_VKEYS_MAX) {
-		*owned = 1;	/* not cached: the caller frees it */
+	*owned = 1;	/* until it is cached: then the cache frees it */
+	if (c->nvkeys >= HC_VKEYS_MAX ||
+	    tk_blobidx_reserve(&c->vidx, c->nvkeys, vkey_entry, c) != 0)
 		goto out;
-	}
-	if ((c->nvkeys + 1) * 2 > c->vslots) {
-		j = c->vslots == 0 ? 64 : c->vslots * 2;
-		if ((nv = calloc(j, sizeof(*nv))) == NULL) {
-			*owned = 1;
+	if (c->nvkeys == c->vcap) {
+		nv = reallocarray(c->vkeys, c->vcap ? c->vcap * 2 : 16,
+		    sizeof(*nv));
+		if (nv == NULL)
 			goto out;
-		}
-		for (i = 0; i < c->vslots; i++) {
-			if (c->vkeys[i].key == NULL)
-				continue;
-			v = &nv[c->vkeys[i].hash & (j - 1)];
-			while (v->key != NULL)
-				v = &nv[(v - nv + 1) & (j - 1)];
-			*v = c->vkeys[i];
-		}
-		free(c->vkeys);
 		c->vkeys = nv;
-		c->vslots = j;
+		c->vcap = c->vcap ? c->vcap * 2 : 16;
 	}
-	v = &c->vkeys[h & (c->vslots - 1)];
-	while (v->key != NULL)
-		v = &c->vkeys[(v - c->vkeys + 1) & (c->vslots - 1)];
-	v->hash = h;
-	v->key = k;
-	c->nvkeys++;
+	c->vkeys[c->nvkeys].hash = h;
+	c->vkeys[c->nvkeys].key = k;
+	*tk_blobidx_slot(&c->vidx, blob, len, h, vkey_entry, c) =
+	    ++c->nvkeys;
+	*owned = 0;
  out:
 	pthread_mutex_unlock(&c->vmu);
 	return r;

@@ -43,46 +43,21 @@ hk_free(struct hk_table *t)
 	for (i = 0; i < t->n; i++)
 		free(t->ents[i].blob);
 	free(t->ents);
-	free(t->slots);
+	tk_blobidx_free(&t->idx);
 	pthread_mutex_destroy(&t->mu);
 	pthread_mutex_destroy(&t->walk_mu);
 	memset(t, 0, sizeof(*t));
 }
 
-/* With t->mu held: the slot for blob, empty or holding it. */
-static size_t *
-hk_slot(struct hk_table *t, const uint8_t *blob, size_t len, uint64_t h)
+/* For the blob index: entry i of the table. */
+static const uint8_t *
+hk_entry(const void *arg, size_t i, size_t *len, uint64_t *hash)
 {
-	const struct hk_ent	*e;
-	size_t			 j = h & (t->nslots - 1);
+	const struct hk_table	*t = arg;
 
-	while (t->slots[j] != 0) {
-		e = &t->ents[t->slots[j] - 1];
-		if (e->hash == h && e->bloblen == len &&
-		    memcmp(e->blob, blob, len) == 0)
-			break;
-		j = (j + 1) & (t->nslots - 1);
-	}
-	return &t->slots[j];
-}
-
-static int
-hk_rehash(struct hk_table *t, size_t nslots)
-{
-	size_t	*s, i, j;
-
-	if ((s = calloc(nslots, sizeof(*s))) == NULL)
-		return TK_ERR_NOMEM;
-	for (i = 0; i < t->n; i++) {
-		j = t->ents[i].hash & (nslots - 1);
-		while (s[j] != 0)
-			j = (j + 1) & (nslots - 1);
-		s[j] = i + 1;
-	}
-	free(t->slots);
-	t->slots = s;
-	t->nslots = nslots;
-	return 0;
+	*len = t->ents[i].bloblen;
+	*hash = t->ents[i].hash;
+	return t->ents[i].blob;
 }
 
 /*
@@ -98,10 +73,9 @@ hk_put(struct hk_table *t, const uint8_t *blob, size_t len, int type,
 	uint64_t	 h = tk_hash64(blob, len);
 	int		 r = 0;
 
-	if ((t->n + 1) * 2 > t->nslots &&
-	    (r = hk_rehash(t, t->nslots == 0 ? 64 : t->nslots * 2)) != 0)
+	if ((r = tk_blobidx_reserve(&t->idx, t->n, hk_entry, t)) != 0)
 		goto out;
-	slot = hk_slot(t, blob, len, h);
+	slot = tk_blobidx_slot(&t->idx, blob, len, h, hk_entry, t);
 	if (*slot == 0) {
 		if (t->n >= HK_ENTRIES_MAX) {
 			r = TK_ERR_RANGE;
@@ -293,12 +267,11 @@ find(struct hk_table *t, const uint8_t *blob, size_t len, struct hk_ent *out)
 	int	 r = TK_ERR_NOT_FOUND;
 
 	pthread_mutex_lock(&t->mu);
-	if (t->nslots > 0) {
-		slot = hk_slot(t, blob, len, tk_hash64(blob, len));
-		if (*slot != 0) {
-			*out = t->ents[*slot - 1];
-			r = 0;
-		}
+	slot = tk_blobidx_slot(&t->idx, blob, len, tk_hash64(blob, len),
+	    hk_entry, t);
+	if (slot != NULL && *slot != 0) {
+		*out = t->ents[*slot - 1];
+		r = 0;
 	}
 	pthread_mutex_unlock(&t->mu);
 	return r;

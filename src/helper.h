@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "blobidx.h"
 #include "hclient.h"
 #include "p11.h"
 #include "sign.h"
@@ -36,8 +37,7 @@ struct hk_table {
 	pthread_mutex_t	 walk_mu;	/* one walk of the module at a time */
 	struct hk_ent	*ents;
 	size_t		 n, cap;
-	size_t		*slots;		/* open addressing: index + 1 */
-	size_t		 nslots;
+	struct tk_blobidx idx;		/* ents by blob */
 	unsigned int	 listgen;
 };
 

@@ -10,6 +10,7 @@
 #include <p11-kit/p11-kit.h>
 
 #include "tokenkeys.h"
+#include "blobidx.h"
 #include "buf.h"
 #include "ctx.h"
 #include "sshkey.h"
@@ -32,8 +33,7 @@ struct tk_key {
 struct tk_keylist {
 	struct tk_key	**k;
 	size_t		  n, cap;
-	size_t		 *slots;	/* open addressing: index + 1 */
-	size_t		  nslots;
+	struct tk_blobidx idx;		/* by blob */
 };
 
 struct findarg {
@@ -64,7 +64,7 @@ tk_keylist_free(struct tk_keylist *l)
 		for (i = 0; i < l->n; i++)
 			key_free(l->k[i]);
 		free(l->k);
-		free(l->slots);
+		tk_blobidx_free(&l->idx);
 		free(l);
 	}
 }
@@ -81,43 +81,15 @@ tk_keylist_get(const struct tk_keylist *l, size_t i)
 	return l == NULL || i >= l->n ? NULL : l->k[i];
 }
 
-static int
-rehash(struct tk_keylist *l, size_t nslots)
+/* For the blob index: key i of the list. */
+static const uint8_t *
+entry(const void *arg, size_t i, size_t *len, uint64_t *hash)
 {
-	size_t	*s, i, j;
-	int	 r = TK_ERR_NOMEM;
+	const struct tk_keylist	*l = arg;
 
-	if ((s = calloc(nslots, sizeof(*s))) == NULL)
-		goto out;
-	for (i = 0; i < l->n; i++) {
-		j = l->k[i]->hash & (nslots - 1);
-		while (s[j] != 0)
-			j = (j + 1) & (nslots - 1);
-		s[j] = i + 1;
-	}
-	free(l->slots);
-	l->slots = s;
-	l->nslots = nslots;
-	r = 0;
- out:
-	return r;
-}
-
-/* Index slot for blob: either empty, or holding the same blob. */
-static size_t *
-lookup(struct tk_keylist *l, const uint8_t *blob, size_t len, uint64_t h)
-{
-	const struct tk_key	*k;
-	size_t			 j = h & (l->nslots - 1);
-
-	while (l->slots[j] != 0) {
-		k = l->k[l->slots[j] - 1];
-		if (k->hash == h && k->bloblen == len &&
-		    memcmp(k->blob, blob, len) == 0)
-			break;
-		j = (j + 1) & (l->nslots - 1);
-	}
-	return &l->slots[j];
+	*len = l->k[i]->bloblen;
+	*hash = l->k[i]->hash;
+	return l->k[i]->blob;
 }
 
 static int
@@ -168,10 +140,10 @@ found(void *arg, const struct tk_p11_token *t, const struct tk_p11_object *o)
 	if ((r = tk_ssh_blob(&o->key, &fa->blob)) != 0)
 		goto out;
 	h = tk_hash64(tk_buf_ptr(&fa->blob), tk_buf_avail(&fa->blob));
-	if ((l->n + 1) * 2 > l->nslots &&
-	    (r = rehash(l, l->nslots == 0 ? 64 : l->nslots * 2)) != 0)
+	if ((r = tk_blobidx_reserve(&l->idx, l->n, entry, l)) != 0)
 		goto out;
-	slot = lookup(l, tk_buf_ptr(&fa->blob), tk_buf_avail(&fa->blob), h);
+	slot = tk_blobidx_slot(&l->idx, tk_buf_ptr(&fa->blob),
+	    tk_buf_avail(&fa->blob), h, entry, l);
 	if (*slot != 0)
 		goto out;	/* seen before */
 	if (l->n == l->cap) {
