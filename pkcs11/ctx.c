@@ -89,12 +89,9 @@ pin_from_source(struct tk_ctx *c, const char *uri, const char *name,
 	int			 r;
 
 	if ((r = tk_pinsrc_from_uri(uri, &path)) != 0 || path == NULL) {
-		tk_modset_report(&c->ms, r != 0 ? r : TK_ERR_INVAL, "token "
-		    "\"%s\": %s", name, r == TK_ERR_DENIED ? "pin-value is "
-		    "refused (a PIN in a URI ends up in argv and logs); use "
-		    "pin-source=FILE" : "pin-source must be file:PATH or an "
-		    "absolute path");
 		r = r != 0 ? r : TK_ERR_INVAL;
+		tk_modset_report(&c->ms, r, "token \"%s\": %s", name,
+		    tk_pinsrc_uri_error(r));
 		goto out;
 	}
 	if ((r = tk_pinsrc_read(path, pin, pinsz, len, &id, why,

@@ -476,11 +476,9 @@ uri_pin_source(struct agent *a, const char *uri, char **pinsrc)
 	int	r;
 
 	if ((r = tk_pinsrc_from_uri(uri, pinsrc)) != 0) {
-		agent_log(a, AGENT_LOG_ERR, "%s: %s", uri,
-		    r == TK_ERR_DENIED ? "pin-value is refused (a PIN in a "
-		    "URI ends up in argv and logs); use pin-source=FILE" :
-		    r == TK_ERR_INVAL ? "pin-source must be file:PATH or an "
-		    "absolute path" : tk_strerror(r));
+		/* a URI with pin-value is not logged: it holds a PIN */
+		agent_log(a, AGENT_LOG_ERR, "%s: %s", r == TK_ERR_DENIED ?
+		    "a URI" : uri, tk_pinsrc_uri_error(r));
 		goto out;
 	}
 	if (*pinsrc == NULL)

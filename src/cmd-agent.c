@@ -261,15 +261,13 @@ check_pin_source(const char *uri, const char *safe)
 	int	 r;
 
 	if ((r = tk_pinsrc_from_uri(uri, &path)) != 0) {
-		if (r == TK_ERR_DENIED)
-			cli_warnx("agent: %s: pin-value is refused (the PIN "
-			    "would be in argv); use pin-source=file:PATH",
-			    safe);
-		else if (r == TK_ERR_INVAL)
-			cli_warnx("agent: %s: pin-source must be file:PATH "
-			    "or an absolute path", safe);
-		else
-			return cli_uri_error(uri, r);
+		if (r != TK_ERR_DENIED && r != TK_ERR_INVAL) {
+			r = cli_uri_error(uri, r);
+			goto out;
+		}
+		/* a URI with pin-value is not echoed: it holds a PIN */
+		cli_warnx("agent: %s: %s", r == TK_ERR_DENIED ? "a URI" : safe,
+		    tk_pinsrc_uri_error(r));
 		r = EXIT_USAGE;
 		goto out;
 	}

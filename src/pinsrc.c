@@ -73,6 +73,17 @@ tk_pinsrc_from_uri(const char *uri, char **path)
 	return r;
 }
 
+const char *
+tk_pinsrc_uri_error(int r)
+{
+	if (r == TK_ERR_DENIED)
+		return "pin-value is refused (a PIN in a URI ends up in argv "
+		    "and logs); use pin-source=file:PATH";
+	if (r == TK_ERR_INVAL)
+		return "pin-source must be file:PATH or an absolute path";
+	return tk_strerror(r);
+}
+
 /* Why st is not fit to hold a PIN, or NULL. */
 static const char *
 unfit(const struct stat *st)

@@ -19,6 +19,8 @@ struct tk_fileid {
 
 /* *path: the URI's pin-source file (NULL: none); pin-value is refused. */
 int	tk_pinsrc_from_uri(const char *uri, char **path);
+/* What is wrong with a URI tk_pinsrc_from_uri refused with r. */
+const char *tk_pinsrc_uri_error(int r);
 /* Fit to hold a PIN?  Says why not (TK_ERR_NOT_FOUND: missing). */
 int	tk_pinsrc_check(const char *path, char *why, size_t whysz);
 /* The first line of the file into pin (wiped beyond *len). */

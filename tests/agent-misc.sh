@@ -16,7 +16,7 @@ done
 [ -x "$TOKENKEYS" ] || skip_all "tokenkeys binary $TOKENKEYS not built"
 [ -f "${FAULTMOD:-}" ] || skip_all "fault module not built (FAULTMOD)"
 
-plan 60
+plan 61
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -193,6 +193,8 @@ check "...saying why" grep -q "not owned by this user" "$T/err"
 tk_run "$TOKENKEYS" agent -D -a "$T/refused.sock" "$URI2?pin-value=$PIN2"
 check "pin-value (a PIN in argv) is refused with exit 2" \
     test "$rc" -eq 2 -a ! -S "$T/refused.sock"
+check "...and the error does not repeat the PIN" \
+    eval '! grep -q -F -e "$PIN2" "$T/err"'
 tk_run "$TOKENKEYS" agent -D -a "$T/refused.sock" \
     "$URI2?pin-source=file:pin.relative"
 check "a relative pin-source path is refused with exit 2" \
