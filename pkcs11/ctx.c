@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The library context and the walk it drives, with an optional login
  * before objects are searched (for tokens that hide keys until then).
@@ -9,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ctx.h"
-#include "pinsrc.h"
-#include "secret.h"
+#include "common/pinsrc.h"
+#include "common/secret.h"
+#include "pkcs11/ctx.h"
 
 struct walkarg {
 	struct tk_ctx	*ctx;

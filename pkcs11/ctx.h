@@ -1,10 +1,11 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The library context: the modules in use and how to log in.
  */
 #ifndef TK_CTX_H
 #define TK_CTX_H
 
-#include "p11.h"
+#include "pkcs11/p11.h"
 
 #ifndef TK_PIN_MAX
 #define TK_PIN_MAX	256	/* PIN buffer size, NUL included */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Decoding of public key attributes a token hands us.  Every input is
  * untrusted: lengths are bounded, DER is parsed strictly, EC points must
@@ -13,7 +14,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "p11.h"
+#include "pkcs11/p11.h"
 
 struct curve {
 	int		 type;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The set of PKCS#11 modules a context works with: p11-kit's registry,
  * and modules loaded by file path.  A module that fails is reported and
@@ -9,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p11.h"
+#include "pkcs11/p11.h"
 
 void
 tk_modset_init(struct tk_modset *ms, tk_log_fn *log, void *arg)

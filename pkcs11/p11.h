@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The token layer: everything that calls PKCS#11.  Modules come from
  * p11-kit (its registry, or one file path); tokens and objects are matched
@@ -56,7 +57,7 @@ struct tk_modset {
 #define TK_MODSET_REG_YES	1
 #define TK_MODSET_REG_NO	2
 
-#include "pubkey.h"
+#include "common/pubkey.h"
 
 /* One slot (and token, if present) seen during enumeration. */
 struct tk_p11_token {

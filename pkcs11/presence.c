@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Which tokens a module holds, cheaply: the slots with a token present
  * and each token's identifying strings, folded into one digest.  No
@@ -9,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p11.h"
+#include "pkcs11/p11.h"
 
 #define PRESENCE_SLOTS_MAX	4096
 

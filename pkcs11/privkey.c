@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Finding the private half of a key pair: the private key object with
  * the CKA_ID of the public object we know, that the token lets us prove
@@ -10,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "signer.h"
+#include "pkcs11/signer.h"
 
 #define FIND_MAX	16
 

@@ -1,7 +1,8 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The one mapping of PKCS#11 return values to TK_ERR_* codes.
  */
-#include "p11.h"
+#include "pkcs11/p11.h"
 
 int
 tk_p11_rv(CK_RV rv)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Sessions of the signer, per slot: a keeper session that holds the login
  * (closing the last session of a token logs the process out, so the pool
@@ -9,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "signer.h"
-#include "util.h"
+#include "common/util.h"
+#include "pkcs11/signer.h"
 
 int
 tk_rv_session_lost(CK_RV rv)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Signing on tokens: see sign.h.  In the steady state a signature costs
  * C_SignInit + C_Sign on a pooled session with a cached private key
@@ -8,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "signer.h"
+#include "pkcs11/signer.h"
 
 /* DigestInfo prefixes (RFC 8017 9.2). */
 static const uint8_t di_sha1[] = {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Signing on tokens.  A signer serves the tokens of one module: it keeps
  * a small pool of sessions per token (PKCS#11 login state is per token,
@@ -21,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "p11.h"
+#include "pkcs11/p11.h"
 
 /* What the token signs: the message itself, or a hash of it. */
 #define TK_HASH_NONE		0	/* CKM_EDDSA over the message */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Inside the signer (sign.c, session.c, privkey.c): shared structures.
  *
@@ -12,7 +13,7 @@
 
 #include <openssl/evp.h>
 
-#include "sign.h"
+#include "pkcs11/sign.h"
 
 #define TK_SIGNER_KEYS_MAX	65536
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pkcs11: URIs (RFC 7512), parsed, matched and written by p11-kit.  What
  * is ours is the choice of attributes: a key's URI names it by id, object
@@ -8,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p11.h"
+#include "pkcs11/p11.h"
 
 int
 tk_uri_parse(const char *s, P11KitUri **out)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Enumeration of modules, slots, tokens and key objects.  Attributes are
  * read with one C_GetAttributeValue per object into fixed buffers; only
@@ -7,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p11.h"
-#include "util.h"
+#include "common/util.h"
+#include "pkcs11/p11.h"
 
 #define FIND_BATCH	256
 

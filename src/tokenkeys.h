@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libtokenkeys: keys on PKCS#11 tokens as OpenSSH identities.
  *

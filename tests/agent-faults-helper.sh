@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tokenkeys agent under a misbehaving module: slow, hung and crashing
 # C_Sign, corrupted module state (device errors, lost initialisation) and
 # stale sessions and handles.  The real agent serves two tokens: "tk one"

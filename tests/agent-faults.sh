@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tokenkeys agent under a misbehaving card: the real agent, the fault
 # module (tests/faultmod/) in front of a throwaway SoftHSM token, and the
 # stock clients (ssh-add -T, ssh-keygen -Y sign) through SSH_AUTH_SOCK.

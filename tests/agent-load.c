@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * agent-load: load an SSH agent with well-formed signing clients while
  * hostile clients throw malformed frames and abrupt disconnects at it.

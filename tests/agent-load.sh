@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tokenkeys agent under load: tests/agent-load (8 signing clients, every
 # signature verified with OpenSSL, hostile clients sending malformed
 # frames and hanging up mid-request alongside) against the real agent on

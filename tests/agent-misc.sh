@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tokenkeys agent: certificate-only keys, the pin-source URI attribute and
 # modules joining and leaving p11-kit's registry while the agent runs.
 # Real programs throughout: SoftHSM tokens, the stock ssh/ssh-add/

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * agent-poke: speak raw agent protocol to a socket, for the security
  * tests.  The steps run in order on one connection; each prints one line

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # A remote token through p11-kit remoting: a throwaway SoftHSM token served
 # by `p11-kit server` on a unix socket, reached through p11-kit's client
 # module (p11-kit-client.so) by `tokenkeys list --module` and by the agent,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Security tests of tokenkeys agent (issue 5): socket privacy, clients of
 # other uids, dumpability and core files, the PIN in the agent's memory,
 # argv, environ and debug log, forwarded connections, the module

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tokenkeys agent end to end: a throwaway SoftHSM token with every key
 # type, a throwaway sshd as a ProxyCommand, and the stock OpenSSH clients
 # (ssh, ssh-add, ssh-keygen) talking to the agent.  PINs come from askpass

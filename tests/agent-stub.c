@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The stub keystore: see agent-stub.h.
  */
@@ -6,8 +7,8 @@
 #include <string.h>
 
 #include "tokenkeys.h"
-#include "agent.h"
 #include "agent-stub.h"
+#include "agent/agent.h"
 
 struct stub	S;
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A stub keystore for the agent core (src/agent.h's struct agent_ops):
  * one module, one token, the keys it is given, a PIN of "1234", and
@@ -11,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent.h"
+#include "agent/agent.h"
 
 #define STUB_PIN		"1234"
 #define STUB_MAX_KEYS		16

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * canarymod: a PKCS#11 "module" that only tells on itself.  Loading it
  * (dlopen: its constructor runs) appends "loaded PID" to the file named

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Certificates made with openssl req -x509 (DER), for test-decode.c. */
 static const uint8_t cert_leaf[] = {
 	0x30, 0x82, 0x01, 0x6f, 0x30, 0x82, 0x01, 0x16, 0xa0, 0x03, 0x02, 0x01,

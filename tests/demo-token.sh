@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # demo-token.sh DIR: make a private SoftHSM2 token "tokenkeys demo" in DIR
 # with one key pair per supported type, for the README quick start:
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # End to end: keys printed by `tokenkeys list` are installed with
 # ssh-copy-id into a throwaway sshd, and stock ssh logs in with each of them
 # through PKCS11Provider.  Needs root (throwaway user).

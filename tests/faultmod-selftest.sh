@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 #
 # Self-test of the fault-injecting PKCS#11 module (tests/faultmod/),
 # driven through OpenSC's pkcs11-tool against a throwaway SoftHSM2 token.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * hclient-drive: drives a helper through src/hclient.h the way the agent
  * does, for tests/helper-softhsm.sh.  It is its own helper too: the
@@ -26,10 +27,10 @@
 #include <openssl/evp.h>
 
 #include "tokenkeys.h"
-#include "buf.h"
-#include "hclient.h"
-#include "helper.h"
-#include "sshkey.h"
+#include "common/buf.h"
+#include "helper/hclient.h"
+#include "helper/helper.h"
+#include "ssh/sshkey.h"
 
 #define SIGSZ		8192
 #define NTHREADS	4

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The helper process and the agent's client of it (src/hclient.h) against a
 # throwaway SoftHSM2 token: listing, token state, logins (wrong PIN, right
 # PIN, no retry), signatures with every key type verified by ssh-keygen -Y

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/lib.sh -- helpers sourced by the tokenkeys shell tests (bash).
 #
 # TAP output, a private temporary directory that is cleaned up on every exit

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tokenkeys list against a token that lies (the fault-injecting module):
 # empty, huge, unavailable and garbage attributes, escape sequences in
 # labels, a module that does not load.  Never a crash, never a

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tokenkeys list --login: a token that shows its certificate only after a
 # login.  Without --login the key is not there; with it (PIN from a
 # pin-source file, or from askpass) it is, and a wrong PIN is tried once.

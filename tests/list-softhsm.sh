@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Integration test of `tokenkeys list` (and `tokenkeys tokens`) against
 # throwaway SoftHSM2 tokens, compared with what OpenSSH and OpenSSL derive.
 

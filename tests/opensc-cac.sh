@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The real OpenSC stack: libcacard's emulated CAC card, backed by a
 # throwaway SoftHSM token, sits in pcscd's virtual reader (vsmartcard-vpcd)
 # through our bridge (tests/vcard-bridge.c) and is read by opensc-pkcs11.so,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sockio: AF_UNIX sockets and whole reads and writes for test programs.
  */

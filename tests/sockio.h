@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sockio: the socket chores the test programs that speak to an agent
  * share.  Every function returns 0 or a negative value; nothing here

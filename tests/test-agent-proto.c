@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The agent's request dispatch (src/agent-proto.c and friends) against a
  * stub keystore: listing, signing with PIN logins, constraints, lock,
@@ -17,8 +18,8 @@
 #include <openssl/evp.h>
 
 #include "tokenkeys.h"
-#include "agent.h"
 #include "agent-stub.h"
+#include "agent/agent.h"
 #include "tap.h"
 
 /* ------------------------------------------------------------ stub */

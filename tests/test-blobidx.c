@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The blob index: every blob put in is found again, across growth, and
  * a blob that is only equal in hash or length is not taken for another.
@@ -7,8 +8,8 @@
 #include <string.h>
 
 #include "tokenkeys.h"
-#include "blobidx.h"
-#include "util.h"
+#include "common/blobidx.h"
+#include "common/util.h"
 #include "tap.h"
 
 #define N	1000

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Bounded buffers: what goes in comes out, and short or lying input is
  * refused without reading out of bounds.
@@ -6,7 +7,7 @@
 #include <string.h>
 
 #include "tokenkeys.h"
-#include "buf.h"
+#include "common/buf.h"
 #include "tap.h"
 
 int

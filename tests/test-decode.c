@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Decoding of token attributes a hostile or broken token might hand us:
  * everything out of bounds is refused with an error, never a crash.
@@ -6,12 +7,12 @@
 #include <string.h>
 
 #include "tokenkeys.h"
-#include "buf.h"
-#include "p11.h"
-#include "sshkey.h"
-#include "tap.h"
-#include "sshkey-vectors.h"
+#include "common/buf.h"
 #include "decode-vectors.h"
+#include "pkcs11/p11.h"
+#include "ssh/sshkey.h"
+#include "sshkey-vectors.h"
+#include "tap.h"
 
 static const uint8_t p256[] = {
 	0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The helper protocol (src/hproto.c): every message round-trips, and
  * hostile frames -- truncated, oversized, with trailing bytes, lying
@@ -9,8 +10,8 @@
 #include <string.h>
 
 #include "tokenkeys.h"
-#include "buf.h"
-#include "hproto.h"
+#include "common/buf.h"
+#include "helper/hproto.h"
 #include "tap.h"
 
 static const uint8_t	blob[] = "\0\0\0\x0bssh-ed25519\0\0\0\x20"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Tests for src/prompt.c: the Assuan reply parser on hostile lines, then
  * askpass, pinentry and the terminal driven through stand-in programs
@@ -29,8 +30,8 @@
 #include <unistd.h>
 
 #include "tokenkeys.h"
-#include "assuan.h"
-#include "prompt.h"
+#include "prompt/assuan.h"
+#include "prompt/prompt.h"
 #include "wipe.h"
 
 static int ntest;

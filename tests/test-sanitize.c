@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Token strings on the terminal: escapes never pass raw, UTF-8 does.
  */

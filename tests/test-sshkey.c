@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Known answers from ssh-keygen: public key blobs, base64 and both kinds
  * of fingerprint, for every key type.
@@ -6,11 +7,11 @@
 #include <string.h>
 
 #include "tokenkeys.h"
-#include "buf.h"
-#include "p11.h"
-#include "sshkey.h"
-#include "tap.h"
+#include "common/buf.h"
+#include "pkcs11/p11.h"
+#include "ssh/sshkey.h"
 #include "sshkey-vectors.h"
+#include "tap.h"
 
 static void
 check(const struct vec *v)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * OpenSSH signature blobs (src/sshsig.c): raw signatures made with
  * OpenSSL the way a token makes them (RSA PKCS#1 v1.5 over SHA-1/256/512,
@@ -14,10 +15,10 @@
 #include <openssl/evp.h>
 
 #include "tokenkeys.h"
-#include "buf.h"
-#include "hclient.h"
-#include "sshkey.h"
-#include "sshsig.h"
+#include "common/buf.h"
+#include "helper/hclient.h"
+#include "ssh/sshkey.h"
+#include "ssh/sshsig.h"
 #include "tap.h"
 
 static const uint8_t	msg[] = "SSH_MSG_USERAUTH_REQUEST, more or less";

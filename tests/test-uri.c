@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pkcs11: URIs: what we print selects exactly the key it came from, and
  * what users type is parsed (or refused) the way p11-kit does.
@@ -6,7 +7,7 @@
 #include <string.h>
 
 #include "tokenkeys.h"
-#include "p11.h"
+#include "pkcs11/p11.h"
 #include "tap.h"
 
 static void

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * vcard-bridge: puts libcacard's emulated CAC card into pcscd's virtual
  * reader (vsmartcard-vpcd), so the real OpenSC stack can be tested without

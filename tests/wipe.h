@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * wipe.h: checking that a secret buffer was wiped, for the unit tests.
  */

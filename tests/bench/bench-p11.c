@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Loading a PKCS#11 module by path for the benchmarks.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Direct PKCS#11 module loading for the benchmark floors: dlopen and
  * C_GetFunctionList, no p11-kit at run time (its header only), so the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Clock, latency statistics and argument parsing for the benchmarks.
  */

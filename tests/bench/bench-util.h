@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Shared helpers of the benchmark programs: a monotonic clock, growable
  * latency vectors and their percentiles, and strict number parsing.

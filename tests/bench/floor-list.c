@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * floor-list: the least work an honest key lister can do on a module.
  *

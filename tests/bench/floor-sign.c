@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * floor-sign: the signing limit of a token, the anchor for agent figures.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * genkeys: fill a throwaway token with many signing key pairs, fast.
  *

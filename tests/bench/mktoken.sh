@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # mktoken.sh DIR NKEYS -- build a throwaway SoftHSM2 token for the benchmarks.
 #
 # DIR/softhsm2.conf points at DIR/tokens; export SOFTHSM2_CONF=DIR/softhsm2.conf

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # run.sh -- the tokenkeys benchmarks (make bench).  Prints figures and
 # judges nothing (it exits non-zero only when it cannot run at all):
 # absolute numbers drift on shared machines, so every row is

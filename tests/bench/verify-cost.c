@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * verify-cost: the agent's own work per signature, for callgrind.
  *
@@ -25,10 +26,10 @@
 #include <openssl/evp.h>
 
 #include "tokenkeys.h"
-#include "buf.h"
-#include "hclient.h"
-#include "sshkey.h"
-#include "sshsig.h"
+#include "common/buf.h"
+#include "helper/hclient.h"
+#include "ssh/sshkey.h"
+#include "ssh/sshsig.h"
 
 static const uint8_t	msg[] = "a session id and a userauth request, "
     "about as long as the one ssh sends for a login";

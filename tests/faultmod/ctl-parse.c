@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * faultmod: control file syntax (fields, quoting, escapes) and what
  * each directive does to a parsed control (see faultmod.h).

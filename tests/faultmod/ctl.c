@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * faultmod: versions of the control file.  Each version is parsed once
  * per process and shared, reference counted, by the calls that use it.

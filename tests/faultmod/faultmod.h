@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * faultmod: a PKCS#11 module for tests.  It loads a real module (SoftHSM2
  * unless TK_FAULT_MODULE names another) and stands in front of it, so a test

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * faultmod: handle epochs and the re-insert edge (see "Handles" in
  * faultmod.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * faultmod: C_Initialize and C_Finalize, opening and closing sessions.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * faultmod: loading the real module, reading the environment, and
  * the function list handed out in place of the real one.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * faultmod: names of functions, return values and attributes, and
  * the numbers the control file spells them with.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * faultmod: calls that hand out or take object handles, which carry
  * the epoch (see "Handles" in faultmod.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * faultmod: logins.  The emulated user PIN counter (pin_tries,
  * login_error), the PIN pad (protected_auth) and the context-specific login

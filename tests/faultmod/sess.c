@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * faultmod: per-session bookkeeping for always-authenticate keys:
  * which sessions have a sign pending and whether it has its context login.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * faultmod: the sign family: corrupt_sig, the always_auth context
  * login, and finishing the real operation when a fault ends it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * faultmod: slot and token presence (absent, stale, serial, the PIN
  * counter flags) and slot events.

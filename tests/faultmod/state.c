@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * faultmod: the state file every process shares (call counts, PIN
  * counter, card generation, spent fail directives), changed only under

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * faultmod: wrappers for the calls with nothing to emulate beyond
  * call_enter(): counting, faults, absence and session handle epochs.

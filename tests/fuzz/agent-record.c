@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Record SSH agent traffic as fuzz-agent seeds: listen on a socket, relay
  * every client to a running agent, and write what the clients sent, frame

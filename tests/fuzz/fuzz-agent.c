@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The agent's message handler, whole: bytes from several client
  * connections go through the server's framing (agent_conn_step() on a
@@ -42,9 +43,9 @@
 #include <unistd.h>
 
 #include "tokenkeys.h"
-#include "agent.h"
-#include "buf.h"
 #include "../agent-stub.h"
+#include "agent/agent.h"
+#include "common/buf.h"
 #include "fuzz.h"
 
 #define NCONN		4

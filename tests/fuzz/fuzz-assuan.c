@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pinentry's replies.  pinentry is a program found in $PATH and may be
  * anything; what it writes decides what we send to the token as a PIN.
@@ -13,9 +14,9 @@
 #include <string.h>
 
 #include "tokenkeys.h"
-#include "assuan.h"
-#include "prompt.h"
 #include "fuzz.h"
+#include "prompt/assuan.h"
+#include "prompt/prompt.h"
 
 static int
 hex(int c)

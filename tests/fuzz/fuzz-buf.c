@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The bounded buffers every parser reads through, driven by the input as
  * a sequence of operations on two buffers: W, growable up to a limit, and
@@ -16,7 +17,7 @@
 #include <string.h>
 
 #include "tokenkeys.h"
-#include "buf.h"
+#include "common/buf.h"
 #include "fuzz.h"
 
 #define MAX_OPS		4096

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Key decoding: the attribute bytes a token hands us and the key blobs an
  * agent client sends.  Input (fuzz.h framing): one selector byte, then
@@ -14,9 +15,9 @@
 #include <string.h>
 
 #include "tokenkeys.h"
-#include "p11.h"
-#include "sshkey.h"
 #include "fuzz.h"
+#include "pkcs11/p11.h"
+#include "ssh/sshkey.h"
 
 #define BLOB_MAX	(1024 * 1024)
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The helper protocol (src/hproto.h): the agent reads what a helper that
  * loaded an arbitrary vendor module writes, and a helper reads what the
@@ -13,8 +14,8 @@
 #include <string.h>
 
 #include "tokenkeys.h"
-#include "hproto.h"
 #include "fuzz.h"
+#include "helper/hproto.h"
 
 #define SAME(a, an, b, bn)	((an) == (bn) && \
 	((an) == 0 || memcmp((a), (b), (an)) == 0))

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pkcs11: URIs and token strings.  Input (fuzz.h framing):
  *	byte flags	bit 0: the key's module is in p11-kit's registry
@@ -14,8 +15,8 @@
 #include <string.h>
 
 #include "tokenkeys.h"
-#include "p11.h"
 #include "fuzz.h"
+#include "pkcs11/p11.h"
 
 /* CK_UTF8CHAR fields are blank-padded, not NUL-terminated. */
 static void

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Regenerate the seed corpora under tests/fuzz/corpus from real programs:
 # keys from ssh-keygen, OpenSSL and a throwaway SoftHSM token (its
 # CKA_EC_PARAMS/CKA_EC_POINT in both forms SoftHSM produces), URIs as

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Record the seed corpus of fuzz-agent (tests/fuzz/corpus/agent) from real
 # traffic: `tokenkeys agent` serves a throwaway SoftHSM token, and the
 # stock ssh-add and ssh talk to it through tests/fuzz/agent-record, which

@@ -1,7 +1,11 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A fuzz target's main without libFuzzer, for make check.
  *
- *	replay-NAME DIR|FILE ...
+ *	replay-NAME [DIR|FILE ...]
+ *
+ * Without arguments (as make check runs it) the corpus is
+ * $abs_top_srcdir/tests/fuzz/corpus/NAME.
  *
  * Every file in each corpus DIR runs, followed by deterministic mutations
  * of it (truncations, bit flips, byte insertions and deletions, length
@@ -295,15 +299,44 @@ one_dir(const char *dir)
 	free(ents);
 }
 
+/*
+ * make check runs replay-NAME with no arguments: its corpus is
+ * tests/fuzz/corpus/NAME under $abs_top_srcdir (set by the test harness),
+ * else under the current directory.
+ */
+static int
+corpus_of(const char *prog, char *dir, size_t dirsz)
+{
+	const char	*base, *top;
+	int		 n;
+
+	base = strrchr(prog, '/') != NULL ? strrchr(prog, '/') + 1 : prog;
+	if (strncmp(base, "replay-", 7) != 0 || base[7] == '\0')
+		return -1;
+	if ((top = getenv("abs_top_srcdir")) == NULL || *top == '\0')
+		top = ".";
+	n = snprintf(dir, dirsz, "%s/tests/fuzz/corpus/%s", top, base + 7);
+	return n < 0 || (size_t)n >= dirsz ? -1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	struct stat	st;
-	int		i;
+	struct stat	 st;
+	char		 def[4096], *defargv[3] = { NULL, NULL, NULL };
+	int		 i;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s corpus-dir|file ...\n", argv[0]);
-		return 2;
+		if (corpus_of(argv[0], def, sizeof(def)) != 0) {
+			fprintf(stderr, "usage: %s [corpus-dir|file ...]\n"
+			    "(without arguments: $abs_top_srcdir/tests/fuzz/"
+			    "corpus/NAME for replay-NAME)\n", argv[0]);
+			return 2;
+		}
+		defargv[0] = argv[0];
+		defargv[1] = def;
+		argc = 2;
+		argv = defargv;
 	}
 	/* a sanitizer's own fault handlers report better than ours */
 	if (__sanitizer_set_death_callback != NULL)

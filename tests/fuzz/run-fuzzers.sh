@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Build the libFuzzer targets in a build directory of their own and run
 # each for SECONDS over a temporary copy of its seed corpus, so the inputs
 # libFuzzer adds never dirty the repository.  A crash, leak, timeout or

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Run every libFuzzer target (ASan + UBSan) for a bounded time, as TAP:
 # the test that make check runs in a build configured with
 # `./configure CC=clang --enable-fuzzing` (tests/check-all.sh does this

@@ -1,0 +1,586 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Signing with logins.  A signature that needs a login asks for the PIN
+ * (pinentry, askpass, terminal: src/prompt.c), makes exactly one C_Login
+ * with what the user typed, and signs.  Nothing is retried: a wrong PIN
+ * fails that signature and the next one asks again, saying so.  Prompts
+ * for one token are serialised, so two clients never both ask for the
+ * same login; the second finds the token logged in.  A key served for a
+ * URI with a pin-source takes its PIN from that file instead, never from
+ * a prompt, and a PIN the token refused is not tried again until the
+ * file changes.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tokenkeys.h"
+#include "agent/agent.h"
+
+struct ask {
+	struct agent		*a;
+	struct agent_token	*t;
+	const struct agent_key	*k;
+	const char		*comment;
+	const uint8_t		*blob;
+	size_t			 bloblen;
+	char			 fp[80];
+	char			 label[140];	/* sanitised */
+	char			 pinsrc[PATH_MAX];
+	int			 pinsrc_used;	/* the PIN came from pinsrc */
+	struct tk_fileid	 pinsrc_id;
+};
+
+static struct agent_token *
+token_get(struct agent *a, struct agent_module *mod, const char *label,
+    const char *serial)
+{
+	struct agent_token	*t = NULL;
+	size_t			 i;
+
+	pthread_mutex_lock(&a->tokens_mu);
+	for (i = 0; i < a->ntokens; i++) {
+		if (a->tokens[i]->mod == mod &&
+		    strcmp(a->tokens[i]->label, label) == 0 &&
+		    strcmp(a->tokens[i]->serial, serial) == 0) {
+			t = a->tokens[i];
+			goto out;
+		}
+	}
+	/* A full table shares the last slot: still serialised, just wider. */
+	if (a->ntokens == AGENT_MAX_TOKENS) {
+		t = a->tokens[a->ntokens - 1];
+		goto out;
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		goto out;
+	t->mod = mod;
+	snprintf(t->label, sizeof(t->label), "%s", label);
+	snprintf(t->serial, sizeof(t->serial), "%s", serial);
+	pthread_mutex_init(&t->mu, NULL);
+	a->tokens[a->ntokens++] = t;
+ out:
+	pthread_mutex_unlock(&a->tokens_mu);
+	return t;
+}
+
+void
+agent_tokens_forget(struct agent *a, const struct agent_module *mod)
+{
+	size_t	i;
+
+	pthread_mutex_lock(&a->tokens_mu);
+	for (i = a->ntokens; i > 0; i--) {
+		if (a->tokens[i - 1]->mod != mod)
+			continue;
+		pthread_mutex_destroy(&a->tokens[i - 1]->mu);
+		free(a->tokens[i - 1]);
+		a->tokens[i - 1] = a->tokens[--a->ntokens];
+	}
+	pthread_mutex_unlock(&a->tokens_mu);
+}
+
+void
+agent_tokens_free(struct agent *a)
+{
+	size_t	i;
+
+	for (i = 0; i < a->ntokens; i++) {
+		pthread_mutex_destroy(&a->tokens[i]->mu);
+		free(a->tokens[i]);
+	}
+	a->ntokens = 0;
+}
+
+static void
+prompt_init(struct ask *q, struct tk_prompt *p)
+{
+	const char	*d;
+
+	memset(p, 0, sizeof(*p));
+	p->title = "tokenkeys";
+	if ((d = getenv("WAYLAND_DISPLAY")) == NULL || *d == '\0')
+		d = getenv("DISPLAY");
+	p->display = d != NULL && *d != '\0' ? d : NULL;
+	if (q->a->tty_ok) {
+		p->flags |= TK_PROMPT_TTY_OK;
+		p->ttyname = isatty(STDIN_FILENO) ? ttyname(STDIN_FILENO) :
+		    NULL;
+	}
+}
+
+static int
+run_pin_prompt(struct ask *q, struct tk_prompt *p, char *pin, size_t pinsz,
+    size_t *len)
+{
+	int	r;
+
+	if (q->a->tty_ok)
+		pthread_mutex_lock(&q->a->tty_mu);
+	r = q->a->ops->prompt_pin(p, pin, pinsz, len);
+	if (q->a->tty_ok)
+		pthread_mutex_unlock(&q->a->tty_mu);
+	return r;
+}
+
+static int
+run_confirm(struct ask *q, struct tk_prompt *p)
+{
+	int	r;
+
+	if (q->a->tty_ok)
+		pthread_mutex_lock(&q->a->tty_mu);
+	r = q->a->ops->prompt_confirm(p);
+	if (q->a->tty_ok)
+		pthread_mutex_unlock(&q->a->tty_mu);
+	return r;
+}
+
+static void
+ask_init(struct ask *q, struct agent *a, struct agent_token *t,
+    const struct agent_key *k, const uint8_t *blob, size_t bloblen,
+    const char *comment)
+{
+	memset(q, 0, sizeof(*q));
+	q->a = a;
+	q->t = t;
+	q->k = k;
+	q->comment = comment;
+	q->blob = blob;
+	q->bloblen = bloblen;
+}
+
+/* The fingerprint and label, only when a prompt or a log line needs them. */
+static void
+ask_names(struct ask *q)
+{
+	if (q->fp[0] != '\0')
+		return;
+	if (tk_blob_fingerprint(q->blob, q->bloblen, TK_FP_SHA256, q->fp,
+	    sizeof(q->fp)) != 0)
+		snprintf(q->fp, sizeof(q->fp), "(unknown fingerprint)");
+	tk_str_sanitize(q->t != NULL ? q->t->label : "", q->label,
+	    sizeof(q->label));
+}
+
+/* The confirm constraint: ask before every signature with this key. */
+static int
+confirm_use(struct ask *q)
+{
+	struct tk_prompt	p;
+	char			desc[512];
+	int			r;
+
+	ask_names(q);
+	prompt_init(q, &p);
+	snprintf(desc, sizeof(desc), "Allow use of key %s on token \"%s\"?\n"
+	    "Key fingerprint %s.", q->comment, q->label, q->fp);
+	p.desc = desc;
+	r = run_confirm(q, &p);
+	if (r != 0)
+		agent_log(q->a, AGENT_LOG_INFO, "signature with %s refused: %s",
+		    q->fp, r == TK_ERR_CANCELLED ? "the user did not confirm "
+		    "its use" : tk_strerror(r));
+	return r;
+}
+
+/*
+ * Ask for the PIN of q's token into pin, following the token's flags.
+ * Returns 0 with *pinlen set, *pad set for a PIN pad (no PIN typed here).
+ */
+static int
+ask_pin(struct ask *q, const struct tk_htoken *tok, int context, char *pin,
+    size_t pinsz, size_t *pinlen, int *pad)
+{
+	struct tk_prompt	p;
+	char			desc[768], err[256];
+	int			tries, r;
+
+	*pinlen = 0;
+	*pad = 0;
+	ask_names(q);
+	if (tok->flags & TK_TOKEN_PIN_LOCKED) {
+		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\": the user PIN is "
+		    "locked (no tries left); not asking. Unlock it with the "
+		    "SO PIN or PUK (e.g. pkcs11-tool --init-pin, or the "
+		    "vendor's tool)", q->label);
+		r = TK_ERR_PIN_LOCKED;
+		goto out;
+	}
+	if (tok->flags & TK_TOKEN_PROTECTED_AUTH) {
+		agent_log(q->a, AGENT_LOG_INFO, "token \"%s\": use the "
+		    "reader's keypad to enter the PIN for key %s", q->label,
+		    q->fp);
+		*pad = 1;
+		r = 0;
+		goto out;
+	}
+	prompt_init(q, &p);
+	if (tok->flags & TK_TOKEN_PIN_FINAL_TRY) {
+		snprintf(desc, sizeof(desc), "Token \"%s\" has ONE PIN try "
+		    "left: a wrong PIN locks it.\nAsk for the PIN to use key "
+		    "%s?", q->label, q->fp);
+		p.desc = desc;
+		if ((r = run_confirm(q, &p)) != 0) {
+			agent_log(q->a, AGENT_LOG_INFO, "token \"%s\": final "
+			    "PIN try not confirmed; signature refused",
+			    q->label);
+			goto out;
+		}
+	}
+	err[0] = '\0';
+	if (q->t->wrong_pin)
+		snprintf(err, sizeof(err), "The last PIN entered was wrong.");
+	if (tok->flags & TK_TOKEN_PIN_FINAL_TRY)
+		snprintf(err + strlen(err), sizeof(err) - strlen(err),
+		    "%sThis is the LAST try before the PIN locks.",
+		    err[0] ? " " : "");
+	else if (tok->flags & TK_TOKEN_PIN_COUNT_LOW)
+		snprintf(err + strlen(err), sizeof(err) - strlen(err),
+		    "%sWarning: few PIN tries are left.", err[0] ? " " : "");
+	snprintf(desc, sizeof(desc), "%sPIN for token \"%s\"%s%s%s\n"
+	    "to use key %s\n%s", context ? "Signature PIN (asked for every "
+	    "use of this key)\n" : "", q->label, tok->serial[0] ? " (serial " :
+	    "", tok->serial[0] ? tok->serial : "", tok->serial[0] ? ")" : "",
+	    q->fp, q->comment);
+	p.desc = desc;
+	p.prompt = "PIN:";
+	p.error = err[0] ? err : NULL;
+	p.min_len = tok->min_pin;
+	p.max_len = tok->max_pin;
+	for (tries = 0; tries < 3; tries++) {
+		r = run_pin_prompt(q, &p, pin, pinsz, pinlen);
+		if (r != TK_ERR_PIN_INVALID)
+			break;
+		/* Refused here, so no try on the token was spent. */
+		snprintf(err, sizeof(err), "The PIN must be %u to %u "
+		    "characters long.", tok->min_pin, tok->max_pin);
+		p.error = err;
+	}
+	if (r != 0)
+		agent_log(q->a, AGENT_LOG_INFO, "token \"%s\": no PIN for key "
+		    "%s: %s", q->label, q->fp, r == TK_ERR_CANCELLED ?
+		    "the user cancelled (or gave an empty PIN)" :
+		    tk_strerror(r));
+ out:
+	if (r != 0) {
+		explicit_bzero(pin, pinsz);
+		*pinlen = 0;
+	}
+	return r;
+}
+
+/*
+ * The PIN from the key's pin-source file, for a login nobody is there to
+ * type: the file's checks (agent-pinsrc.c), no second try of a PIN the
+ * token refused while the file is unchanged, none on the final try.
+ */
+static int
+pinsrc_pin(struct ask *q, const struct tk_htoken *tok, char *pin,
+    size_t pinsz, size_t *pinlen, int *pad)
+{
+	struct tk_fileid	 id;
+	char			 why[128];
+	int			 r;
+
+	*pinlen = 0;
+	*pad = 0;
+	ask_names(q);
+	if (tok->flags & TK_TOKEN_PIN_LOCKED) {
+		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\": the user PIN is "
+		    "locked (no tries left); the PIN from pin-source %s is "
+		    "not tried. Unlock it with the SO PIN or PUK", q->label,
+		    q->pinsrc);
+		r = TK_ERR_PIN_LOCKED;
+		goto out;
+	}
+	if (tok->flags & TK_TOKEN_PROTECTED_AUTH) {
+		agent_log(q->a, AGENT_LOG_INFO, "token \"%s\": use the "
+		    "reader's keypad to enter the PIN for key %s", q->label,
+		    q->fp);
+		*pad = 1;
+		r = 0;
+		goto out;
+	}
+	if (tok->flags & TK_TOKEN_PIN_FINAL_TRY) {
+		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\" has ONE PIN try "
+		    "left: the PIN from pin-source %s is not tried unattended "
+		    "(a wrong one would lock the token); log in once with "
+		    "ssh-add -s", q->label, q->pinsrc);
+		r = TK_ERR_DENIED;
+		goto out;
+	}
+	if ((r = tk_pinsrc_read(q->pinsrc, pin, pinsz, pinlen, &id, why,
+	    sizeof(why))) != 0) {
+		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\": pin-source %s "
+		    "not used for key %s: %s", q->label, q->pinsrc, q->fp,
+		    why);
+		goto out;
+	}
+	if (q->t->pinsrc_bad && tk_fileid_eq(&id, &q->t->pinsrc_id)) {
+		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\": the PIN in "
+		    "pin-source %s was refused before; it is not tried again "
+		    "until the file changes (key %s)", q->label, q->pinsrc,
+		    q->fp);
+		r = TK_ERR_PIN_INCORRECT;
+		goto out;
+	}
+	if ((tok->min_pin > 0 && *pinlen < tok->min_pin) ||
+	    (tok->max_pin > 0 && *pinlen > tok->max_pin)) {
+		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\": the PIN in "
+		    "pin-source %s is not %u to %u characters long; not tried",
+		    q->label, q->pinsrc, tok->min_pin, tok->max_pin);
+		r = TK_ERR_PIN_INVALID;
+		goto out;
+	}
+	if (tok->flags & TK_TOKEN_PIN_COUNT_LOW)
+		agent_log(q->a, AGENT_LOG_INFO, "token \"%s\": few PIN tries "
+		    "are left", q->label);
+	q->pinsrc_used = 1;
+	q->pinsrc_id = id;
+ out:
+	if (r != 0) {
+		explicit_bzero(pin, pinsz);
+		*pinlen = 0;
+	}
+	return r;
+}
+
+/* The PIN: from the key's pin-source if it has one, else asked for. */
+static int
+get_pin(struct ask *q, const struct tk_htoken *tok, int context, char *pin,
+    size_t pinsz, size_t *pinlen, int *pad)
+{
+	if (agent_key_pin_source(q->a, q->blob, q->bloblen, q->pinsrc,
+	    sizeof(q->pinsrc)) == 0)
+		return pinsrc_pin(q, tok, pin, pinsz, pinlen, pad);
+	return ask_pin(q, tok, context, pin, pinsz, pinlen, pad);
+}
+
+static void
+login_result(struct ask *q, const struct tk_htoken *tok, int r)
+{
+	ask_names(q);
+	if (q->pinsrc_used) {
+		q->t->pinsrc_bad = r != 0;
+		q->t->pinsrc_id = q->pinsrc_id;
+	}
+	if (r == 0) {
+		q->t->wrong_pin = 0;
+		agent_log(q->a, AGENT_LOG_DEBUG, "token \"%s\": logged in",
+		    q->label);
+		return;
+	}
+	/* Any failed C_Login counts as a spent try (OpenSC says so). */
+	q->t->wrong_pin = 1;
+	if (r == TK_ERR_PIN_LOCKED || (tok->flags & TK_TOKEN_PIN_LOCKED))
+		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\": login failed and "
+		    "the user PIN is now locked; unlock it with the SO PIN or "
+		    "PUK", q->label);
+	else if (q->pinsrc_used)
+		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\": login with the "
+		    "PIN from pin-source %s failed: %s; key %s fails until "
+		    "the file changes%s", q->label, q->pinsrc, tk_strerror(r),
+		    q->fp, (tok->flags & TK_TOKEN_PIN_FINAL_TRY) ?
+		    " (one try left)" : (tok->flags & TK_TOKEN_PIN_COUNT_LOW) ?
+		    " (few tries left)" : "");
+	else
+		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\": login failed: "
+		    "%s; this signature fails, the next one asks again%s",
+		    q->label, tk_strerror(r),
+		    (tok->flags & TK_TOKEN_PIN_FINAL_TRY) ?
+		    " (one try left)" : (tok->flags & TK_TOKEN_PIN_COUNT_LOW) ?
+		    " (few tries left)" : "");
+}
+
+/*
+ * One login on q's token (PIN typed by the user), then nothing more.  The
+ * PIN stays in pin (TK_PIN_MAX bytes, the caller's) for a context login
+ * that the same signature may turn out to need.
+ */
+static int
+login_once(struct ask *q, const uint8_t *blob, size_t bloblen,
+    struct tk_htoken *tok, char *pin, size_t *pinlen, int *pad)
+{
+	struct agent	*a = q->a;
+	int		 r;
+
+	ask_names(q);
+	if ((r = a->ops->token(q->k->mod->h, blob, bloblen, tok)) != 0) {
+		agent_log(a, AGENT_LOG_ERR, "token \"%s\": reading its state "
+		    "failed: %s", q->label, tk_strerror(r));
+		goto out;
+	}
+	if ((r = get_pin(q, tok, 0, pin, TK_PIN_MAX, pinlen, pad)) != 0)
+		goto out;
+	r = a->ops->login(q->k->mod->h, blob, bloblen, *pad ? NULL : pin,
+	    *pad ? 0 : *pinlen, tok, AGENT_LOGIN_TIMEOUT_MS);
+	login_result(q, tok, r);
+ out:
+	return r;
+}
+
+/* An always-authenticate key: a prompt and a context login per use. */
+static int
+sign_always_auth(struct ask *q, const uint8_t *blob, size_t bloblen,
+    const uint8_t *data, size_t datalen, int alg, uint8_t *sig,
+    size_t sigsz, size_t *siglen, struct tk_htoken *tok)
+{
+	struct agent	*a = q->a;
+	char		*pin = NULL;
+	size_t		 pinlen = 0;
+	int		 pad, r;
+
+	if ((r = tk_secret_alloc((void **)&pin, TK_PIN_MAX)) != 0)
+		goto out;
+	if ((r = a->ops->token(q->k->mod->h, blob, bloblen, tok)) != 0)
+		goto out;
+	if ((r = get_pin(q, tok, 1, pin, TK_PIN_MAX, &pinlen, &pad)) != 0)
+		goto out;
+	r = a->ops->sign(q->k->mod->h, blob, bloblen, data, datalen, alg,
+	    pad ? NULL : pin, pad ? 0 : pinlen, sig, sigsz, siglen, tok,
+	    AGENT_LOGIN_TIMEOUT_MS);
+	if (r == TK_ERR_LOGIN_REQUIRED && !(tok->flags & TK_HTOKEN_LOGGED_IN)) {
+		/* the token itself was not logged in yet: same PIN */
+		r = a->ops->login(q->k->mod->h, blob, bloblen,
+		    pad ? NULL : pin, pad ? 0 : pinlen, tok,
+		    AGENT_LOGIN_TIMEOUT_MS);
+		login_result(q, tok, r);
+		if (r == 0)
+			r = a->ops->sign(q->k->mod->h, blob, bloblen, data,
+			    datalen, alg, pad ? NULL : pin, pad ? 0 : pinlen,
+			    sig, sigsz, siglen, tok, AGENT_LOGIN_TIMEOUT_MS);
+	} else if (r == TK_ERR_PIN_INCORRECT || r == TK_ERR_PIN_LOCKED)
+		login_result(q, tok, r);
+ out:
+	if (pin != NULL)
+		tk_secret_free(pin, TK_PIN_MAX);
+	return r;
+}
+
+int
+agent_sign(struct agent *a, const struct agent_key *k, const char *comment,
+    const uint8_t *blob, size_t bloblen, const uint8_t *data, size_t datalen,
+    int alg, uint8_t *sig, size_t sigsz, size_t *siglen)
+{
+	struct tk_htoken	 tok;
+	struct agent_token	*t;
+	struct ask		 q;
+	char			*pin = NULL;
+	size_t			 pinlen = 0;
+	int			 r, pad = 0, tlocked = 0;
+
+	memset(&tok, 0, sizeof(tok));
+	if ((t = token_get(a, k->mod, k->token_label, k->token_serial)) ==
+	    NULL) {
+		r = TK_ERR_NOMEM;
+		goto out;
+	}
+	ask_init(&q, a, t, k, blob, bloblen, comment);
+	if (k->confirm && (r = confirm_use(&q)) != 0)
+		goto out;
+	if (!(k->flags & TK_HKEY_ALWAYS_AUTH)) {
+		r = a->ops->sign(k->mod->h, blob, bloblen, data, datalen, alg,
+		    NULL, 0, sig, sigsz, siglen, &tok, AGENT_SIGN_TIMEOUT_MS);
+		if (r != TK_ERR_LOGIN_REQUIRED)
+			goto out;
+	}
+	pthread_mutex_lock(&t->mu);
+	tlocked = 1;
+	if ((k->flags & TK_HKEY_ALWAYS_AUTH) ||
+	    (tok.flags & TK_HTOKEN_CONTEXT_PIN)) {
+		r = sign_always_auth(&q, blob, bloblen, data, datalen, alg,
+		    sig, sigsz, siglen, &tok);
+		goto out;
+	}
+	/* Whoever held the lock may have logged in meanwhile: not a retry. */
+	r = a->ops->sign(k->mod->h, blob, bloblen, data, datalen, alg, NULL, 0,
+	    sig, sigsz, siglen, &tok, AGENT_SIGN_TIMEOUT_MS);
+	if (r == TK_ERR_LOGIN_REQUIRED && (tok.flags & TK_HTOKEN_CONTEXT_PIN)) {
+		r = sign_always_auth(&q, blob, bloblen, data, datalen, alg,
+		    sig, sigsz, siglen, &tok);
+		goto out;
+	}
+	if (r != TK_ERR_LOGIN_REQUIRED)
+		goto out;
+	if ((r = tk_secret_alloc((void **)&pin, TK_PIN_MAX)) != 0 ||
+	    (r = login_once(&q, blob, bloblen, &tok, pin, &pinlen, &pad)) != 0)
+		goto out;
+	r = a->ops->sign(k->mod->h, blob, bloblen, data, datalen, alg, NULL, 0,
+	    sig, sigsz, siglen, &tok, AGENT_SIGN_TIMEOUT_MS);
+	/*
+	 * The key's CKA_ALWAYS_AUTHENTICATE shows only after the login: its
+	 * context login uses the PIN just typed, not a second prompt.
+	 */
+	if (r == TK_ERR_LOGIN_REQUIRED && (tok.flags & TK_HTOKEN_CONTEXT_PIN) &&
+	    (tok.flags & TK_HTOKEN_LOGGED_IN)) {
+		r = a->ops->sign(k->mod->h, blob, bloblen, data, datalen, alg,
+		    pad ? NULL : pin, pad ? 0 : pinlen, sig, sigsz, siglen,
+		    &tok, AGENT_LOGIN_TIMEOUT_MS);
+		if (r == TK_ERR_PIN_INCORRECT || r == TK_ERR_PIN_LOCKED)
+			login_result(&q, &tok, r);
+	}
+ out:
+	if (pin != NULL)
+		tk_secret_free(pin, TK_PIN_MAX);
+	if (tlocked)
+		pthread_mutex_unlock(&t->mu);
+	if (r != 0 && t != NULL)
+		ask_names(&q);
+	if (r != 0 && r != TK_ERR_CANCELLED && r != TK_ERR_PIN_LOCKED &&
+	    r != TK_ERR_PIN_INCORRECT && r != TK_ERR_NO_PROMPT)
+		agent_log(a, AGENT_LOG_ERR, "signature with key %s (%s) "
+		    "failed: %s", t != NULL ? q.fp : "?", comment,
+		    r == TK_ERR_NO_TOKEN ? "the token is not present" :
+		    r == TK_ERR_TIMEOUT ? "the token did not answer in time" :
+		    r == TK_ERR_LOGIN_REQUIRED ? "the token still wants a login"
+		    : tk_strerror(r));
+	else if (r == TK_ERR_NO_PROMPT)
+		agent_log(a, AGENT_LOG_ERR, "signature with key %s needs a "
+		    "PIN, but there is no way to ask: install pinentry or set "
+		    "SSH_ASKPASS (and DISPLAY, or SSH_ASKPASS_REQUIRE=force) "
+		    "for the agent, or use ssh-add -s URI to give the PIN",
+		    q.fp);
+	return r;
+}
+
+int
+agent_login_given(struct agent *a, struct agent_source *s,
+    const struct tk_hkey *h, const char *pin, size_t pinlen)
+{
+	struct tk_htoken	 tok;
+	struct agent_token	*t;
+	struct agent_key	 k;
+	struct ask		 q;
+	int			 r;
+
+	memset(&tok, 0, sizeof(tok));
+	memset(&k, 0, sizeof(k));
+	k.mod = s->mod;
+	if ((t = token_get(a, s->mod, h->token_label ? h->token_label : "",
+	    h->token_serial ? h->token_serial : "")) == NULL) {
+		r = TK_ERR_NOMEM;
+		goto out;
+	}
+	ask_init(&q, a, t, &k, h->blob, h->bloblen, h->uri ? h->uri : "");
+	ask_names(&q);
+	pthread_mutex_lock(&t->mu);
+	if ((r = a->ops->token(s->mod->h, h->blob, h->bloblen, &tok)) == 0 &&
+	    (tok.flags & TK_TOKEN_PIN_LOCKED)) {
+		agent_log(a, AGENT_LOG_ERR, "token \"%s\": the user PIN is "
+		    "locked; the PIN given to ssh-add was not tried", q.label);
+		r = TK_ERR_PIN_LOCKED;
+	} else if (r == 0 && (tok.flags & TK_HTOKEN_LOGGED_IN))
+		agent_log(a, AGENT_LOG_DEBUG, "token \"%s\": already logged "
+		    "in; the PIN given to ssh-add was not needed", q.label);
+	else {
+		r = a->ops->login(s->mod->h, h->blob, h->bloblen, pin, pinlen,
+		    &tok, AGENT_LOGIN_TIMEOUT_MS);
+		login_result(&q, &tok, r);
+	}
+	pthread_mutex_unlock(&t->mu);
+ out:
+	return r;
+}

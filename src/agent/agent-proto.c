@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The agent protocol: one request frame in, one reply out.  Every field is
+ * read through tk_buf; a request that does not parse exactly (short
+ * fields, trailing bytes) is garbage and closes the connection, while a
+ * well-formed request we will not serve gets SSH_AGENT_FAILURE and a log
+ * line saying why.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tokenkeys.h"
+#include "agent/agent.h"
+#include "ssh/sshkey.h"
+
+/* Internal verdict: the request is malformed, close the connection. */
+#define FAIL_CLOSE	1
+
+static int
+status(struct tk_buf *reply, int ok)
+{
+	return tk_buf_put_u8(reply, ok ? SSH_AGENT_SUCCESS : SSH_AGENT_FAILURE);
+}
+
+static int
+is_rsa_blob(const uint8_t *blob, size_t len)
+{
+	return len > 11 && memcmp(blob, "\0\0\0\007ssh-rsa", 11) == 0;
+}
+
+static int
+proc_sign(struct agent *a, struct tk_buf *m, struct tk_buf *reply)
+{
+	struct agent_key	 k;
+	const uint8_t		*blob, *data;
+	size_t			 bloblen, datalen, siglen = 0;
+	uint32_t		 flags;
+	char			 comment[AGENT_URI_MAX];
+	uint8_t			*sig = NULL;
+	int			 alg = TK_SIG_DEFAULT, r;
+
+	memset(&k, 0, sizeof(k));
+	if (tk_buf_get_string(m, &blob, &bloblen) != 0 ||
+	    tk_buf_get_string(m, &data, &datalen) != 0 ||
+	    tk_buf_get_u32(m, &flags) != 0 || tk_buf_end(m) != 0) {
+		r = FAIL_CLOSE;
+		goto out;
+	}
+	if ((r = agent_key_lookup(a, blob, bloblen, &k, comment,
+	    sizeof(comment))) != 0) {
+		agent_log(a, AGENT_LOG_INFO, "sign request refused: %s",
+		    r == TK_ERR_DENIED ? "the agent is locked" :
+		    "the key is not served by this agent");
+		r = status(reply, 0);
+		goto out;
+	}
+	if (is_rsa_blob(blob, bloblen)) {
+		if (flags & SSH_AGENT_RSA_SHA2_256)
+			alg = TK_SIG_RSA_SHA256;
+		else if (flags & SSH_AGENT_RSA_SHA2_512)
+			alg = TK_SIG_RSA_SHA512;
+	}
+	if ((sig = malloc(AGENT_SIG_MAX)) == NULL) {
+		r = TK_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = agent_sign(a, &k, comment, blob, bloblen, data, datalen, alg,
+	    sig, AGENT_SIG_MAX, &siglen)) != 0) {
+		r = status(reply, 0);
+		goto out;
+	}
+	agent_log(a, AGENT_LOG_DEBUG, "signed with %s (%zu bytes of data)",
+	    comment, datalen);
+	if ((r = tk_buf_put_u8(reply, SSH_AGENT_SIGN_RESPONSE)) == 0)
+		r = tk_buf_put_string(reply, sig, siglen);
+ out:
+	agent_module_release(a, k.mod);	/* held by agent_key_lookup */
+	free(sig);
+	return r;
+}
+
+static int
+proc_remove(struct agent *a, struct tk_buf *m, struct tk_buf *reply)
+{
+	const uint8_t	*blob;
+	size_t		 len;
+	int		 r;
+
+	if (tk_buf_get_string(m, &blob, &len) != 0 || tk_buf_end(m) != 0) {
+		r = FAIL_CLOSE;
+		goto out;
+	}
+	if ((r = agent_hide(a, blob, len)) != 0)
+		agent_log(a, AGENT_LOG_INFO, "remove request failed: %s",
+		    r == TK_ERR_NOT_FOUND ? "the key is not served" :
+		    tk_strerror(r));
+	else
+		agent_log(a, AGENT_LOG_INFO, "key removed on request; it is "
+		    "served again after ssh-add -s");
+	r = status(reply, r == 0);
+ out:
+	return r;
+}
+
+/* "pkcs11:?module-path=<rpath, percent-encoded>" for a module path. */
+static int
+module_uri(const char *rpath, char *uri, size_t urisz)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+	size_t		 n;
+
+	n = (size_t)snprintf(uri, urisz, "pkcs11:?module-path=");
+	for (p = (const unsigned char *)rpath; *p != '\0'; p++) {
+		if (n + 4 > urisz)
+			return TK_ERR_RANGE;
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~/", *p) != NULL)
+			uri[n++] = (char)*p;
+		else {
+			uri[n++] = '%';
+			uri[n++] = hex[*p >> 4];
+			uri[n++] = hex[*p & 15];
+		}
+	}
+	uri[n] = '\0';
+	return 0;
+}
+
+/* 20 / 26: ssh-add -s READER, constraints after the fixed fields. */
+static int
+proc_add_reader(struct agent *a, struct agent_conn *c, struct tk_buf *m,
+    int constrained, struct tk_buf *reply)
+{
+	char		 reader[AGENT_URI_MAX], uri[AGENT_URI_MAX + 64];
+	char		 rpath[PATH_MAX], safe[512];
+	char		*pin = NULL;
+	const uint8_t	*p;
+	size_t		 pinlen = 0;
+	uint32_t	 life = a->lifetime;
+	uint8_t		 ctype;
+	time_t		 deadline = 0;
+	int		 confirm = 0, refuse = 0, r;
+
+	if ((r = tk_secret_alloc((void **)&pin, TK_PIN_MAX)) != 0)
+		goto out;
+	if (tk_buf_get_cstring(m, reader, sizeof(reader)) != 0 ||
+	    tk_buf_get_string(m, &p, &pinlen) != 0) {
+		r = FAIL_CLOSE;
+		goto out;
+	}
+	if (pinlen >= TK_PIN_MAX || memchr(p, '\0', pinlen) != NULL) {
+		pinlen = 0;
+		refuse = 1;
+	} else
+		memcpy(pin, p, pinlen);
+	/* the PIN stays in the request buffer, which the server wipes */
+	while (constrained && tk_buf_avail(m) > 0) {
+		if (tk_buf_get_u8(m, &ctype) != 0) {
+			r = FAIL_CLOSE;
+			goto out;
+		}
+		if (ctype == SSH_AGENT_CONSTRAIN_LIFETIME) {
+			if (tk_buf_get_u32(m, &life) != 0) {
+				r = FAIL_CLOSE;
+				goto out;
+			}
+		} else if (ctype == SSH_AGENT_CONSTRAIN_CONFIRM)
+			confirm = 1;
+		else {
+			/* extensions (restrict-destination...) and others */
+			agent_log(a, AGENT_LOG_ERR, "ssh-add -s refused: "
+			    "constraint %u is not implemented by this agent",
+			    ctype);
+			r = status(reply, 0);
+			goto out;
+		}
+	}
+	if (tk_buf_end(m) != 0) {
+		r = FAIL_CLOSE;
+		goto out;
+	}
+	tk_str_sanitize(reader, safe, sizeof(safe));
+	if (refuse) {
+		agent_log(a, AGENT_LOG_ERR, "ssh-add -s %s refused: the PIN is "
+		    "too long or contains a NUL byte", safe);
+		r = status(reply, 0);
+		goto out;
+	}
+	if (c->bound) {
+		agent_log(a, AGENT_LOG_ERR, "ssh-add -s %s refused: the "
+		    "request came through a forwarded or bound agent "
+		    "connection", safe);
+		r = status(reply, 0);
+		goto out;
+	}
+	if (strncmp(reader, "pkcs11:", 7) == 0)
+		snprintf(uri, sizeof(uri), "%s", reader);
+	else if ((r = agent_module_allowed(a, reader, rpath,
+	    sizeof(rpath))) != 0 ||
+	    (r = module_uri(rpath, uri, sizeof(uri))) != 0) {
+		agent_log(a, AGENT_LOG_ERR, "ssh-add -s %s refused: %s", safe,
+		    r == TK_ERR_DENIED ?
+		    "the module's real path is not in the -P allowlist" :
+		    r == TK_ERR_NOT_FOUND ?
+		    "neither a pkcs11: URI nor an existing module file" :
+		    tk_strerror(r));
+		r = status(reply, 0);
+		goto out;
+	}
+	if (life > 0)
+		deadline = agent_now(a) + (time_t)life;
+	r = agent_add_uri(a, uri, reader, deadline, confirm,
+	    pinlen > 0 ? pin : NULL, pinlen, 0);
+	if (r != 0)
+		agent_log(a, AGENT_LOG_ERR, "ssh-add -s %s failed: %s", safe,
+		    r == TK_ERR_NOT_FOUND ? "no key matches" : tk_strerror(r));
+	else
+		agent_log(a, AGENT_LOG_INFO, "serving %s%s%s", safe,
+		    confirm ? " (confirm each use)" : "",
+		    deadline ? " (with a lifetime)" : "");
+	r = status(reply, r == 0);
+ out:
+	if (pin != NULL)
+		tk_secret_free(pin, TK_PIN_MAX);
+	return r;
+}
+
+/* 21: ssh-add -e READER; like -s, never from a forwarded connection. */
+static int
+proc_remove_reader(struct agent *a, struct agent_conn *c, struct tk_buf *m,
+    struct tk_buf *reply)
+{
+	char		 reader[AGENT_URI_MAX], safe[512];
+	const uint8_t	*p;
+	size_t		 n;
+	int		 r;
+
+	if (tk_buf_get_cstring(m, reader, sizeof(reader)) != 0 ||
+	    tk_buf_get_string(m, &p, &n) != 0 || tk_buf_end(m) != 0) {
+		r = FAIL_CLOSE;
+		goto out;
+	}
+	tk_str_sanitize(reader, safe, sizeof(safe));
+	if (c->bound) {
+		agent_log(a, AGENT_LOG_ERR, "ssh-add -e %s refused: the "
+		    "request came through a forwarded or bound agent "
+		    "connection", safe);
+		r = status(reply, 0);
+		goto out;
+	}
+	if ((r = agent_remove_reader(a, reader)) != 0)
+		agent_log(a, AGENT_LOG_INFO, "ssh-add -e %s failed: %s", safe,
+		    r == TK_ERR_NOT_FOUND ? "nothing was added under that name"
+		    : tk_strerror(r));
+	else
+		agent_log(a, AGENT_LOG_INFO, "no longer serving %s", safe);
+	r = status(reply, r == 0);
+ out:
+	return r;
+}
+
+static int
+proc_lock(struct agent *a, struct tk_buf *m, int lock, struct tk_buf *reply)
+{
+	const uint8_t	*pw;
+	size_t		 n;
+	int		 r;
+
+	if (tk_buf_get_string(m, &pw, &n) != 0 || tk_buf_end(m) != 0) {
+		r = FAIL_CLOSE;
+		goto out;
+	}
+	r = lock ? agent_lock(a, pw, n) : agent_unlock(a, pw, n);
+	if (r != 0)
+		agent_log(a, AGENT_LOG_INFO, "%s refused: %s", lock ? "lock" :
+		    "unlock", lock ? "the agent is already locked" :
+		    "wrong password or not locked");
+	else
+		agent_log(a, AGENT_LOG_INFO, "agent %s", lock ? "locked" :
+		    "unlocked");
+	r = status(reply, r == 0);
+ out:
+	return r;
+}
+
+static int
+proc_session_bind(struct agent *a, struct agent_conn *c, struct tk_buf *m,
+    struct tk_buf *reply)
+{
+	const uint8_t	*key, *sid, *sig;
+	size_t		 keylen, sidlen, siglen;
+	int		 fwd, r;
+
+	if (tk_buf_get_string(m, &key, &keylen) != 0 ||
+	    tk_buf_get_string(m, &sid, &sidlen) != 0 ||
+	    tk_buf_get_string(m, &sig, &siglen) != 0 ||
+	    tk_buf_get_bool(m, &fwd) != 0 || tk_buf_end(m) != 0) {
+		r = FAIL_CLOSE;
+		goto out;
+	}
+	if (sidlen == 0 || sidlen > sizeof(c->session_id)) {
+		agent_log(a, AGENT_LOG_ERR, "session-bind refused: session id "
+		    "of %zu bytes", sidlen);
+		r = status(reply, 0);
+		goto out;
+	}
+	if (c->nbinds >= AGENT_MAX_BINDS || c->bound_auth) {
+		agent_log(a, AGENT_LOG_ERR, "session-bind refused: %s",
+		    c->bound_auth ? "connection already bound for "
+		    "authentication" : "too many bindings");
+		r = status(reply, 0);
+		goto out;
+	}
+	if ((r = agent_verify_hostsig(key, keylen, sig, siglen, sid,
+	    sidlen)) != 0) {
+		agent_log(a, AGENT_LOG_ERR, "session-bind refused: the host "
+		    "key's signature over the session id does not verify (%s)",
+		    tk_strerror(r));
+		/* a forged binding: do not serve this connection further */
+		r = FAIL_CLOSE;
+		goto out;
+	}
+	c->nbinds++;
+	c->bound = 1;
+	if (fwd)
+		c->forwarded = 1;
+	else
+		c->bound_auth = 1;
+	memcpy(c->session_id, sid, sidlen);
+	c->session_idlen = sidlen;
+	agent_log(a, AGENT_LOG_DEBUG, "connection bound to a session%s",
+	    fwd ? " (forwarded agent)" : "");
+	r = status(reply, 1);
+ out:
+	return r;
+}
+
+/* query: 29, "query", then the names of the extensions we implement. */
+static int
+proc_query(struct tk_buf *m, struct tk_buf *reply)
+{
+	int	r;
+
+	if (tk_buf_end(m) != 0)
+		r = FAIL_CLOSE;
+	else if ((r = tk_buf_put_u8(reply,
+	    SSH_AGENT_EXTENSION_RESPONSE)) == 0 &&
+	    (r = tk_buf_put_cstring(reply, "query")) == 0 &&
+	    (r = tk_buf_put_cstring(reply, "query")) == 0)
+		r = tk_buf_put_cstring(reply, "session-bind@openssh.com");
+	return r;
+}
+
+static int
+proc_extension(struct agent *a, struct agent_conn *c, struct tk_buf *m,
+    struct tk_buf *reply)
+{
+	char	name[128], safe[160];
+	int	r;
+
+	if (tk_buf_get_cstring(m, name, sizeof(name)) != 0)
+		r = FAIL_CLOSE;
+	else if (strcmp(name, "query") == 0)
+		r = proc_query(m, reply);
+	else if (strcmp(name, "session-bind@openssh.com") == 0)
+		r = proc_session_bind(a, c, m, reply);
+	else {
+		tk_str_sanitize(name, safe, sizeof(safe));
+		agent_log(a, AGENT_LOG_INFO, "extension \"%s\" is not "
+		    "supported", safe);
+		r = status(reply, 0);
+	}
+	return r;
+}
+
+int
+agent_dispatch(struct agent *a, struct agent_conn *c, const uint8_t *msg,
+    size_t len, struct tk_buf *reply)
+{
+	struct tk_buf	m;
+	uint8_t		type;
+	int		r;
+
+	tk_buf_reset(reply);
+	tk_buf_init_ro(&m, msg, len);
+	if (tk_buf_get_u8(&m, &type) != 0) {
+		r = TK_ERR_FORMAT;
+		goto out;
+	}
+	if (agent_is_locked(a) && type != SSH_AGENTC_REQUEST_IDENTITIES &&
+	    type != SSH_AGENTC_UNLOCK && type != SSH_AGENTC_LOCK &&
+	    type != SSH_AGENTC_EXTENSION) {
+		agent_log(a, AGENT_LOG_INFO, "request %u refused: the agent is "
+		    "locked", type);
+		r = status(reply, 0);
+		goto out;
+	}
+	switch (type) {
+	case SSH_AGENTC_REQUEST_IDENTITIES:
+		r = tk_buf_end(&m) != 0 ? FAIL_CLOSE :
+		    agent_identities(a, reply);
+		break;
+	case SSH_AGENTC_SIGN_REQUEST:
+		r = proc_sign(a, &m, reply);
+		break;
+	case SSH_AGENTC_ADD_IDENTITY:
+	case SSH_AGENTC_ADD_ID_CONSTRAINED:
+		agent_log(a, AGENT_LOG_INFO, "ssh-add of a software key "
+		    "refused: this agent serves token keys only (use "
+		    "ssh-agent for key files)");
+		r = status(reply, 0);
+		break;
+	case SSH_AGENTC_REMOVE_IDENTITY:
+		r = proc_remove(a, &m, reply);
+		break;
+	case SSH_AGENTC_REMOVE_ALL_IDENTITIES:
+		if ((r = tk_buf_end(&m)) != 0) {
+			r = FAIL_CLOSE;
+			break;
+		}
+		agent_remove_all(a);
+		agent_log(a, AGENT_LOG_INFO, "all keys removed on request; "
+		    "ssh-add -s serves them again");
+		r = status(reply, 1);
+		break;
+	case SSH_AGENTC_ADD_SMARTCARD_KEY:
+	case SSH_AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED:
+		r = proc_add_reader(a, c, &m,
+		    type == SSH_AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED, reply);
+		break;
+	case SSH_AGENTC_REMOVE_SMARTCARD_KEY:
+		r = proc_remove_reader(a, c, &m, reply);
+		break;
+	case SSH_AGENTC_LOCK:
+	case SSH_AGENTC_UNLOCK:
+		r = proc_lock(a, &m, type == SSH_AGENTC_LOCK, reply);
+		break;
+	case SSH_AGENTC_EXTENSION:
+		r = proc_extension(a, c, &m, reply);
+		break;
+	default:
+		agent_log(a, AGENT_LOG_INFO, "request type %u is not "
+		    "supported", type);
+		r = status(reply, 0);
+		break;
+	}
+	if (r == FAIL_CLOSE) {
+		agent_log(a, AGENT_LOG_ERR, "malformed request (type %u, %zu "
+		    "bytes): closing the connection", type, len);
+		r = TK_ERR_FORMAT;
+	}
+ out:
+	if (r != 0)
+		tk_buf_reset(reply);
+	return r;
+}

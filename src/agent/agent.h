@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The SSH agent: shared state and the seams between its parts.
+ *
+ *   agent.c        the server: socket, peer check, one thread per
+ *                  connection, framing, the background refresh thread
+ *   agent-proto.c  one request frame in, one reply out (pure but for the
+ *                  calls into the key set and the signer)
+ *   agent-keys.c   what is served: sources (URIs on modules), the cached
+ *                  key set, constraints, lifetimes
+ *   agent-lock.c   ssh-add -x / -X
+ *   agent-pin.c    signing with logins: PIN and confirm prompts, one
+ *                  prompt at a time per token
+ *   agent-verify.c session-bind host key signatures (OpenSSL)
+ *   agent-registry.c following p11-kit's registry as modules come and go
+ *
+ * Token calls go through struct agent_ops, so the protocol can be tested
+ * with a stub keystore; the agent proper plugs in src/hclient.h.
+ *
+ * Locking: a->lock guards sources, keys, hidden blobs and the lock state.
+ * It is never held across a token call or a prompt.  A module pointer
+ * used after a->lock is released is held (struct agent_module.refs).
+ */
+#ifndef TK_AGENT_H
+#define TK_AGENT_H
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/buf.h"
+#include "common/pinsrc.h"
+#include "helper/hclient.h"
+#include "prompt/prompt.h"
+
+#define AGENT_MAX_FRAME		(256 * 1024)	/* OpenSSH's limit */
+#define AGENT_MAX_SOURCES	256
+#define AGENT_MAX_MODULES	64
+#define AGENT_MAX_KEYS		16384
+#define AGENT_MAX_BINDS		16
+#define AGENT_SIG_MAX		8192
+#define AGENT_URI_MAX		4096
+#define AGENT_SIGN_TIMEOUT_MS	30000
+#define AGENT_LOGIN_TIMEOUT_MS	120000	/* PIN pads wait for the user */
+#define AGENT_ALLOWLIST_DEFAULT	"/usr/lib*/*,/usr/local/lib*/*"
+
+/* Message numbers (compat.md). */
+#define SSH_AGENT_FAILURE			5
+#define SSH_AGENT_SUCCESS			6
+#define SSH_AGENTC_REQUEST_IDENTITIES		11
+#define SSH_AGENT_IDENTITIES_ANSWER		12
+#define SSH_AGENTC_SIGN_REQUEST			13
+#define SSH_AGENT_SIGN_RESPONSE			14
+#define SSH_AGENTC_ADD_IDENTITY			17
+#define SSH_AGENTC_REMOVE_IDENTITY		18
+#define SSH_AGENTC_REMOVE_ALL_IDENTITIES	19
+#define SSH_AGENTC_ADD_SMARTCARD_KEY		20
+#define SSH_AGENTC_REMOVE_SMARTCARD_KEY		21
+#define SSH_AGENTC_LOCK				22
+#define SSH_AGENTC_UNLOCK			23
+#define SSH_AGENTC_ADD_ID_CONSTRAINED		25
+#define SSH_AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED 26
+#define SSH_AGENTC_EXTENSION			27
+#define SSH_AGENT_EXTENSION_FAILURE		28
+#define SSH_AGENT_EXTENSION_RESPONSE		29
+
+#define SSH_AGENT_CONSTRAIN_LIFETIME		1
+#define SSH_AGENT_CONSTRAIN_CONFIRM		2
+#define SSH_AGENT_CONSTRAIN_EXTENSION		255
+
+#define SSH_AGENT_RSA_SHA2_256			2
+#define SSH_AGENT_RSA_SHA2_512			4
+
+/* Log levels. */
+#define AGENT_LOG_ERR		0
+#define AGENT_LOG_INFO		1
+#define AGENT_LOG_DEBUG		2
+
+/*
+ * Token calls and prompts.  mod is whatever mod_new returned.  Contracts
+ * as in hclient.h and prompt.h.
+ */
+struct agent_ops {
+	int	(*registry)(char ***paths, size_t *n);
+	void	(*paths_free)(char **, size_t);
+	/* registry: path came from p11-kit's registry */
+	int	(*mod_new)(const char *path, int registry, void **mod);
+	void	(*mod_free)(void *mod);
+	int	(*list)(void *mod, const char *uri, struct tk_hkey **, size_t *);
+	void	(*keys_free)(struct tk_hkey *, size_t);
+	int	(*sign)(void *mod, const uint8_t *blob, size_t bloblen,
+		    const uint8_t *data, size_t datalen, int alg,
+		    const char *ctx_pin, size_t ctx_pinlen, uint8_t *sig,
+		    size_t sigsz, size_t *siglen, struct tk_htoken *tok,
+		    int timeout_ms);
+	int	(*login)(void *mod, const uint8_t *blob, size_t bloblen,
+		    const char *pin, size_t pinlen, struct tk_htoken *tok,
+		    int timeout_ms);
+	int	(*token)(void *mod, const uint8_t *blob, size_t bloblen,
+		    struct tk_htoken *tok);
+	/* which tokens mod holds (may be NULL: only periodic re-lists) */
+	int	(*presence)(void *mod, uint64_t *digest);
+	int	(*prompt_pin)(const struct tk_prompt *, char *pin, size_t pinsz,
+		    size_t *len);
+	int	(*prompt_confirm)(const struct tk_prompt *);
+};
+
+/*
+ * A module and its helper.  Pointers to a module taken under a->lock stay
+ * valid after it is released while a reference is held (refs); a module
+ * that left p11-kit's registry is retired and freed with its last
+ * reference (agent_module_release).
+ */
+struct agent_module {
+	void		*h;		/* ops handle */
+	char		*path;		/* realpath */
+	int		 registry;	/* from p11-kit's registry */
+	int		 refs;		/* holders outside a->lock */
+	int		 retired;	/* not in a->mods any more */
+	uint64_t	 presence;	/* ops->presence, last answer */
+	int		 presence_known;
+};
+
+/* Something the user asked to serve: keys matching uri on one module. */
+struct agent_source {
+	uint64_t	 id;		/* unique for the agent's life */
+	struct agent_module *mod;
+	char		*uri;		/* "pkcs11:" for all */
+	char		*reader;	/* as the user named it (-s / argv) */
+	time_t		 deadline;	/* monotonic seconds; 0 = none */
+	int		 confirm;
+	struct tk_hkey	*keys;		/* from the last listing */
+	size_t		 nkeys;
+	int		 listed;	/* keys is valid */
+	char		*pin_source;	/* the URI's pin-source file, or NULL */
+};
+
+/*
+ * A registry-wide request (a URI without module-path, from the command
+ * line, the no-URI default or ssh-add -s): modules that join p11-kit's
+ * registry later get a source for it too.
+ */
+struct agent_spec {
+	char		*uri;
+	char		*reader;
+	time_t		 deadline;
+	int		 confirm;
+};
+
+/* A served key (the cache that listing answers from). */
+struct agent_key {
+	uint8_t		*blob;
+	size_t		 bloblen;
+	char		*comment;	/* the key's URI */
+	struct agent_module *mod;
+	struct agent_source *src;
+	uint32_t	 flags;		/* TK_HKEY_* */
+	char		 token_label[33];
+	char		 token_serial[17];
+	time_t		 deadline;
+	int		 confirm;
+};
+
+struct agent_blob {
+	uint8_t		*blob;
+	size_t		 len;
+};
+
+/* A token's prompt lock and what the last login told us. */
+struct agent_token {
+	struct agent_module *mod;
+	char		 label[33];
+	char		 serial[17];
+	pthread_mutex_t	 mu;
+	int		 wrong_pin;	/* the last PIN typed was refused */
+	int		 pinsrc_bad;	/* ...and it came from this file: */
+	struct tk_fileid pinsrc_id;
+};
+
+#define AGENT_MAX_TOKENS	128
+
+struct agent {
+	const struct agent_ops *ops;
+	pthread_mutex_t	 lock;
+
+	struct agent_module *mods[AGENT_MAX_MODULES];
+	size_t		 nmods;
+	struct agent_source *srcs[AGENT_MAX_SOURCES];
+	size_t		 nsrcs;
+	struct agent_key *keys;
+	size_t		 nkeys;
+	uint64_t	 next_source_id;
+	struct agent_spec *specs;	/* registry-wide requests */
+	size_t		 nspecs;
+	struct agent_blob *hidden;	/* removed with -d / -e / expiry */
+	size_t		 nhidden;
+	struct tk_buf	 idanswer;	/* the IDENTITIES_ANSWER, ready */
+
+	int		 locked;
+	uint8_t		 lock_salt[16];
+	uint8_t		 lock_hash[32];
+	unsigned int	 unlock_failures;
+
+	char		*allowlist;	/* -P */
+	uint32_t	 lifetime;	/* -t; 0 = none */
+	int		 tty_ok;	/* foreground with a terminal */
+	int		 debug;
+	void		 (*logfn)(int level, const char *msg);
+
+	pthread_mutex_t	 tokens_mu;	/* guards the table, not the tokens */
+	struct agent_token *tokens[AGENT_MAX_TOKENS];
+	size_t		 ntokens;
+	pthread_mutex_t	 tty_mu;	/* one terminal prompt at a time */
+
+	uint64_t	 regsig;	/* p11-kit config files, last seen */
+	int		 regsig_set;
+
+	/* Tests: a clock, else CLOCK_MONOTONIC seconds. */
+	time_t		 (*now)(void);
+	unsigned int	 unlock_delay_ms;
+	unsigned int	 lock_rounds;	/* PBKDF2 rounds; 0: default */
+};
+
+/* Per-connection state. */
+struct agent_conn {
+	uid_t		 uid;
+	int		 nbinds;
+	int		 bound;		/* sent session-bind */
+	int		 forwarded;	/* ...with is_forwarding */
+	int		 bound_auth;	/* ...for user authentication */
+	uint8_t		 session_id[64];
+	size_t		 session_idlen;
+};
+
+/* agent.c */
+int	agent_init(struct agent *, const struct agent_ops *);
+void	agent_free(struct agent *);
+void	agent_log(struct agent *, int level, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+time_t	agent_now(struct agent *);
+/*
+ * One request on a connection: read a frame from fd (closing on one over
+ * AGENT_MAX_FRAME), dispatch it, write the answer.  in (TK_BUF_SECRET)
+ * and out are the connection's buffers.  0: go on; else close fd.
+ */
+int	agent_conn_step(struct agent *, struct agent_conn *, int fd,
+	    struct tk_buf *in, struct tk_buf *out);
+/* Serve on listening socket fd until agent_stop(); returns on error. */
+int	agent_serve(struct agent *, int fd);
+void	agent_stop(void);
+/* SIGTERM, SIGINT, SIGHUP end agent_serve (even before it starts). */
+int	agent_signals_init(void);
+
+/* agent-proto.c: one frame (type + payload, without the length). */
+int	agent_dispatch(struct agent *, struct agent_conn *,
+	    const uint8_t *msg, size_t len, struct tk_buf *reply);
+
+/* agent-keys.c */
+int	agent_module_get(struct agent *, const char *path, int registry,
+	    struct agent_module **);
+int	agent_module_allowed(struct agent *, const char *path, char *rpath,
+	    size_t rpathsz);
+/*
+ * Serve the keys matching uri (every registry module, or the one its
+ * module-path names if the allowlist passes); pin (may be NULL) logs in on
+ * the token they live on.  allow_empty: succeed when nothing matches yet.
+ */
+int	agent_add_uri(struct agent *, const char *uri, const char *reader,
+	    time_t deadline, int confirm, const char *pin, size_t pinlen,
+	    int allow_empty);
+/* Start a helper for every module in p11-kit's registry. */
+int	agent_load_registry(struct agent *);
+void	agent_keys_free(struct agent *);
+int	agent_remove_reader(struct agent *, const char *reader);
+void	agent_remove_all(struct agent *);
+int	agent_hide(struct agent *, const uint8_t *, size_t);
+int	agent_refresh(struct agent *);
+/* List again the sources on m only (agent_refresh: all of them). */
+int	agent_refresh_module(struct agent *, struct agent_module *m);
+void	agent_expire(struct agent *);
+/*
+ * Copy of the served key's details, or TK_ERR_NOT_FOUND.  On success
+ * out->mod is held: agent_module_release it when done.
+ */
+int	agent_key_lookup(struct agent *, const uint8_t *, size_t,
+	    struct agent_key *out, char *comment, size_t commentsz);
+void	agent_module_release(struct agent *, struct agent_module *);
+/* The pin-source file of the source serving this key (TK_ERR_NOT_FOUND). */
+int	agent_key_pin_source(struct agent *, const uint8_t *, size_t,
+	    char *path, size_t pathsz);
+/*
+ * Make the served set follow a new list of registry modules: start
+ * helpers for new ones (serving there what the registry-wide URIs
+ * select), retire those that left.
+ */
+int	agent_registry_apply(struct agent *, char **paths, size_t n);
+int	agent_identities(struct agent *, struct tk_buf *reply);
+/* agent-lock.c */
+int	agent_lock(struct agent *, const uint8_t *pw, size_t len);
+int	agent_unlock(struct agent *, const uint8_t *pw, size_t len);
+int	agent_is_locked(struct agent *);
+int	agent_uri_module_path(const char *uri, char *path, size_t pathsz);
+
+/* agent-pin.c */
+int	agent_sign(struct agent *, const struct agent_key *,
+	    const char *comment, const uint8_t *blob, size_t bloblen,
+	    const uint8_t *data, size_t datalen,
+	    int alg, uint8_t *sig, size_t sigsz, size_t *siglen);
+/* Log in with a PIN given by ssh-add -s (one C_Login, no retry). */
+int	agent_login_given(struct agent *, struct agent_source *,
+	    const struct tk_hkey *, const char *pin, size_t pinlen);
+void	agent_tokens_free(struct agent *);
+/* Drop the prompt state of tokens on a module about to be freed. */
+void	agent_tokens_forget(struct agent *, const struct agent_module *);
+
+/* agent-registry.c */
+/* A digest of p11-kit's config files and module dirs (names, times). */
+uint64_t agent_registry_sig(void);
+/* p11-kit's module paths, by real path where they have one. */
+int	agent_registry_read(struct agent *, char ***paths, size_t *n);
+/* Re-read the registry if its files changed since the last call. */
+void	agent_registry_poll(struct agent *);
+
+/* agent-follow.c */
+/*
+ * Ask each module which tokens it holds (cheap: no objects) and list
+ * again at once the modules where a token came, went or changed.
+ */
+void	agent_follow_tokens(struct agent *);
+
+/* agent-hc.c: the real ops (helpers and src/prompt.c). */
+int	agent_hclient_ops(const struct agent_ops **);
+
+/* agent-verify.c */
+int	agent_verify_hostsig(const uint8_t *key, size_t keylen,
+	    const uint8_t *sig, size_t siglen, const uint8_t *data,
+	    size_t datalen);
+
+#endif /* TK_AGENT_H */

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The tokenkeys command: one file per subcommand, each with a *_main().
+ */
+#ifndef TK_CLI_H
+#define TK_CLI_H
+
+#include <stdio.h>
+
+#include "tokenkeys.h"
+
+#define EXIT_USAGE	2
+
+int	list_main(int, char **);
+int	tokens_main(int, char **);
+int	agent_main(int, char **);
+int	helper_main(int, char **);
+
+/* "tokenkeys: " + message on stderr. */
+void	cli_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* One line for a getopt failure; returns EXIT_USAGE. */
+int	cli_bad_option(const char *cmd, int ch, const char *arg);
+/* Library diagnostics to stderr. */
+void	cli_log(void *, int, const char *);
+/* A library PIN callback that prompts the user (askpass, terminal). */
+int	cli_pin(void *, const char *, int, char *, size_t, size_t *);
+/* Report a URI the library refused; returns the exit status to use. */
+int	cli_uri_error(const char *uri, int err);
+/*
+ * A context logging to stderr (flags as for tk_ctx_new()).  0, or 1
+ * after saying why.
+ */
+int	cli_ctx_new(struct tk_ctx **, int flags);
+/* --format text|json: *json set, 0; or EXIT_USAGE after saying why. */
+int	cli_format(const char *arg, int *json);
+/* Flush stdout: 0, or 1 after saying that the output is incomplete. */
+int	cli_flush_stdout(void);
+
+/* JSON string (quoted, escaped; token strings sanitised first). */
+void	json_string(FILE *, const char *);
+void	json_hex(FILE *, const uint8_t *, size_t);
+/* `, "name": ` and value as json_string() writes it. */
+void	json_field(FILE *, const char *name, const char *value);
+
+#endif /* TK_CLI_H */

@@ -1,0 +1,528 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * tokenkeys agent: an SSH agent that signs with token keys.  Start-up
+ * follows ssh-agent (options, eval-able output, -k); the work is in
+ * src/agent*.c.  Token calls go to one helper process per module
+ * (src/hclient.h): this process never loads a PKCS#11 module.
+ */
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "cli/cli.h"
+
+struct opts {
+	const char	*sock;
+	int		 foreground;
+	int		 debug;
+	int		 csh;		/* -1: from $SHELL */
+	int		 kill;
+	uint32_t	 life;
+	const char	*allow;
+};
+
+static int	log_stderr;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: tokenkeys agent [-cDdks] [-a socket] [-P allowlist] "
+	    "[-t life] [URI ...]\n"
+	    "\n"
+	    "An SSH agent for keys on PKCS#11 tokens.  With no URI it serves "
+	    "every key\nof every token p11-kit knows; with URIs, the keys "
+	    "matching them.\n"
+	    "\n"
+	    "  -a socket     bind the agent to this socket path\n"
+	    "  -c, -s        print C-shell / Bourne shell commands\n"
+	    "  -D            stay in the foreground\n"
+	    "  -d            debug: foreground, log requests to stderr\n"
+	    "  -k            kill the agent named by $SSH_AGENT_PID\n"
+	    "  -P allowlist  module paths ssh-add -s and module-path= may "
+	    "use\n                (default %s)\n"
+	    "  -t life       lifetime of served keys (seconds, or 1h30m...)\n"
+	    "  -h, --help    this help\n"
+	    "\nSee tokenkeys-agent(1).\n", AGENT_ALLOWLIST_DEFAULT);
+}
+
+/* ssh-agent's time format: 90, 90s, 10m, 1h30m, 2d, 1w. */
+static int
+parse_life(const char *s, uint32_t *out)
+{
+	unsigned long long	 total = 0, v;
+	char			*end;
+	int			 r = TK_ERR_RANGE;
+
+	if (*s == '\0')
+		goto out;
+	while (*s != '\0') {
+		if (*s < '0' || *s > '9')
+			goto out;
+		errno = 0;
+		v = strtoull(s, &end, 10);
+		if (errno != 0 || v > UINT32_MAX)
+			goto out;
+		switch (*end) {
+		case '\0':
+		case 's': case 'S':
+			break;
+		case 'm': case 'M':
+			v *= 60;
+			break;
+		case 'h': case 'H':
+			v *= 3600;
+			break;
+		case 'd': case 'D':
+			v *= 86400;
+			break;
+		case 'w': case 'W':
+			v *= 604800;
+			break;
+		default:
+			goto out;
+		}
+		total += v;
+		if (total > UINT32_MAX)
+			goto out;
+		s = *end == '\0' ? end : end + 1;
+	}
+	*out = (uint32_t)total;
+	r = 0;
+ out:
+	return r;
+}
+
+static int
+want_csh(const struct opts *o)
+{
+	const char	*sh;
+	size_t		 n;
+
+	if (o->csh >= 0)
+		return o->csh;
+	if ((sh = getenv("SHELL")) == NULL || (n = strlen(sh)) < 3)
+		return 0;
+	return strcmp(sh + n - 3, "csh") == 0;
+}
+
+static int
+kill_agent(const struct opts *o)
+{
+	const char	*s;
+	char		*end;
+	long		 pid;
+	int		 r = 1;
+
+	if ((s = getenv("SSH_AGENT_PID")) == NULL || *s == '\0') {
+		cli_warnx("agent -k: SSH_AGENT_PID is not set, cannot kill "
+		    "the agent");
+		goto out;
+	}
+	errno = 0;
+	pid = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || pid < 2 || pid > INT_MAX) {
+		cli_warnx("agent -k: SSH_AGENT_PID=\"%s\" is not a process id",
+		    s);
+		goto out;
+	}
+	if (kill((pid_t)pid, SIGTERM) != 0) {
+		cli_warnx("agent -k: kill %ld: %s", pid, strerror(errno));
+		goto out;
+	}
+	if (want_csh(o))
+		printf("unsetenv SSH_AUTH_SOCK;\nunsetenv SSH_AGENT_PID;\n");
+	else
+		printf("unset SSH_AUTH_SOCK;\nunset SSH_AGENT_PID;\n");
+	printf("echo Agent pid %ld killed;\n", pid);
+	r = 0;
+ out:
+	return r;
+}
+
+static void
+print_env(const struct opts *o, const char *path, long pid)
+{
+	if (want_csh(o)) {
+		printf("setenv SSH_AUTH_SOCK %s;\n", path);
+		printf("setenv SSH_AGENT_PID %ld;\n", pid);
+	} else {
+		printf("SSH_AUTH_SOCK=%s; export SSH_AUTH_SOCK;\n", path);
+		printf("SSH_AGENT_PID=%ld; export SSH_AGENT_PID;\n", pid);
+	}
+	printf("echo Agent pid %ld;\n", pid);
+	fflush(stdout);
+}
+
+static void
+log_line(int level, const char *msg)
+{
+	char	safe[1200];
+
+	tk_str_sanitize(msg, safe, sizeof(safe));
+	if (log_stderr)
+		fprintf(stderr, "tokenkeys agent: %s\n", safe);
+	else
+		syslog(level == AGENT_LOG_ERR ? LOG_ERR : level ==
+		    AGENT_LOG_INFO ? LOG_INFO : LOG_DEBUG, "%s", safe);
+}
+
+/* systemd socket activation: our socket is fd 3. */
+static int
+activated_socket(void)
+{
+	const char	*p, *n;
+	int		 fd = -1;
+
+	p = getenv("LISTEN_PID");
+	n = getenv("LISTEN_FDS");
+	if (p == NULL || n == NULL || atol(p) != (long)getpid() ||
+	    atoi(n) < 1)
+		goto out;
+	fd = 3;
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+ out:
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return fd;
+}
+
+/* The default: a private 0700 directory under $XDG_RUNTIME_DIR or /tmp. */
+static int
+make_sockdir(char *dir, size_t dirsz)
+{
+	const char	*base;
+
+	base = getenv("XDG_RUNTIME_DIR");
+	if (base == NULL || *base != '/' || access(base, W_OK | X_OK) != 0)
+		base = "/tmp";
+	if (snprintf(dir, dirsz, "%s/tokenkeys-XXXXXX", base) >=
+	    (int)dirsz)
+		return TK_ERR_RANGE;
+	if (mkdtemp(dir) == NULL)
+		return TK_ERR_SYSTEM;
+	if (chmod(dir, 0700) != 0)
+		return TK_ERR_SYSTEM;
+	return 0;
+}
+
+static int
+listen_on(const char *path)
+{
+	struct sockaddr_un	sun;
+	mode_t			old;
+	int			fd = -1, e;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		cli_warnx("agent: socket path %s is too long", path);
+		goto out;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		cli_warnx("agent: socket: %s", strerror(errno));
+		goto out;
+	}
+	old = umask(0177);
+	e = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (e != 0 || listen(fd, 128) != 0) {
+		cli_warnx("agent: cannot listen on %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		fd = -1;
+	}
+ out:
+	return fd;
+}
+
+/* A URI's pin-source file must be the user's alone (if it exists yet). */
+static int
+check_pin_source(const char *uri, const char *safe)
+{
+	char	*path = NULL, why[128], spath[512];
+	int	 r;
+
+	if ((r = tk_pinsrc_from_uri(uri, &path)) != 0) {
+		if (r != TK_ERR_DENIED && r != TK_ERR_INVAL) {
+			r = cli_uri_error(uri, r);
+			goto out;
+		}
+		/* a URI with pin-value is not echoed: it holds a PIN */
+		cli_warnx("agent: %s: %s", r == TK_ERR_DENIED ? "a URI" : safe,
+		    tk_pinsrc_uri_error(r));
+		r = EXIT_USAGE;
+		goto out;
+	}
+	if (path == NULL)
+		goto out;
+	tk_str_sanitize(path, spath, sizeof(spath));
+	r = tk_pinsrc_check(path, why, sizeof(why));
+	if (r == TK_ERR_NOT_FOUND) {
+		cli_warnx("agent: warning: pin-source %s does not exist yet; "
+		    "it is read when a login needs it", spath);
+		r = 0;
+	} else if (r != 0) {
+		cli_warnx("agent: pin-source %s refused: %s", spath, why);
+		r = 1;
+	}
+ out:
+	free(path);
+	return r;
+}
+
+/* Refuse bad URIs and modules before daemonising, where the user sees. */
+static int
+check_uri(struct agent *a, const char *uri)
+{
+	char	path[PATH_MAX], rpath[PATH_MAX], safe[512];
+	int	r;
+
+	tk_str_sanitize(uri, safe, sizeof(safe));
+	if ((r = check_pin_source(uri, safe)) != 0)
+		goto out;
+	r = agent_uri_module_path(uri, path, sizeof(path));
+	if (r == TK_ERR_NOT_FOUND) {
+		r = 0;
+		goto out;
+	}
+	if (r == 0)
+		r = agent_module_allowed(a, path, rpath, sizeof(rpath));
+	if (r == TK_ERR_DENIED) {
+		cli_warnx("agent: %s: module-path is not in the allowlist "
+		    "(-P %s)", safe, a->allowlist);
+		r = 1;
+	} else if (r == TK_ERR_NOT_FOUND) {
+		cli_warnx("agent: %s: the module-path file does not exist",
+		    safe);
+		r = 1;
+	} else if (r != 0)
+		r = cli_uri_error(uri, r);
+ out:
+	return r;
+}
+
+static int
+check_uris(struct agent *a, int argc, char **argv)
+{
+	int	i, r = 0;
+
+	for (i = 0; i < argc && r == 0; i++)
+		r = check_uri(a, argv[i]);
+	return r;
+}
+
+static void
+daemonise(void)
+{
+	int	fd;
+
+	if (setsid() < 0)
+		cli_warnx("agent: setsid: %s", strerror(errno));
+	if (chdir("/") != 0)
+		cli_warnx("agent: chdir /: %s", strerror(errno));
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+}
+
+static int
+serve(struct agent *a, const struct opts *o, int fd, int argc, char **argv)
+{
+	time_t	deadline = 0;
+	int	i, r;
+
+	if (o->life > 0)
+		deadline = agent_now(a) + (time_t)o->life;
+	(void)agent_load_registry(a);
+	if (argc == 0)
+		(void)agent_add_uri(a, "pkcs11:", "", deadline, 0, NULL, 0, 1);
+	for (i = 0; i < argc; i++)
+		if ((r = agent_add_uri(a, argv[i], argv[i], deadline, 0, NULL,
+		    0, 1)) != 0)
+			agent_log(a, AGENT_LOG_ERR, "%s: not served: %s",
+			    argv[i], tk_strerror(r));
+	agent_log(a, AGENT_LOG_INFO, "serving %zu key(s)", a->nkeys);
+	return agent_serve(a, fd) == 0 ? 0 : 1;
+}
+
+int
+agent_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct agent_ops	*ops;
+	struct opts		 o;
+	struct agent		 a;
+	struct rlimit		 rl = { 0, 0 };
+	char			 dir[PATH_MAX], path[PATH_MAX];
+	pid_t			 pid;
+	int			 ch, fd = -1, made_dir = 0, made_sock = 0;
+	int			 inited = 0, r = 1;
+
+#ifdef M_ARENA_MAX
+	/*
+	 * One malloc arena for all connection threads: glibc would give
+	 * each thread its own and keep it after the thread ends, so memory
+	 * would grow with every new high of concurrent connections.
+	 */
+	(void)mallopt(M_ARENA_MAX, 1);
+#endif
+	memset(&o, 0, sizeof(o));
+	o.csh = -1;
+	o.allow = AGENT_ALLOWLIST_DEFAULT;
+	dir[0] = path[0] = '\0';
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":a:cDdksP:t:h", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'a':
+			o.sock = optarg;
+			break;
+		case 'c':
+			o.csh = 1;
+			break;
+		case 's':
+			o.csh = 0;
+			break;
+		case 'D':
+			o.foreground = 1;
+			break;
+		case 'd':
+			o.foreground = 1;
+			o.debug = 1;
+			break;
+		case 'k':
+			o.kill = 1;
+			break;
+		case 'P':
+			o.allow = optarg;
+			break;
+		case 't':
+			if (parse_life(optarg, &o.life) != 0) {
+				cli_warnx("agent: -t %s: not a lifetime "
+				    "(seconds, or e.g. 1h30m)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			return cli_bad_option("agent", ch, argv[optind - 1]);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (o.kill)
+		return kill_agent(&o);
+
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	(void)setrlimit(RLIMIT_CORE, &rl);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (agent_hclient_ops(&ops) != 0) {
+		cli_warnx("agent: this build cannot start module helpers "
+		    "(src/hclient.c missing)");
+		return 1;
+	}
+	if (agent_init(&a, ops) != 0) {
+		cli_warnx("agent: out of memory");
+		return 1;
+	}
+	inited = 1;
+	a.debug = o.debug;
+	a.lifetime = o.life;
+	a.logfn = log_line;
+	log_stderr = 1;
+	if ((a.allowlist = strdup(o.allow)) == NULL)
+		goto out;
+	if ((r = check_uris(&a, argc, argv)) != 0)
+		goto out;
+	r = 1;
+
+	if ((fd = activated_socket()) >= 0) {
+		o.foreground = 1;
+		snprintf(path, sizeof(path), "(socket from systemd)");
+	} else {
+		if (o.sock != NULL) {
+			if (snprintf(path, sizeof(path), "%s", o.sock) >=
+			    (int)sizeof(path))
+				goto out;
+		} else {
+			if (make_sockdir(dir, sizeof(dir)) != 0) {
+				cli_warnx("agent: cannot make a socket "
+				    "directory: %s", strerror(errno));
+				goto out;
+			}
+			made_dir = 1;
+			snprintf(path, sizeof(path), "%s/agent.%ld", dir,
+			    (long)getpid());
+		}
+		if ((fd = listen_on(path)) < 0)
+			goto out;
+		made_sock = 1;
+	}
+
+	if (!o.foreground) {
+		fflush(stdout);
+		if ((pid = fork()) < 0) {
+			cli_warnx("agent: fork: %s", strerror(errno));
+			goto out;
+		}
+		if (pid > 0) {
+			print_env(&o, path, (long)pid);
+			made_sock = made_dir = 0;	/* the child's now */
+			close(fd);
+			fd = -1;
+			r = 0;
+			goto out;
+		}
+		daemonise();
+		log_stderr = 0;
+		openlog("tokenkeys-agent", LOG_PID, LOG_AUTH);
+	} else if (made_sock)
+		print_env(&o, path, (long)getpid());
+	a.tty_ok = o.foreground && isatty(STDIN_FILENO);
+	if (agent_signals_init() != 0) {
+		agent_log(&a, AGENT_LOG_ERR, "cannot set up signal handling");
+		goto out;
+	}
+
+	/* Helpers are spawned from here on: after daemonising. */
+	r = serve(&a, &o, fd, argc, argv);
+ out:
+	if (made_sock && path[0] != '\0')
+		unlink(path);
+	if (made_dir)
+		rmdir(dir);
+	if (fd >= 0)
+		close(fd);
+	if (inited)
+		agent_free(&a);
+	return r;
+}
