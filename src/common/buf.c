@@ -157,10 +157,7 @@ tk_buf_put_u32(struct tk_buf *b, uint32_t v)
 {
 	uint8_t	p[4];
 
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
+	tk_be32_put(p, v);
 	return tk_buf_put(b, p, sizeof(p));
 }
 
@@ -242,10 +239,7 @@ tk_buf_close_string(struct tk_buf *b, size_t mark)
 		r = TK_ERR_RANGE;
 		goto out;
 	}
-	b->d[mark] = n >> 24;
-	b->d[mark + 1] = n >> 16;
-	b->d[mark + 2] = n >> 8;
-	b->d[mark + 3] = n;
+	tk_be32_put(b->d + mark, (uint32_t)n);
 	r = 0;
  out:
 	return r;
@@ -255,10 +249,7 @@ tk_buf_close_string(struct tk_buf *b, size_t mark)
 static uint32_t
 peek_u32(const struct tk_buf *b)
 {
-	const uint8_t	*p = b->d + b->off;
-
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
+	return tk_be32_get(b->d + b->off);
 }
 
 int

@@ -67,4 +67,24 @@ int	tk_buf_get_sub(struct tk_buf *, struct tk_buf *);
 /* TK_ERR_FORMAT if anything is left unread. */
 int	tk_buf_end(const struct tk_buf *);
 
+/*
+ * The 32-bit big-endian integers of the SSH and helper wire formats, for
+ * frame headers outside a buffer.  p must hold 4 bytes.
+ */
+static inline uint32_t
+tk_be32_get(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void
+tk_be32_put(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
 #endif /* TK_BUF_H */

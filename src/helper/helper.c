@@ -26,6 +26,7 @@
 
 #include "tokenkeys.h"
 #include "common/buf.h"
+#include "common/fdio.h"
 #include "common/secret.h"
 #include "helper/helper.h"
 #include "helper/hproto.h"
@@ -317,23 +318,6 @@ handle(struct server *sv, const struct tk_hp_req *req, const char *pin,
 	return r;
 }
 
-static int
-write_all(int fd, const uint8_t *p, size_t n)
-{
-	ssize_t	w;
-
-	while (n > 0) {
-		w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return TK_ERR_CONNECTION;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static void *
 worker(void *arg)
 {
@@ -362,7 +346,7 @@ worker(void *arg)
 		if (r != 0)
 			break;	/* nothing sensible to answer: hang up */
 		pthread_mutex_lock(&sv->wmu);
-		r = write_all(sv->fd, tk_buf_ptr(&out), tk_buf_avail(&out));
+		r = tk_fd_send_all(sv->fd, tk_buf_ptr(&out), tk_buf_avail(&out));
 		pthread_mutex_unlock(&sv->wmu);
 		if (r != 0)
 			break;

@@ -18,8 +18,7 @@ tk_hp_frame_len(const struct tk_buf *stream, size_t max, size_t *framelen)
 	*framelen = 0;
 	if (tk_buf_avail(stream) < 4)
 		goto out;
-	len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
+	len = tk_be32_get(p);
 	if (len < TK_HP_HDR - 4 || len > max - 4) {
 		r = TK_ERR_RANGE;
 		goto out;

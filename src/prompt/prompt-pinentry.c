@@ -25,6 +25,7 @@
 
 #include "tokenkeys.h"
 #include "common/deadline.h"
+#include "common/fdio.h"
 #include "common/spawn.h"
 #include "prompt/assuan.h"
 #include "prompt/prompt-int.h"
@@ -111,32 +112,6 @@ assuan_reply(struct assuan *a, char *pin, size_t pinsz, size_t *pinlen)
 	return r;
 }
 
-static int
-send_all(int fd, const char *buf, size_t len, const struct timespec *d)
-{
-	ssize_t n;
-	size_t off;
-	int r;
-
-	for (off = 0; off < len; ) {
-		if ((r = tk_deadline_wait_fd(fd, POLLOUT, d)) != 0)
-			goto out;
-		n = send(fd, buf + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n == -1 && (errno == EINTR || errno == EAGAIN ||
-		    errno == EWOULDBLOCK))
-			continue;
-		if (n == -1) {
-			r = (errno == EPIPE || errno == ECONNRESET) ?
-			    TK_ERR_CONNECTION : TK_ERR_SYSTEM;
-			goto out;
-		}
-		off += (size_t)n;
-	}
-	r = 0;
- out:
-	return r;
-}
-
 /*
  * Send "VERB arg" (arg escaped, cut to fit the line limit) and read the
  * reply, with any data going to pin.
@@ -160,7 +135,7 @@ assuan_cmd(struct assuan *a, const char *verb, const char *arg, char *pin,
 		off += tk_assuan_escape(arg, line + off, sizeof(line) - off);
 	}
 	line[off++] = '\n';
-	if ((r = send_all(a->fd, line, off, a->deadline)) != 0)
+	if ((r = tk_fd_send_all_by(a->fd, line, off, a->deadline)) != 0)
 		goto out;
 	r = assuan_reply(a, pin, pinsz, pinlen);
  out:
