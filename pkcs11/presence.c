@@ -11,8 +11,7 @@
 #include <string.h>
 
 #include "pkcs11/p11.h"
-
-#define PRESENCE_SLOTS_MAX	4096
+#include "pkcs11/slots.h"
 
 /* FNV-1a on, so the digest is independent of how the bytes are cut. */
 static uint64_t
@@ -45,7 +44,7 @@ tk_p11_presence(struct tk_module *m, uint64_t *digest)
 	CK_SLOT_ID	*slots = NULL;
 	CK_SLOT_INFO	 si;
 	CK_TOKEN_INFO	 ti;
-	CK_ULONG	 n = 0, cap, i;
+	CK_ULONG	 n = 0, i;
 	CK_RV		 rv;
 	uint64_t	 h = 0xcbf29ce484222325ULL;
 	int		 r = 0;
@@ -55,25 +54,7 @@ tk_p11_presence(struct tk_module *m, uint64_t *digest)
 		r = TK_ERR_MODULE;
 		goto out;
 	}
-	rv = m->f->C_GetSlotList(CK_TRUE, NULL, &n);
-	/* the slot count may change between the two calls */
-	while (rv == CKR_OK || rv == CKR_BUFFER_TOO_SMALL) {
-		if (n > PRESENCE_SLOTS_MAX) {
-			rv = CKR_GENERAL_ERROR;
-			break;
-		}
-		free(slots);
-		cap = n;
-		if ((slots = calloc(cap + 1, sizeof(*slots))) == NULL) {
-			r = TK_ERR_NOMEM;
-			goto out;
-		}
-		rv = m->f->C_GetSlotList(CK_TRUE, slots, &n);
-		if (rv == CKR_OK && n <= cap)
-			break;
-		if (rv == CKR_OK)
-			rv = CKR_BUFFER_TOO_SMALL;
-	}
+	rv = tk_p11_slot_list(m->f, 1, &slots, &n);
 	if (rv != CKR_OK) {
 		r = tk_p11_rv(rv);
 		if (r == 0)
