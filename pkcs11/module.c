@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "pkcs11/p11.h"
+#include "pkcs11/registry.h"
 
 void
 tk_modset_init(struct tk_modset *ms, tk_log_fn *log, void *arg)
@@ -60,9 +61,7 @@ tk_modset_free(struct tk_modset *ms)
 		p11_kit_modules_finalize(ms->registry);
 		p11_kit_modules_release(ms->registry);
 	}
-	for (i = 0; i < ms->nregpaths; i++)
-		free(ms->regpaths[i]);
-	free(ms->regpaths);
+	tk_p11_paths_free(ms->regpaths, ms->nregpaths);
 	ms->mods = NULL;
 	ms->registry = NULL;
 	ms->regpaths = NULL;
@@ -104,10 +103,7 @@ module_describe(struct tk_module *m)
 	if (s == NULL)
 		goto out;
 	m->name = s;
-	if ((s = p11_kit_config_option(m->f, "trust-policy")) != NULL) {
-		m->trust = strcmp(s, "yes") == 0 || strcmp(s, "true") == 0;
-		free(s);
-	}
+	m->trust = tk_p11_is_trust_policy(m->f);
 	r = 0;
  out:
 	return r;
@@ -201,40 +197,12 @@ tk_modset_load_registry(struct tk_modset *ms)
 static int
 modset_regpaths(struct tk_modset *ms)
 {
-	CK_FUNCTION_LIST	**list = ms->registry;
-	char			 *fn, *rp, **np;
-	size_t			  i;
-	int			  r = 0, own = 0;
+	int	r = 0;
 
-	if (ms->regpaths != NULL)
-		goto out;
-	if (list == NULL) {
-		p11_kit_be_quiet();
-		if ((list = p11_kit_modules_load(NULL, 0)) == NULL)
-			goto out;
-		own = 1;
-	}
-	for (i = 0; list[i] != NULL; i++) {
-		if ((fn = p11_kit_module_get_filename(list[i])) == NULL)
-			continue;
-		rp = realpath(fn, NULL);
-		free(fn);
-		if (rp == NULL)
-			continue;
-		np = reallocarray(ms->regpaths, ms->nregpaths + 1, sizeof(*np));
-		if (np == NULL) {
-			free(rp);
-			r = TK_ERR_NOMEM;
-			goto out;
-		}
-		ms->regpaths = np;
-		ms->regpaths[ms->nregpaths++] = rp;
-	}
-	if (ms->regpaths == NULL)
-		ms->regpaths = calloc(1, sizeof(char *));
- out:
-	if (own)
-		p11_kit_modules_release(list);
+	if (ms->regpaths == NULL &&
+	    tk_p11_registry_paths(ms->registry, TK_REG_REALPATH,
+	    &ms->regpaths, &ms->nregpaths) == TK_ERR_NOMEM)
+		r = TK_ERR_NOMEM;
 	return r;
 }
 
