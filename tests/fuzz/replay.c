@@ -2,7 +2,7 @@
 /*
  * A fuzz target's main without libFuzzer, for make check.
  *
- *	replay-NAME [DIR|FILE ...]
+ *	fuzz-NAME [DIR|FILE ...]
  *
  * Without arguments (as make check runs it) the corpus is
  * $abs_top_srcdir/tests/fuzz/corpus/NAME.
@@ -300,7 +300,7 @@ one_dir(const char *dir)
 }
 
 /*
- * make check runs replay-NAME with no arguments: its corpus is
+ * make check runs fuzz-NAME with no arguments: its corpus is
  * tests/fuzz/corpus/NAME under $abs_top_srcdir (set by the test harness),
  * else under the current directory.
  */
@@ -311,11 +311,11 @@ corpus_of(const char *prog, char *dir, size_t dirsz)
 	int		 n;
 
 	base = strrchr(prog, '/') != NULL ? strrchr(prog, '/') + 1 : prog;
-	if (strncmp(base, "replay-", 7) != 0 || base[7] == '\0')
+	if (strncmp(base, "fuzz-", 5) != 0 || base[5] == '\0')
 		return -1;
 	if ((top = getenv("abs_top_srcdir")) == NULL || *top == '\0')
 		top = ".";
-	n = snprintf(dir, dirsz, "%s/tests/fuzz/corpus/%s", top, base + 7);
+	n = snprintf(dir, dirsz, "%s/tests/fuzz/corpus/%s", top, base + 5);
 	return n < 0 || (size_t)n >= dirsz ? -1 : 0;
 }
 
@@ -330,7 +330,7 @@ main(int argc, char **argv)
 		if (corpus_of(argv[0], def, sizeof(def)) != 0) {
 			fprintf(stderr, "usage: %s [corpus-dir|file ...]\n"
 			    "(without arguments: $abs_top_srcdir/tests/fuzz/"
-			    "corpus/NAME for replay-NAME)\n", argv[0]);
+			    "corpus/NAME for fuzz-NAME)\n", argv[0]);
 			return 2;
 		}
 		defargv[0] = argv[0];

@@ -78,6 +78,6 @@ for name in $names; do
 		echo "# the input ($(wc -c <"$a") bytes), kept as $keep:"
 		od -An -tx1 -v "$a" | sed 's/^/# /'
 		echo "# replay it with: $prog $keep"
-		echo "# (or without libFuzzer: tests/fuzz/replay-$name $keep)"
+		echo "# (or without libFuzzer: tests/fuzz/fuzz-$name $keep in a plain build)"
 	done
 done
