@@ -116,6 +116,17 @@ int	tk_uri_for_key(const struct tk_p11_token *,
 	    char **);
 /* The URI naming this token; caller frees. */
 int	tk_uri_for_token(const struct tk_p11_token *, char **);
+/*
+ * The module-path a URI names, as p11-kit reads it (any case of the
+ * scheme; of a repeated attribute, the last).  0, TK_ERR_NOT_FOUND (it
+ * names none), TK_ERR_URI_SCHEME, TK_ERR_URI (malformed, or an empty
+ * module-path), TK_ERR_RANGE (longer than pathsz), TK_ERR_NOMEM.
+ */
+int	tk_uri_module_path(const char *uri, char *path, size_t pathsz);
+/* Has s the pkcs11: scheme (as p11-kit sees it), well-formed or not? */
+int	tk_uri_is_pkcs11(const char *s);
+/* "pkcs11:?module-path=..." naming just this module file; caller frees. */
+int	tk_uri_for_module_path(const char *path, char **out);
 
 /* Decoding of untrusted attribute bytes (decode.c). */
 int	tk_decode_rsa(const uint8_t *n, size_t nlen, const uint8_t *e,

@@ -6,6 +6,7 @@
  * Fedora's OpenSSH honours -- and by module-path only when p11-kit's
  * registry does not know the module.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,4 +169,63 @@ tk_uri_for_token(const struct tk_p11_token *t, char **out)
 	}
  out:
 	return r;
+}
+
+int
+tk_uri_module_path(const char *s, char *path, size_t pathsz)
+{
+	P11KitUri	*u = NULL;
+	const char	*mp;
+	int		 r;
+
+	if ((r = tk_uri_parse(s, &u)) != 0)
+		goto out;
+	if ((mp = p11_kit_uri_get_module_path(u)) == NULL) {
+		r = TK_ERR_NOT_FOUND;
+		goto out;
+	}
+	/* p11-kit takes an empty value; it names no file */
+	if (*mp == '\0') {
+		r = TK_ERR_URI;
+		goto out;
+	}
+	if (snprintf(path, pathsz, "%s", mp) >= (int)pathsz)
+		r = TK_ERR_RANGE;
+ out:
+	if (u != NULL)
+		p11_kit_uri_free(u);
+	return r;
+}
+
+int
+tk_uri_for_module_path(const char *path, char **out)
+{
+	P11KitUri	*u;
+	int		 r = TK_ERR_NOMEM;
+
+	*out = NULL;
+	if ((u = p11_kit_uri_new()) == NULL)
+		goto out;
+	p11_kit_uri_set_module_path(u, path);
+	if (p11_kit_uri_format(u, P11_KIT_URI_FOR_MODULE_WITH_VERSION,
+	    out) == P11_KIT_URI_OK)
+		r = 0;
+	else
+		*out = NULL;
+	p11_kit_uri_free(u);
+ out:
+	return r;
+}
+
+int
+tk_uri_is_pkcs11(const char *s)
+{
+	P11KitUri	*u;
+	int		 pr;
+
+	if ((u = p11_kit_uri_new()) == NULL)
+		return 0;
+	pr = p11_kit_uri_parse(s, P11_KIT_URI_FOR_ANY, u);
+	p11_kit_uri_free(u);
+	return pr != P11_KIT_URI_BAD_SCHEME;
 }

@@ -17,7 +17,7 @@ done
 [ -x "$TOKENKEYS" ] || skip_all "tokenkeys binary $TOKENKEYS not built"
 [ -f "${FAULTMOD:-}" ] || skip_all "fault module not built (FAULTMOD)"
 
-plan 61
+plan 65
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -232,6 +232,20 @@ check "...its key then signs with the PIN from the file" \
     ysign ps5 "$T/pinkey.pub"
 is "$(askpass_calls)" 0 "...without the agent prompting"
 stop_agent ps5
+
+# A URI means what p11-kit reads in it: the scheme in any case, and of a
+# repeated attribute the last one.
+check "an upper-case PKCS11: scheme on the command line: the agent starts" \
+    start_agent up -- "PKCS11:serial=$S2"
+is "$(sa up ssh-add -L 2>/dev/null | awk '{ print $1, $2 }')" \
+    "$(cat "$T/pinkey.pub")" "...serving the key that URI selects"
+sa up env SSH_ASKPASS="$T/empty.sh" SSH_ASKPASS_REQUIRE=force ssh-add -s \
+    "Pkcs11:serial=$S?module-path=/nonexistent/x.so&module-path=$TK_MODULE" \
+    >/dev/null 2>&1
+is "$?" 0 "ssh-add -s with a repeated module-path: the last one counts"
+is "$(sa up ssh-add -L 2>/dev/null | grep -c '^[a-z]')" 4 \
+    "...and serves that module's keys for the URI"
+stop_agent up
 
 # ssh-agent's -c (C shell) output, and -k with it.
 tk_run "$TOKENKEYS" agent -c -a "$T/csh.sock" 'pkcs11:token=none'

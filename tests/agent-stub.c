@@ -122,7 +122,7 @@ static int
 stub_mod_new(const char *path, int registry, void **mod)
 {
 	(void)registry;
-	(void)path;
+	snprintf(S.last_mod_path, sizeof(S.last_mod_path), "%s", path);
 	S.nmod_new++;
 	*mod = &S.mod_dummy;
 	return 0;

@@ -38,6 +38,7 @@ struct stub {
 	uint32_t	 token_flags;
 	int		 always_auth;		/* of keys[0] */
 	int		 mod_dummy;
+	char		 last_mod_path[256];	/* mod_new's, last call */
 };
 
 extern struct stub		S;

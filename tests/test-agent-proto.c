@@ -360,6 +360,60 @@ test_readers(void)
 	add_reader(&c, "pkcs11:", "", NULL, 0);
 }
 
+/*
+ * What a pkcs11: URI says is p11-kit's reading of it: the scheme in any
+ * case, and of a repeated attribute the last one.
+ */
+static void
+test_uri_rules(void)
+{
+	struct agent_conn	 c = { 0 };
+	char			 dir[] = "/tmp/tk-uri.XXXXXX", mod[64], uri[512];
+	char			*saved = A.allowlist, allow[80];
+	FILE			*f;
+
+	reset_stub();
+	logbuf[0] = '\0';
+	is_int(add_reader(&c, "PKCS11:object=ed", "", NULL, 0),
+	    SSH_AGENT_SUCCESS, "ssh-add -s with an upper-case PKCS11: scheme");
+	is_int(add_reader(&c, "Pkcs11:object=nothing", "", NULL, 0),
+	    SSH_AGENT_FAILURE, "...one that matches no key fails as with "
+	    "pkcs11:");
+	ok(strstr(logbuf, "no key matches") != NULL &&
+	    strstr(logbuf, "neither a pkcs11: URI") == NULL,
+	    "...for that reason, not as a file name");
+
+	/* a module file in an allowlisted directory (the stub loads none) */
+	if (mkdtemp(dir) == NULL)
+		return;
+	snprintf(mod, sizeof(mod), "%s/m.so", dir);
+	snprintf(allow, sizeof(allow), "%s/*", dir);
+	if ((f = fopen(mod, "w")) != NULL)
+		fclose(f);
+	A.allowlist = allow;
+	snprintf(uri, sizeof(uri), "PKCS11:object=ed?module-path=%s", mod);
+	S.last_mod_path[0] = '\0';
+	is_int(add_reader(&c, uri, "", NULL, 0), SSH_AGENT_SUCCESS,
+	    "upper-case scheme with a module-path");
+	is_str(S.last_mod_path, mod, "...which is the module started");
+	snprintf(uri, sizeof(uri), "pkcs11:object=ed?module-path=/nonexistent/"
+	    "x.so&module-path=%s", mod);
+	is_int(add_reader(&c, uri, "", NULL, 0), SSH_AGENT_SUCCESS,
+	    "a repeated module-path: the last one counts, as in p11-kit");
+	snprintf(uri, sizeof(uri), "pkcs11:object=ed?module-path=%s&"
+	    "module-path=/nonexistent/x.so", mod);
+	is_int(add_reader(&c, uri, "", NULL, 0), SSH_AGENT_FAILURE,
+	    "...also when it names no file");
+	is_int(add_reader(&c, "pkcs11:object=ed?module-path=%zz", "", NULL, 0),
+	    SSH_AGENT_FAILURE, "a malformed module-path is refused");
+	A.allowlist = saved;
+	unlink(mod);
+	rmdir(dir);
+	msg_start(SSH_AGENTC_REMOVE_ALL_IDENTITIES);
+	send_msg(&c);
+	add_reader(&c, "pkcs11:", "", NULL, 0);
+}
+
 static void
 test_lock(void)
 {
@@ -655,6 +709,7 @@ main(void)
 	test_list_and_sign();
 	test_pin_policy();
 	test_readers();
+	test_uri_rules();
 	test_lock();
 	test_session_bind();
 	test_hostile();

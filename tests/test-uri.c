@@ -64,7 +64,7 @@ main(void)
 	struct tk_p11_token	 t1, t2;
 	struct tk_p11_object	 o;
 	P11KitUri		*u;
-	char			*s = NULL;
+	char			*s = NULL, path[64];
 	static const uint8_t	 bin[] = { 0x00, 0xff, 0x3b, 0x25 };
 
 	memset(&m, 0, sizeof(m));
@@ -117,6 +117,52 @@ main(void)
 	    NULL, "module-path for an unregistered module");
 	ok(s != NULL && strstr(s, "object=") == NULL &&
 	    strstr(s, "id=") == NULL, "no empty id or object");
+	free(s);
+
+	/* module-path, read and written the way p11-kit does */
+	is_int(tk_uri_module_path("pkcs11:?module-path=/usr/lib/m.so", path,
+	    sizeof(path)), 0, "module-path found");
+	is_str(path, "/usr/lib/m.so", "...as given");
+	path[0] = '\0';
+	is_int(tk_uri_module_path("PKCS11:token=t?module-path=/usr/lib/m.so",
+	    path, sizeof(path)), 0, "upper-case scheme: as p11-kit, a URI");
+	is_str(path, "/usr/lib/m.so", "...with its module-path");
+	is_int(tk_uri_module_path("Pkcs11:", path, sizeof(path)),
+	    TK_ERR_NOT_FOUND, "mixed-case scheme without module-path");
+	path[0] = '\0';
+	is_int(tk_uri_module_path("pkcs11:?module-path=/a/one.so&"
+	    "module-path=/b/two.so", path, sizeof(path)), 0,
+	    "repeated module-path");
+	is_str(path, "/b/two.so", "...the last one counts, as in p11-kit");
+	path[0] = '\0';
+	is_int(tk_uri_module_path("pkcs11:token=a;token=b?module-path="
+	    "%2Fopt%2Fx%20y%2Fm%26n.so", path, sizeof(path)), 0,
+	    "percent-encoded module-path, repeated path attribute");
+	is_str(path, "/opt/x y/m&n.so", "...decoded");
+	is_int(tk_uri_module_path("pkcs11:token=x", path, sizeof(path)),
+	    TK_ERR_NOT_FOUND, "no module-path");
+	is_int(tk_uri_module_path("/usr/lib/m.so", path, sizeof(path)),
+	    TK_ERR_URI_SCHEME, "a file name is not a URI");
+	is_int(tk_uri_module_path("pkcs11:?module-path=/a%zz", path,
+	    sizeof(path)), TK_ERR_URI, "bad percent-encoding");
+	is_int(tk_uri_module_path("pkcs11:?module-path=%2", path,
+	    sizeof(path)), TK_ERR_URI, "truncated percent-encoding");
+	is_int(tk_uri_module_path("pkcs11:lable=x?module-path=/a", path,
+	    sizeof(path)), TK_ERR_URI, "unknown path attribute");
+	is_int(tk_uri_module_path("pkcs11:?module-path=", path, sizeof(path)),
+	    TK_ERR_URI, "empty module-path");
+	is_int(tk_uri_module_path("pkcs11:?module-path=/usr/lib/m.so", path,
+	    5), TK_ERR_RANGE, "module-path longer than the buffer");
+
+	is_int(tk_uri_for_module_path("/opt/x y/m&n%.so", &s), 0,
+	    "URI for a module path");
+	printf("# %s\n", s ? s : "(null)");
+	ok(s != NULL && strncmp(s, "pkcs11:?module-path=", 20) == 0 &&
+	    strchr(s + 20, '&') == NULL && strchr(s + 20, ' ') == NULL,
+	    "just module-path, percent-encoded");
+	path[0] = '\0';
+	ok(s != NULL && tk_uri_module_path(s, path, sizeof(path)) == 0 &&
+	    strcmp(path, "/opt/x y/m&n%.so") == 0, "...which reads back");
 	free(s);
 	return tap_done();
 }

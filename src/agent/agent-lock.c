@@ -5,7 +5,7 @@
  * to that client only, longer with each failure, so guessing is slow
  * while other clients go on being served.  Unlock attempts are taken one
  * at a time (the delay included), so guessing over many connections at
- * once is no faster than in a row.  While locked, agent-keys.c lists
+ * once is no faster than in a row.  While locked, agent-lookup.c lists
  * nothing and refuses key lookups.
  */
 #include <limits.h>

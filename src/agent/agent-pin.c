@@ -33,67 +33,6 @@ struct ask {
 	struct tk_fileid	 pinsrc_id;
 };
 
-static struct agent_token *
-token_get(struct agent *a, struct agent_module *mod, const char *label,
-    const char *serial)
-{
-	struct agent_token	*t = NULL;
-	size_t			 i;
-
-	pthread_mutex_lock(&a->tokens_mu);
-	for (i = 0; i < a->ntokens; i++) {
-		if (a->tokens[i]->mod == mod &&
-		    strcmp(a->tokens[i]->label, label) == 0 &&
-		    strcmp(a->tokens[i]->serial, serial) == 0) {
-			t = a->tokens[i];
-			goto out;
-		}
-	}
-	/* A full table shares the last slot: still serialised, just wider. */
-	if (a->ntokens == AGENT_MAX_TOKENS) {
-		t = a->tokens[a->ntokens - 1];
-		goto out;
-	}
-	if ((t = calloc(1, sizeof(*t))) == NULL)
-		goto out;
-	t->mod = mod;
-	snprintf(t->label, sizeof(t->label), "%s", label);
-	snprintf(t->serial, sizeof(t->serial), "%s", serial);
-	pthread_mutex_init(&t->mu, NULL);
-	a->tokens[a->ntokens++] = t;
- out:
-	pthread_mutex_unlock(&a->tokens_mu);
-	return t;
-}
-
-void
-agent_tokens_forget(struct agent *a, const struct agent_module *mod)
-{
-	size_t	i;
-
-	pthread_mutex_lock(&a->tokens_mu);
-	for (i = a->ntokens; i > 0; i--) {
-		if (a->tokens[i - 1]->mod != mod)
-			continue;
-		pthread_mutex_destroy(&a->tokens[i - 1]->mu);
-		free(a->tokens[i - 1]);
-		a->tokens[i - 1] = a->tokens[--a->ntokens];
-	}
-	pthread_mutex_unlock(&a->tokens_mu);
-}
-
-void
-agent_tokens_free(struct agent *a)
-{
-	size_t	i;
-
-	for (i = 0; i < a->ntokens; i++) {
-		pthread_mutex_destroy(&a->tokens[i]->mu);
-		free(a->tokens[i]);
-	}
-	a->ntokens = 0;
-}
-
 static void
 prompt_init(struct ask *q, struct tk_prompt *p)
 {
@@ -473,8 +412,8 @@ agent_sign(struct agent *a, const struct agent_key *k, const char *comment,
 	int			 r, pad = 0, tlocked = 0;
 
 	memset(&tok, 0, sizeof(tok));
-	if ((t = token_get(a, k->mod, k->token_label, k->token_serial)) ==
-	    NULL) {
+	if ((t = agent_token_get(a, k->mod, k->token_label,
+	    k->token_serial)) == NULL) {
 		r = TK_ERR_NOMEM;
 		goto out;
 	}
@@ -559,7 +498,8 @@ agent_login_given(struct agent *a, struct agent_source *s,
 	memset(&tok, 0, sizeof(tok));
 	memset(&k, 0, sizeof(k));
 	k.mod = s->mod;
-	if ((t = token_get(a, s->mod, h->token_label ? h->token_label : "",
+	if ((t = agent_token_get(a, s->mod,
+	    h->token_label ? h->token_label : "",
 	    h->token_serial ? h->token_serial : "")) == NULL) {
 		r = TK_ERR_NOMEM;
 		goto out;

@@ -13,6 +13,7 @@
 
 #include "tokenkeys.h"
 #include "agent/agent.h"
+#include "pkcs11/p11.h"
 #include "ssh/sshkey.h"
 
 /* Internal verdict: the request is malformed, close the connection. */
@@ -104,39 +105,13 @@ proc_remove(struct agent *a, struct tk_buf *m, struct tk_buf *reply)
 	return r;
 }
 
-/* "pkcs11:?module-path=<rpath, percent-encoded>" for a module path. */
-static int
-module_uri(const char *rpath, char *uri, size_t urisz)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
-	size_t		 n;
-
-	n = (size_t)snprintf(uri, urisz, "pkcs11:?module-path=");
-	for (p = (const unsigned char *)rpath; *p != '\0'; p++) {
-		if (n + 4 > urisz)
-			return TK_ERR_RANGE;
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || strchr("-._~/", *p) != NULL)
-			uri[n++] = (char)*p;
-		else {
-			uri[n++] = '%';
-			uri[n++] = hex[*p >> 4];
-			uri[n++] = hex[*p & 15];
-		}
-	}
-	uri[n] = '\0';
-	return 0;
-}
-
 /* 20 / 26: ssh-add -s READER, constraints after the fixed fields. */
 static int
 proc_add_reader(struct agent *a, struct agent_conn *c, struct tk_buf *m,
     int constrained, struct tk_buf *reply)
 {
-	char		 reader[AGENT_URI_MAX], uri[AGENT_URI_MAX + 64];
-	char		 rpath[PATH_MAX], safe[512];
-	char		*pin = NULL;
+	char		 reader[AGENT_URI_MAX], rpath[PATH_MAX], safe[512];
+	char		*pin = NULL, *uri = NULL;
 	const uint8_t	*p;
 	size_t		 pinlen = 0;
 	uint32_t	 life = a->lifetime;
@@ -196,11 +171,12 @@ proc_add_reader(struct agent *a, struct agent_conn *c, struct tk_buf *m,
 		r = status(reply, 0);
 		goto out;
 	}
-	if (strncmp(reader, "pkcs11:", 7) == 0)
-		snprintf(uri, sizeof(uri), "%s", reader);
+	if (tk_uri_is_pkcs11(reader))
+		r = (uri = strdup(reader)) == NULL ? TK_ERR_NOMEM : 0;
 	else if ((r = agent_module_allowed(a, reader, rpath,
-	    sizeof(rpath))) != 0 ||
-	    (r = module_uri(rpath, uri, sizeof(uri))) != 0) {
+	    sizeof(rpath))) == 0)
+		r = tk_uri_for_module_path(rpath, &uri);
+	if (r != 0) {
 		agent_log(a, AGENT_LOG_ERR, "ssh-add -s %s refused: %s", safe,
 		    r == TK_ERR_DENIED ?
 		    "the module's real path is not in the -P allowlist" :
@@ -225,6 +201,7 @@ proc_add_reader(struct agent *a, struct agent_conn *c, struct tk_buf *m,
  out:
 	if (pin != NULL)
 		tk_secret_free(pin, TK_PIN_MAX);
+	free(uri);
 	return r;
 }
 

@@ -10,132 +10,159 @@
  * -- and when the digest changes it asks a short-lived helper for the
  * registry again, so p11-kit itself decides what is in it.  New modules
  * get a helper; the helpers of modules that left are retired
- * (agent_registry_apply).
+ * (agent_registry_apply).  The digest and the reading are in
+ * agent-regread.c.
  */
-#include <sys/types.h>
-#include <sys/stat.h>
-
-#include <dirent.h>
 #include <limits.h>
-#include <pwd.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "tokenkeys.h"
 #include "agent/agent.h"
-#include "common/util.h"
+#include "pkcs11/p11.h"
 
-#ifndef TK_P11_PACKAGE_MODULES
-#define TK_P11_PACKAGE_MODULES	"/usr/share/p11-kit/modules"
-#endif
-#ifndef TK_P11_SYSTEM_DIR
-#define TK_P11_SYSTEM_DIR	"/etc/pkcs11"
-#endif
-#define TK_P11_USER_DIR		"/.config/pkcs11"
-
-static uint64_t
-mix(uint64_t h, const void *p, size_t n)
+/* Sources on m for what the registry-wide requests select. */
+static void
+serve_new_module(struct agent *a, struct agent_module *m)
 {
-	return (h ^ tk_hash64(p, n)) * 0x100000001b3ULL;
-}
+	struct agent_spec	*specs = NULL;
+	size_t			 n = 0, i;
+	int			 r;
 
-/* What a path is now: absent, or its identity, size and times. */
-static uint64_t
-stat_sig(const char *path, int follow)
-{
-	struct stat	st;
-	int64_t		v[7];
-
-	memset(v, 0, sizeof(v));
-	if ((follow ? stat(path, &st) : lstat(path, &st)) == 0) {
-		v[0] = 1;
-		v[1] = (int64_t)st.st_ino;
-		v[2] = (int64_t)st.st_size;
-		v[3] = (int64_t)st.st_mtim.tv_sec;
-		v[4] = (int64_t)st.st_mtim.tv_nsec;
-		v[5] = (int64_t)st.st_ctim.tv_sec;
-		v[6] = (int64_t)st.st_ctim.tv_nsec;
+	pthread_mutex_lock(&a->lock);
+	if (a->nspecs > 0 && (specs = calloc(a->nspecs,
+	    sizeof(*specs))) != NULL) {
+		for (i = 0; i < a->nspecs; i++) {
+			specs[n] = a->specs[i];
+			specs[n].uri = strdup(a->specs[i].uri);
+			specs[n].reader = strdup(a->specs[i].reader);
+			if (specs[n].uri == NULL || specs[n].reader == NULL)
+				agent_spec_clear(&specs[n]);
+			else
+				n++;
+		}
 	}
-	return tk_hash64((const uint8_t *)v, sizeof(v));
-}
-
-/* A directory: itself and every entry, in whatever order readdir gives. */
-static uint64_t
-dir_sig(const char *dir)
-{
-	struct dirent	*e;
-	DIR		*d;
-	char		 path[PATH_MAX];
-	uint64_t	 h, sum = 0;
-
-	h = stat_sig(dir, 1);
-	if ((d = opendir(dir)) == NULL)
-		goto out;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;	/* ".", "..", editors' temp files */
-		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
-		    (int)sizeof(path))
-			continue;
-		/* summed: the order of entries does not matter */
-		sum += mix(stat_sig(path, 1), e->d_name, strlen(e->d_name));
+	pthread_mutex_unlock(&a->lock);
+	for (i = 0; i < n; i++) {
+		if ((r = agent_add_sources(a, specs[i].uri, specs[i].reader,
+		    specs[i].deadline, specs[i].confirm, NULL, 0, 1, m)) != 0)
+			agent_log(a, AGENT_LOG_ERR, "module %s: serving %s "
+			    "failed: %s", m->path, specs[i].uri,
+			    tk_strerror(r));
+		agent_spec_clear(&specs[i]);
 	}
-	closedir(d);
- out:
-	return mix(h, &sum, sizeof(sum));
-}
-
-uint64_t
-agent_registry_sig(void)
-{
-	struct passwd	*pw;
-	const char	*home;
-	char		 path[PATH_MAX];
-	uint64_t	 h = 0;
-
-	h = mix(h, "p", 1) ^ dir_sig(TK_P11_PACKAGE_MODULES);
-	h = mix(h, "s", 1) ^ dir_sig(TK_P11_SYSTEM_DIR "/modules");
-	h = mix(h, "c", 1) ^ stat_sig(TK_P11_SYSTEM_DIR "/pkcs11.conf", 1);
-	/* p11-kit's ~ is $HOME, else the password database's */
-	if ((home = getenv("HOME")) == NULL || *home == '\0')
-		home = (pw = getpwuid(getuid())) != NULL ? pw->pw_dir : NULL;
-	if (home == NULL)
-		goto out;
-	if (snprintf(path, sizeof(path), "%s%s/modules", home,
-	    TK_P11_USER_DIR) < (int)sizeof(path))
-		h = mix(h, "u", 1) ^ dir_sig(path);
-	if (snprintf(path, sizeof(path), "%s%s/pkcs11.conf", home,
-	    TK_P11_USER_DIR) < (int)sizeof(path))
-		h = mix(h, "U", 1) ^ stat_sig(path, 1);
- out:
-	return h;
+	free(specs);
 }
 
 /*
- * The registry's module paths, each by its real path where it has one:
- * p11-kit names modules by the path its config gives (often a symlink such
- * as .../pkcs11/opensc-pkcs11.so), an allowlisted module-path URI by its
- * realpath; one module must get one helper, whichever way it was named.
+ * m left the registry: stop serving what registry-wide requests found on
+ * it, and retire it when nothing else (ssh-add -s, module-path) uses it.
+ * a->lock held; returns m if the caller must free it (unlocked).
  */
-int
-agent_registry_read(struct agent *a, char ***paths, size_t *n)
+static struct agent_module *
+module_leaves(struct agent *a, struct agent_module *m)
 {
-	char	 rp[PATH_MAX], *dup;
-	size_t	 i;
-	int	 r;
+	char	path[PATH_MAX];
+	size_t	i, left = 0;
 
-	if ((r = a->ops->registry(paths, n)) != 0)
-		goto out;
-	for (i = 0; i < *n; i++) {
-		if ((*paths)[i][0] != '/' || realpath((*paths)[i], rp) == NULL ||
-		    strcmp(rp, (*paths)[i]) == 0 || (dup = strdup(rp)) == NULL)
+	m->registry = 0;
+	for (i = a->nsrcs; i > 0; i--) {
+		if (a->srcs[i - 1]->mod != m)
 			continue;
-		free((*paths)[i]);
-		(*paths)[i] = dup;
+		if (tk_uri_module_path(a->srcs[i - 1]->uri, path,
+		    sizeof(path)) == TK_ERR_NOT_FOUND)
+			agent_source_remove(a, i - 1, 0);
+		else
+			left++;
 	}
+	if (left > 0)
+		return NULL;
+	for (i = 0; i < a->nmods; i++)
+		if (a->mods[i] == m)
+			break;
+	if (i < a->nmods) {
+		a->mods[i] = a->mods[--a->nmods];
+		m->retired = 1;
+	}
+	return m->refs == 0 ? m : NULL;
+}
+
+int
+agent_registry_apply(struct agent *a, char **paths, size_t n)
+{
+	struct agent_module	*m, *gone[AGENT_MAX_MODULES];
+	size_t			 ngone = 0, i, j;
+	int			 r, isnew;
+
+	for (i = 0; i < n; i++) {
+		isnew = 1;
+		pthread_mutex_lock(&a->lock);
+		for (j = 0; j < a->nmods; j++)
+			if (a->mods[j]->registry &&
+			    strcmp(a->mods[j]->path, paths[i]) == 0)
+				isnew = 0;
+		pthread_mutex_unlock(&a->lock);
+		if (!isnew)
+			continue;
+		if ((r = agent_module_get(a, paths[i], 1, &m)) != 0) {
+			agent_log(a, AGENT_LOG_ERR, "module %s: cannot start "
+			    "its helper: %s", paths[i], tk_strerror(r));
+			continue;
+		}
+		agent_log(a, AGENT_LOG_INFO, "module %s joined p11-kit's "
+		    "registry: serving its keys", paths[i]);
+		serve_new_module(a, m);
+		agent_module_release(a, m);
+	}
+	pthread_mutex_lock(&a->lock);
+	for (i = a->nmods; i > 0; i--) {
+		m = a->mods[i - 1];
+		if (!m->registry)
+			continue;
+		for (j = 0; j < n; j++)
+			if (strcmp(m->path, paths[j]) == 0)
+				break;
+		if (j < n)
+			continue;
+		agent_log(a, AGENT_LOG_INFO, "module %s left p11-kit's "
+		    "registry: its keys are no longer served", m->path);
+		if ((m = module_leaves(a, m)) != NULL)
+			gone[ngone++] = m;
+	}
+	r = agent_rebuild(a);
+	pthread_mutex_unlock(&a->lock);
+	for (i = 0; i < ngone; i++)
+		agent_module_free(a, gone[i]);
+	return r;
+}
+
+int
+agent_load_registry(struct agent *a)
+{
+	struct agent_module	*m;
+	char			**paths = NULL;
+	size_t			 n = 0, i;
+	int			 r;
+
+	/* before reading: a change from now on is noticed */
+	a->regsig = agent_registry_sig();
+	a->regsig_set = 1;
+	if ((r = agent_registry_read(a, &paths, &n)) != 0) {
+		agent_log(a, AGENT_LOG_ERR, "reading p11-kit's module registry "
+		    "failed: %s", tk_strerror(r));
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if ((r = agent_module_get(a, paths[i], 1, &m)) != 0)
+			agent_log(a, AGENT_LOG_ERR, "module %s: cannot start "
+			    "its helper: %s", paths[i], tk_strerror(r));
+		else
+			agent_module_release(a, m);
+	}
+	r = 0;
  out:
+	if (paths != NULL)
+		a->ops->paths_free(paths, n);
 	return r;
 }
 

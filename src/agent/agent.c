@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +64,11 @@ agent_init(struct agent *a, const struct agent_ops *ops)
 void
 agent_free(struct agent *a)
 {
-	agent_keys_free(a);
+	agent_sources_free(a);
+	agent_specs_free(a);
+	agent_keyset_free(a);
+	agent_hidden_clear(a);
+	agent_mods_free(a);
 	agent_tokens_free(a);
 	free(a->allowlist);
 	explicit_bzero(a->lock_salt, sizeof(a->lock_salt));
@@ -73,32 +76,6 @@ agent_free(struct agent *a)
 	pthread_mutex_destroy(&a->lock);
 	pthread_mutex_destroy(&a->tokens_mu);
 	pthread_mutex_destroy(&a->tty_mu);
-}
-
-void
-agent_log(struct agent *a, int level, const char *fmt, ...)
-{
-	char	msg[1024];
-	va_list	ap;
-
-	if (level == AGENT_LOG_DEBUG && !a->debug)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (a->logfn != NULL)
-		a->logfn(level, msg);
-}
-
-time_t
-agent_now(struct agent *a)
-{
-	struct timespec	ts;
-
-	if (a->now != NULL)
-		return a->now();
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
 }
 
 /* Read exactly n bytes; 0, or -1 on EOF or error. */

@@ -1,18 +1,33 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The SSH agent: shared state and the seams between its parts.
+ * The SSH agent: shared state and the seams between its parts.  Each
+ * file calls only files listed below it (tests/layers.sh checks that the
+ * objects' link map has no cycle); state two files share lives in struct
+ * agent, here.
  *
- *   agent.c        the server: socket, peer check, one thread per
- *                  connection, framing, the background refresh thread
- *   agent-proto.c  one request frame in, one reply out (pure but for the
- *                  calls into the key set and the signer)
- *   agent-keys.c   what is served: sources (URIs on modules), the cached
- *                  key set, constraints, lifetimes
- *   agent-lock.c   ssh-add -x / -X
- *   agent-pin.c    signing with logins: PIN and confirm prompts, one
- *                  prompt at a time per token
- *   agent-verify.c session-bind host key signatures (OpenSSL)
+ *   agent.c          the server: socket, peer check, one thread per
+ *                    connection, framing, the background refresh thread
+ *   agent-proto.c    one request frame in, one reply out (pure but for
+ *                    the calls into the key set and the signer)
  *   agent-registry.c following p11-kit's registry as modules come and go
+ *   agent-follow.c   following tokens as cards come and go
+ *   agent-lookup.c   answers from the served set: identities, a key to
+ *                    sign with, ssh-add -d
+ *   agent-expire.c   lifetimes, and listing the sources' keys again
+ *   agent-source.c   what the user asked to serve: sources (URIs on
+ *                    modules), ssh-add -s / -e / -D
+ *   agent-pin.c      signing with logins: PIN and confirm prompts, one
+ *                    prompt at a time per token
+ *   agent-keyset.c   the served keys and the ready identities answer
+ *   agent-specs.c    registry-wide requests, for modules that join later
+ *   agent-hidden.c   keys removed with ssh-add -d / -e or by expiry
+ *   agent-mods.c     the module table: one helper per module, -P
+ *   agent-tokens.c   the per-token prompt locks
+ *   agent-regread.c  reading p11-kit's registry (digest, module list)
+ *   agent-lock.c     ssh-add -x / -X
+ *   agent-verify.c   session-bind host key signatures (OpenSSL)
+ *   agent-hc.c       the real ops: helpers and src/prompt/
+ *   agent-log.c      the log and the clock
  *
  * Token calls go through struct agent_ops, so the protocol can be tested
  * with a stub keystore; the agent proper plugs in src/hclient.h.
@@ -30,6 +45,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 #include "common/buf.h"
@@ -239,9 +255,6 @@ struct agent_conn {
 /* agent.c */
 int	agent_init(struct agent *, const struct agent_ops *);
 void	agent_free(struct agent *);
-void	agent_log(struct agent *, int level, const char *fmt, ...)
-	    __attribute__((format(printf, 3, 4)));
-time_t	agent_now(struct agent *);
 /*
  * One request on a connection: read a frame from fd (closing on one over
  * AGENT_MAX_FRAME), dispatch it, write the answer.  in (TK_BUF_SECRET)
@@ -259,69 +272,15 @@ int	agent_signals_init(void);
 int	agent_dispatch(struct agent *, struct agent_conn *,
 	    const uint8_t *msg, size_t len, struct tk_buf *reply);
 
-/* agent-keys.c */
-int	agent_module_get(struct agent *, const char *path, int registry,
-	    struct agent_module **);
-int	agent_module_allowed(struct agent *, const char *path, char *rpath,
-	    size_t rpathsz);
-/*
- * Serve the keys matching uri (every registry module, or the one its
- * module-path names if the allowlist passes); pin (may be NULL) logs in on
- * the token they live on.  allow_empty: succeed when nothing matches yet.
- */
-int	agent_add_uri(struct agent *, const char *uri, const char *reader,
-	    time_t deadline, int confirm, const char *pin, size_t pinlen,
-	    int allow_empty);
+/* agent-registry.c */
 /* Start a helper for every module in p11-kit's registry. */
 int	agent_load_registry(struct agent *);
-void	agent_keys_free(struct agent *);
-int	agent_remove_reader(struct agent *, const char *reader);
-void	agent_remove_all(struct agent *);
-int	agent_hide(struct agent *, const uint8_t *, size_t);
-int	agent_refresh(struct agent *);
-/* List again the sources on m only (agent_refresh: all of them). */
-int	agent_refresh_module(struct agent *, struct agent_module *m);
-void	agent_expire(struct agent *);
-/*
- * Copy of the served key's details, or TK_ERR_NOT_FOUND.  On success
- * out->mod is held: agent_module_release it when done.
- */
-int	agent_key_lookup(struct agent *, const uint8_t *, size_t,
-	    struct agent_key *out, char *comment, size_t commentsz);
-void	agent_module_release(struct agent *, struct agent_module *);
-/* The pin-source file of the source serving this key (TK_ERR_NOT_FOUND). */
-int	agent_key_pin_source(struct agent *, const uint8_t *, size_t,
-	    char *path, size_t pathsz);
 /*
  * Make the served set follow a new list of registry modules: start
  * helpers for new ones (serving there what the registry-wide URIs
  * select), retire those that left.
  */
 int	agent_registry_apply(struct agent *, char **paths, size_t n);
-int	agent_identities(struct agent *, struct tk_buf *reply);
-/* agent-lock.c */
-int	agent_lock(struct agent *, const uint8_t *pw, size_t len);
-int	agent_unlock(struct agent *, const uint8_t *pw, size_t len);
-int	agent_is_locked(struct agent *);
-int	agent_uri_module_path(const char *uri, char *path, size_t pathsz);
-
-/* agent-pin.c */
-int	agent_sign(struct agent *, const struct agent_key *,
-	    const char *comment, const uint8_t *blob, size_t bloblen,
-	    const uint8_t *data, size_t datalen,
-	    int alg, uint8_t *sig, size_t sigsz, size_t *siglen);
-/* Log in with a PIN given by ssh-add -s (one C_Login, no retry). */
-int	agent_login_given(struct agent *, struct agent_source *,
-	    const struct tk_hkey *, const char *pin, size_t pinlen);
-void	agent_tokens_free(struct agent *);
-/* Drop the prompt state of tokens on a module about to be freed. */
-void	agent_tokens_forget(struct agent *, const struct agent_module *);
-
-/* agent-registry.c */
-/* A digest of p11-kit's config files and module dirs (names, times). */
-uint64_t agent_registry_sig(void);
-/* p11-kit's module paths, by real path where they have one. */
-int	agent_registry_read(struct agent *, char ***paths, size_t *n);
 /* Re-read the registry if its files changed since the last call. */
 void	agent_registry_poll(struct agent *);
 
@@ -332,12 +291,127 @@ void	agent_registry_poll(struct agent *);
  */
 void	agent_follow_tokens(struct agent *);
 
-/* agent-hc.c: the real ops (helpers and src/prompt.c). */
+/* agent-lookup.c */
+int	agent_identities(struct agent *, struct tk_buf *reply);
+/*
+ * Copy of the served key's details, or TK_ERR_NOT_FOUND.  On success
+ * out->mod is held: agent_module_release it when done.
+ */
+int	agent_key_lookup(struct agent *, const uint8_t *, size_t,
+	    struct agent_key *out, char *comment, size_t commentsz);
+/* ssh-add -d: stop serving this key until it is added again. */
+int	agent_hide(struct agent *, const uint8_t *, size_t);
+
+/* agent-expire.c */
+/* End the sources whose lifetime has passed; a->lock held. 1: changed. */
+int	agent_expire_locked(struct agent *);
+void	agent_expire(struct agent *);
+int	agent_refresh(struct agent *);
+/* List again the sources on m only (agent_refresh: all of them). */
+int	agent_refresh_module(struct agent *, struct agent_module *m);
+
+/* agent-source.c */
+/*
+ * Serve the keys matching uri (every registry module, or the one its
+ * module-path names if the allowlist passes); pin (may be NULL) logs in on
+ * the token they live on.  allow_empty: succeed when nothing matches yet.
+ */
+int	agent_add_uri(struct agent *, const char *uri, const char *reader,
+	    time_t deadline, int confirm, const char *pin, size_t pinlen,
+	    int allow_empty);
+/* The same, on module only (non-NULL: one joining the registry). */
+int	agent_add_sources(struct agent *, const char *uri, const char *reader,
+	    time_t deadline, int confirm, const char *pin, size_t pinlen,
+	    int allow_empty, struct agent_module *only);
+int	agent_remove_reader(struct agent *, const char *reader);
+void	agent_remove_all(struct agent *);
+/* List a source's keys (no lock held); absent tokens list nothing. */
+int	agent_source_list(struct agent *, struct agent_source *);
+/* Remove source i (a->lock held), hiding its keys when asked. */
+void	agent_source_remove(struct agent *, size_t i, int hidekeys);
+void	agent_source_free(struct agent *, struct agent_source *);
+void	agent_sources_free(struct agent *);
+
+/* agent-pin.c */
+int	agent_sign(struct agent *, const struct agent_key *,
+	    const char *comment, const uint8_t *blob, size_t bloblen,
+	    const uint8_t *data, size_t datalen,
+	    int alg, uint8_t *sig, size_t sigsz, size_t *siglen);
+/* Log in with a PIN given by ssh-add -s (one C_Login, no retry). */
+int	agent_login_given(struct agent *, struct agent_source *,
+	    const struct tk_hkey *, const char *pin, size_t pinlen);
+
+/* agent-keyset.c (a->lock held, but for agent_key_pin_source) */
+/* Rebuild the served set and the ready answer from the sources. */
+int	agent_rebuild(struct agent *);
+/* The pin-source file of the source serving this key (TK_ERR_NOT_FOUND). */
+int	agent_key_pin_source(struct agent *, const uint8_t *, size_t,
+	    char *path, size_t pathsz);
+void	agent_keyset_free(struct agent *);
+
+/* agent-specs.c (a->lock held) */
+/* Remember a registry-wide request (replacing the reader's). */
+int	agent_spec_add(struct agent *, const char *uri, const char *reader,
+	    time_t deadline, int confirm);
+/* Forget registry-wide requests: reader's (NULL: all), or the expired. */
+void	agent_specs_remove(struct agent *, const char *reader, int expired);
+void	agent_spec_clear(struct agent_spec *);
+void	agent_specs_free(struct agent *);
+
+/* agent-hidden.c (a->lock held) */
+int	agent_hidden_has(struct agent *, const uint8_t *, size_t);
+int	agent_hidden_add(struct agent *, const uint8_t *, size_t);
+void	agent_hidden_remove(struct agent *, const uint8_t *, size_t);
+void	agent_hidden_clear(struct agent *);
+
+/* agent-mods.c */
+/* 0 with the real path if path passes the -P allowlist; TK_ERR_DENIED. */
+int	agent_module_allowed(struct agent *, const char *path, char *rpath,
+	    size_t rpathsz);
+/* The module for path (its helper started if new), held. */
+int	agent_module_get(struct agent *, const char *path, int registry,
+	    struct agent_module **);
+void	agent_module_release(struct agent *, struct agent_module *);
+/* Stop m's helper and free it (no lock held; m is in no table). */
+void	agent_module_free(struct agent *, struct agent_module *);
+void	agent_mods_free(struct agent *);
+
+/* agent-tokens.c */
+/* The prompt lock of this token (made on first use); NULL: no memory. */
+struct agent_token *agent_token_get(struct agent *, struct agent_module *,
+	    const char *label, const char *serial);
+/* Drop the prompt state of tokens on a module about to be freed. */
+void	agent_tokens_forget(struct agent *, const struct agent_module *);
+void	agent_tokens_free(struct agent *);
+
+/* agent-regread.c */
+/* A digest of p11-kit's config files and module dirs (names, times). */
+uint64_t agent_registry_sig(void);
+/* p11-kit's module paths, by real path where they have one. */
+int	agent_registry_read(struct agent *, char ***paths, size_t *n);
+
+/* agent-lock.c */
+int	agent_lock(struct agent *, const uint8_t *pw, size_t len);
+int	agent_unlock(struct agent *, const uint8_t *pw, size_t len);
+int	agent_is_locked(struct agent *);
+
+/* agent-hc.c: the real ops (helpers and src/prompt/). */
 int	agent_hclient_ops(const struct agent_ops **);
 
 /* agent-verify.c */
 int	agent_verify_hostsig(const uint8_t *key, size_t keylen,
 	    const uint8_t *sig, size_t siglen, const uint8_t *data,
 	    size_t datalen);
+
+/* agent-log.c */
+void	agent_log(struct agent *, int level, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+time_t	agent_now(struct agent *);
+
+static inline int
+agent_blob_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	return alen == blen && memcmp(a, b, alen) == 0;
+}
 
 #endif /* TK_AGENT_H */

@@ -26,6 +26,7 @@
 
 #include "agent/agent.h"
 #include "cli/cli.h"
+#include "pkcs11/p11.h"
 
 struct opts {
 	const char	*sock;
@@ -299,7 +300,7 @@ check_uri(struct agent *a, const char *uri)
 	tk_str_sanitize(uri, safe, sizeof(safe));
 	if ((r = check_pin_source(uri, safe)) != 0)
 		goto out;
-	r = agent_uri_module_path(uri, path, sizeof(path));
+	r = tk_uri_module_path(uri, path, sizeof(path));
 	if (r == TK_ERR_NOT_FOUND) {
 		r = 0;
 		goto out;

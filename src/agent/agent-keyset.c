@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The served set: the union of the sources' keys minus the hidden blobs
+ * (a later source's constraints win for a key that two sources list),
+ * and the IDENTITIES_ANSWER built from it whenever it changes, so listing
+ * never waits for a token.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tokenkeys.h"
+#include "agent/agent.h"
+
+static void
+keys_clear(struct agent *a)
+{
+	size_t	i;
+
+	for (i = 0; i < a->nkeys; i++) {
+		free(a->keys[i].blob);
+		free(a->keys[i].comment);
+	}
+	free(a->keys);
+	a->keys = NULL;
+	a->nkeys = 0;
+}
+
+static int
+key_set(struct agent_key *k, struct agent_source *s, const struct tk_hkey *h)
+{
+	int	r = TK_ERR_NOMEM;
+
+	if (k->blob == NULL) {
+		if ((k->blob = malloc(h->bloblen)) == NULL)
+			goto out;
+		memcpy(k->blob, h->blob, h->bloblen);
+		k->bloblen = h->bloblen;
+	}
+	free(k->comment);
+	if ((k->comment = strdup(h->uri != NULL ? h->uri : "")) == NULL)
+		goto out;
+	k->mod = s->mod;
+	k->src = s;
+	k->flags = h->flags;
+	snprintf(k->token_label, sizeof(k->token_label), "%s",
+	    h->token_label != NULL ? h->token_label : "");
+	snprintf(k->token_serial, sizeof(k->token_serial), "%s",
+	    h->token_serial != NULL ? h->token_serial : "");
+	k->deadline = s->deadline;
+	k->confirm = s->confirm;
+	r = 0;
+ out:
+	return r;
+}
+
+/* Rebuild the served set and the ready answer; a->lock held. */
+int
+agent_rebuild(struct agent *a)
+{
+	struct agent_key	*nk;
+	struct agent_source	*s;
+	size_t			 i, j, k, n = 0, mark = 0;
+	int			 r = 0;
+
+	keys_clear(a);
+	for (i = 0; i < a->nsrcs; i++)
+		n += a->srcs[i]->nkeys;
+	if (n > AGENT_MAX_KEYS)
+		n = AGENT_MAX_KEYS;
+	if (n > 0 && (a->keys = calloc(n, sizeof(*a->keys))) == NULL) {
+		r = TK_ERR_NOMEM;
+		goto answer;
+	}
+	for (i = 0; i < a->nsrcs; i++) {
+		s = a->srcs[i];
+		for (j = 0; j < s->nkeys; j++) {
+			const struct tk_hkey *h = &s->keys[j];
+
+			if (h->blob == NULL || h->bloblen == 0 ||
+			    agent_hidden_has(a, h->blob, h->bloblen))
+				continue;
+			for (k = 0; k < a->nkeys; k++)
+				if (agent_blob_eq(a->keys[k].blob, a->keys[k].bloblen,
+				    s->keys[j].blob, s->keys[j].bloblen))
+					break;
+			if (k == a->nkeys) {
+				if (a->nkeys >= n)
+					continue;
+				a->nkeys++;
+			}
+			nk = &a->keys[k];
+			if ((r = key_set(nk, s, &s->keys[j])) != 0)
+				goto answer;
+		}
+	}
+ answer:
+	tk_buf_reset(&a->idanswer);
+	if (tk_buf_put_u8(&a->idanswer, SSH_AGENT_IDENTITIES_ANSWER) != 0 ||
+	    tk_buf_put_u32(&a->idanswer, (uint32_t)a->nkeys) != 0)
+		r = TK_ERR_NOMEM;
+	for (i = 0; r == 0 && i < a->nkeys; i++) {
+		mark = a->idanswer.len;
+		if ((r = tk_buf_put_string(&a->idanswer, a->keys[i].blob,
+		    a->keys[i].bloblen)) != 0 ||
+		    (r = tk_buf_put_cstring(&a->idanswer,
+		    a->keys[i].comment)) != 0)
+			break;
+	}
+	if (r == TK_ERR_RANGE) {
+		/* clients take at most 256 KiB: list what fits */
+		a->idanswer.len = mark;
+		agent_log(a, AGENT_LOG_ERR, "%zu keys do not fit one answer: "
+		    "listing the first %zu (select fewer with URIs)",
+		    a->nkeys, i);
+		a->idanswer.d[1] = (uint8_t)(i >> 24);
+		a->idanswer.d[2] = (uint8_t)(i >> 16);
+		a->idanswer.d[3] = (uint8_t)(i >> 8);
+		a->idanswer.d[4] = (uint8_t)i;
+		r = 0;
+	}
+	if (r != 0) {
+		/* never answer with a half-written list */
+		tk_buf_reset(&a->idanswer);
+		keys_clear(a);
+		(void)tk_buf_put_u8(&a->idanswer, SSH_AGENT_IDENTITIES_ANSWER);
+		(void)tk_buf_put_u32(&a->idanswer, 0);
+	}
+	return r;
+}
+
+int
+agent_key_pin_source(struct agent *a, const uint8_t *blob, size_t len,
+    char *path, size_t pathsz)
+{
+	size_t	i;
+	int	r = TK_ERR_NOT_FOUND;
+
+	pthread_mutex_lock(&a->lock);
+	for (i = 0; i < a->nkeys; i++) {
+		if (!agent_blob_eq(a->keys[i].blob, a->keys[i].bloblen, blob, len))
+			continue;
+		if (a->keys[i].src != NULL &&
+		    a->keys[i].src->pin_source != NULL &&
+		    snprintf(path, pathsz, "%s", a->keys[i].src->pin_source) <
+		    (int)pathsz)
+			r = 0;
+		break;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return r;
+}
+
+void
+agent_keyset_free(struct agent *a)
+{
+	keys_clear(a);
+	tk_buf_free(&a->idanswer);
+}

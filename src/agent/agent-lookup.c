@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Requests answered from the served set: the identities answer, a key's
+ * details for a signature, ssh-add -d.  While the agent is locked
+ * (agent-lock.c) nothing is listed and no key is found.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "tokenkeys.h"
+#include "agent/agent.h"
+
+int
+agent_identities(struct agent *a, struct tk_buf *reply)
+{
+	int	r;
+
+	pthread_mutex_lock(&a->lock);
+	(void)agent_expire_locked(a);
+	if (a->locked) {
+		if ((r = tk_buf_put_u8(reply,
+		    SSH_AGENT_IDENTITIES_ANSWER)) == 0)
+			r = tk_buf_put_u32(reply, 0);
+	} else
+		r = tk_buf_put(reply, tk_buf_ptr(&a->idanswer),
+		    tk_buf_avail(&a->idanswer));
+	pthread_mutex_unlock(&a->lock);
+	return r;
+}
+
+int
+agent_key_lookup(struct agent *a, const uint8_t *blob, size_t len,
+    struct agent_key *out, char *comment, size_t commentsz)
+{
+	size_t	i;
+	int	r = TK_ERR_NOT_FOUND;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&a->lock);
+	if (a->locked) {
+		r = TK_ERR_DENIED;
+		goto out;
+	}
+	(void)agent_expire_locked(a);
+	for (i = 0; i < a->nkeys; i++) {
+		if (!agent_blob_eq(a->keys[i].blob, a->keys[i].bloblen, blob, len))
+			continue;
+		*out = a->keys[i];
+		out->blob = NULL;
+		out->comment = NULL;
+		out->src = NULL;
+		out->mod->refs++;
+		snprintf(comment, commentsz, "%s", a->keys[i].comment);
+		r = 0;
+		break;
+	}
+ out:
+	pthread_mutex_unlock(&a->lock);
+	return r;
+}
+
+int
+agent_hide(struct agent *a, const uint8_t *blob, size_t len)
+{
+	size_t	i;
+	int	r = TK_ERR_NOT_FOUND;
+
+	pthread_mutex_lock(&a->lock);
+	for (i = 0; i < a->nkeys; i++)
+		if (agent_blob_eq(a->keys[i].blob, a->keys[i].bloblen, blob, len))
+			break;
+	if (i < a->nkeys && (r = agent_hidden_add(a, blob, len)) == 0)
+		r = agent_rebuild(a);
+	pthread_mutex_unlock(&a->lock);
+	return r;
+}
