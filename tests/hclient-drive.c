@@ -30,6 +30,7 @@
 #include "common/buf.h"
 #include "helper/hclient.h"
 #include "helper/helper.h"
+#include "pkcs11/registry.h"
 #include "ssh/sshkey.h"
 
 #define SIGSZ		8192
@@ -236,7 +237,7 @@ drive(const char *module, const char *pin, const char *dir)
 	free(mp);
 	check(r == 0 && found, "registry (from a --registry helper) names "
 	    "the SoftHSM module (r=%d, %zu paths)", r, np);
-	tk_hclient_paths_free(paths, np);
+	tk_p11_paths_free(paths, np);
 
 	if (!rc_is(tk_hclient_new(module, &c), 0, "helper starts"))
 		return;

@@ -12,6 +12,7 @@
 #include "tokenkeys.h"
 #include "common/buf.h"
 #include "helper/hproto.h"
+#include "pkcs11/registry.h"
 #include "tap.h"
 
 static const uint8_t	blob[] = "\0\0\0\x0bssh-ed25519\0\0\0\x20"
@@ -200,7 +201,7 @@ test_replies(void)
 	    tk_hp_get_paths(tk_buf_ptr(&b), tk_buf_avail(&b), &st, &paths,
 	    &n) == 0 && n == 2 && strcmp(paths[0], "/usr/lib/a.so") == 0 &&
 	    strcmp(paths[1], "/b.so") == 0, "REGISTRY reply round-trips");
-	tk_hclient_paths_free(paths, n);
+	tk_p11_paths_free(paths, n);
 	tk_buf_reset(&b);
 	ok(tk_hp_put_digest(&b, 18, 0, 0x0123456789abcdefULL) == 0 &&
 	    tk_hp_get_rep(tk_buf_ptr(&b), tk_buf_avail(&b), &rep) == 0 &&

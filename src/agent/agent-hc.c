@@ -5,6 +5,7 @@
  */
 #include "tokenkeys.h"
 #include "agent/agent.h"
+#include "pkcs11/registry.h"
 
 static int
 hc_new(const char *path, int registry, void **mod)
@@ -63,7 +64,7 @@ hc_presence(void *mod, uint64_t *digest)
 
 static const struct agent_ops hc_ops = {
 	.registry = tk_hclient_registry,
-	.paths_free = tk_hclient_paths_free,
+	.paths_free = tk_p11_paths_free,
 	.mod_new = hc_new,
 	.mod_free = hc_free,
 	.list = hc_list,

@@ -113,10 +113,7 @@ agent_rebuild(struct agent *a)
 		agent_log(a, AGENT_LOG_ERR, "%zu keys do not fit one answer: "
 		    "listing the first %zu (select fewer with URIs)",
 		    a->nkeys, i);
-		a->idanswer.d[1] = (uint8_t)(i >> 24);
-		a->idanswer.d[2] = (uint8_t)(i >> 16);
-		a->idanswer.d[3] = (uint8_t)(i >> 8);
-		a->idanswer.d[4] = (uint8_t)i;
+		tk_be32_put(a->idanswer.d + 1, (uint32_t)i);
 		r = 0;
 	}
 	if (r != 0) {

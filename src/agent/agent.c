@@ -24,6 +24,7 @@
 
 #include "tokenkeys.h"
 #include "agent/agent.h"
+#include "common/fdio.h"
 
 #define AGENT_MAX_CONNS		512
 #define AGENT_REFRESH_SECS	5
@@ -78,24 +79,6 @@ agent_free(struct agent *a)
 	pthread_mutex_destroy(&a->tty_mu);
 }
 
-/* Read exactly n bytes; 0, or -1 on EOF or error. */
-static int
-read_full(int fd, uint8_t *p, size_t n)
-{
-	ssize_t	r;
-
-	while (n > 0) {
-		r = read(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 /* One reply frame: length header and body in one sendmsg where possible. */
 static int
 write_frame(int fd, const uint8_t *p, size_t n)
@@ -106,10 +89,7 @@ write_frame(int fd, const uint8_t *p, size_t n)
 	size_t		off = 0, total = n + 4;
 	ssize_t		r;
 
-	hdr[0] = (uint8_t)(n >> 24);
-	hdr[1] = (uint8_t)(n >> 16);
-	hdr[2] = (uint8_t)(n >> 8);
-	hdr[3] = (uint8_t)n;
+	tk_be32_put(hdr, (uint32_t)n);
 	while (off < total) {
 		memset(&mh, 0, sizeof(mh));
 		if (off < 4) {
@@ -158,10 +138,9 @@ agent_conn_step(struct agent *a, struct agent_conn *c, int fd,
 	uint32_t	 len;
 	int		 r = -1;
 
-	if (read_full(fd, hdr, 4) != 0)
+	if (tk_fd_read_full(fd, hdr, 4) != 0)
 		goto out;
-	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
-	    (uint32_t)hdr[2] << 8 | hdr[3];
+	len = tk_be32_get(hdr);
 	if (len == 0 || len > AGENT_MAX_FRAME) {
 		agent_log(a, AGENT_LOG_ERR, "request frame of %u bytes "
 		    "(limit %u): closing the connection", len,
@@ -169,7 +148,7 @@ agent_conn_step(struct agent *a, struct agent_conn *c, int fd,
 		goto out;
 	}
 	tk_buf_reset(in);
-	if (tk_buf_reserve(in, len, &p) != 0 || read_full(fd, p, len) != 0) {
+	if (tk_buf_reserve(in, len, &p) != 0 || tk_fd_read_full(fd, p, len) != 0) {
 		agent_log(a, AGENT_LOG_DEBUG, "client went away in the middle "
 		    "of a request");
 		goto out;

@@ -34,6 +34,7 @@
 #include "tokenkeys.h"
 #include "common/buf.h"
 #include "common/deadline.h"
+#include "common/fdio.h"
 #include "helper/hclient-int.h"
 #include "helper/hproto.h"
 
@@ -374,23 +375,6 @@ hc_proc_reinit(struct tk_hclient *c)
 	return due;
 }
 
-static int
-write_all(int fd, const uint8_t *d, size_t n)
-{
-	ssize_t	w;
-
-	while (n > 0) {
-		w = send(fd, d, n, MSG_NOSIGNAL);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return TK_ERR_CONNECTION;
-		d += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 uint32_t
 hc_next_id(struct tk_hclient *c)
 {
@@ -443,7 +427,7 @@ hc_call(struct tk_hclient *c, const struct tk_buf *frame, uint32_t id,
 		p->calls = &call;
 		pthread_mutex_unlock(&c->mu);
 		pthread_mutex_lock(&p->wmu);
-		r = write_all(p->fd, tk_buf_ptr(frame), tk_buf_avail(frame));
+		r = tk_fd_send_all(p->fd, tk_buf_ptr(frame), tk_buf_avail(frame));
 		pthread_mutex_unlock(&p->wmu);
 		pthread_mutex_lock(&c->mu);
 		if (r != 0) {

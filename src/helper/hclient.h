@@ -72,10 +72,9 @@ const char *tk_hclient_module(const struct tk_hclient *);
 
 /*
  * Paths of the modules in p11-kit's registry, found by a short-lived
- * helper (so this process loads nothing).  Free with tk_hclient_paths_free.
+ * helper (so this process loads nothing).  Free with tk_p11_paths_free.
  */
 int	tk_hclient_registry(char ***paths, size_t *n);
-void	tk_hclient_paths_free(char **, size_t);
 
 /* Keys matching uri on present tokens; free with tk_hkeys_free. */
 int	tk_hclient_list(struct tk_hclient *, const char *uri,

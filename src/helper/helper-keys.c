@@ -13,6 +13,7 @@
 #include "common/util.h"
 #include "helper/helper.h"
 #include "helper/hproto.h"
+#include "pkcs11/registry.h"
 #include "ssh/sshkey.h"
 
 #define HK_ENTRIES_MAX	65536
@@ -308,43 +309,6 @@ hk_presence(struct helper *h, uint64_t *digest)
 int
 hk_registry_paths(char ***pathsp, size_t *np)
 {
-	CK_FUNCTION_LIST	**list;
-	char			**paths = NULL, **nps, *fn, *opt;
-	size_t			  i, n = 0;
-	int			  r = 0, trust;
-
-	*pathsp = NULL;
-	*np = 0;
-	p11_kit_be_quiet();
-	if ((list = p11_kit_modules_load(NULL, 0)) == NULL)
-		return TK_ERR_MODULE;
-	for (i = 0; list[i] != NULL; i++) {
-		/* trust-policy modules hold CA certificates, never keys */
-		trust = 0;
-		if ((opt = p11_kit_config_option(list[i], "trust-policy")) !=
-		    NULL) {
-			trust = strcmp(opt, "yes") == 0 ||
-			    strcmp(opt, "true") == 0;
-			free(opt);
-		}
-		if (trust || (fn = p11_kit_module_get_filename(list[i])) ==
-		    NULL)
-			continue;
-		if ((nps = reallocarray(paths, n + 2, sizeof(*nps))) == NULL) {
-			free(fn);
-			r = TK_ERR_NOMEM;
-			goto out;
-		}
-		paths = nps;
-		paths[n++] = fn;
-		paths[n] = NULL;
-	}
-	*pathsp = paths;
-	*np = n;
-	paths = NULL;
- out:
-	if (paths != NULL)
-		tk_hclient_paths_free(paths, n);
-	p11_kit_modules_release(list);
-	return r;
+	/* trust-policy modules hold CA certificates, never keys */
+	return tk_p11_registry_paths(NULL, TK_REG_SKIP_TRUST, pathsp, np);
 }

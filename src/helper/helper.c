@@ -30,6 +30,7 @@
 #include "common/secret.h"
 #include "helper/helper.h"
 #include "helper/hproto.h"
+#include "pkcs11/registry.h"
 #include "ssh/sshsig.h"
 
 #define READ_CHUNK	65536
@@ -267,7 +268,7 @@ handle(struct server *sv, const struct tk_hp_req *req, const char *pin,
 		st = h != NULL ? TK_ERR_UNSUPPORTED :
 		    hk_registry_paths(&paths, &n);
 		r = tk_hp_put_paths(out, req->id, st, paths, n);
-		tk_hclient_paths_free(paths, n);
+		tk_p11_paths_free(paths, n);
 		goto out;
 	}
 	if (h == NULL || h->sg == NULL) {
@@ -488,7 +489,7 @@ tk_helper_registry(int fd)
 			return r;
 		for (i = 0; i < n; i++)
 			printf("%s\n", paths[i]);
-		tk_hclient_paths_free(paths, n);
+		tk_p11_paths_free(paths, n);
 		return fflush(stdout) == 0 ? 0 : TK_ERR_SYSTEM;
 	}
 	server_init(&sv, NULL, fd);

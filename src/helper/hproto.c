@@ -7,6 +7,7 @@
 
 #include "tokenkeys.h"
 #include "helper/hproto.h"
+#include "pkcs11/registry.h"
 
 int
 tk_hp_frame_len(const struct tk_buf *stream, size_t max, size_t *framelen)
@@ -524,18 +525,6 @@ tk_hkeys_free(struct tk_hkey *keys, size_t n)
 	free(keys);
 }
 
-void
-tk_hclient_paths_free(char **paths, size_t n)
-{
-	size_t	i;
-
-	if (paths == NULL)
-		return;
-	for (i = 0; i < n; i++)
-		free(paths[i]);
-	free(paths);
-}
-
 /* A NUL-free string of at most max bytes, as a new C string. */
 static int
 get_dup(struct tk_buf *b, size_t max, char **out)
@@ -669,6 +658,6 @@ tk_hp_get_paths(const uint8_t *frame, size_t len, int *status,
 	*np = n;
 	paths = NULL;
  out:
-	tk_hclient_paths_free(paths, n);
+	tk_p11_paths_free(paths, n);
 	return r;
 }

@@ -143,7 +143,7 @@ int	tk_hp_put_digest(struct tk_buf *out, uint32_t id, int status,
 int	tk_hp_get_rep(const uint8_t *frame, size_t len, struct tk_hp_rep *rep);
 /*
  * LIST and REGISTRY replies: *status is the helper's verdict; on 0 the
- * arrays are allocated (free with tk_hkeys_free / tk_hclient_paths_free).
+ * arrays are allocated (free with tk_hkeys_free / tk_p11_paths_free).
  */
 int	tk_hp_get_keys(const uint8_t *frame, size_t len, int *status,
 	    struct tk_hkey **keys, size_t *n);

@@ -16,6 +16,7 @@
 #include "tokenkeys.h"
 #include "fuzz.h"
 #include "helper/hproto.h"
+#include "pkcs11/registry.h"
 
 #define SAME(a, an, b, bn)	((an) == (bn) && \
 	((an) == 0 || memcmp((a), (b), (an)) == 0))
@@ -188,8 +189,8 @@ paths(const uint8_t *frame, size_t len)
 	for (i = 0; i < n; i++)
 		if (!same_str(p[i], p2[i]))
 			abort();
-	tk_hclient_paths_free(p2, n2);
-	tk_hclient_paths_free(p, n);
+	tk_p11_paths_free(p2, n2);
+	tk_p11_paths_free(p, n);
 	tk_buf_free(&out);
 }
 
