@@ -13,6 +13,7 @@
 #include "common/pinsrc.h"
 #include "common/secret.h"
 #include "pkcs11/ctx.h"
+#include "pkcs11/pingate.h"
 
 struct walkarg {
 	struct tk_ctx	*ctx;
@@ -111,9 +112,11 @@ login_cb(void *arg, const struct tk_p11_token *t, CK_SESSION_HANDLE s)
 	struct tk_ctx		*c = wa->ctx;
 	CK_FUNCTION_LIST	*f = t->mod->f;
 	CK_SESSION_INFO		 si;
-	char			 name[32 * 4 + 1], desc[256];
+	char			 name[32 * 4 + 1];
 	char			*pin = NULL;
 	size_t			 len = 0;
+	enum tk_pin_from	 from;
+	enum tk_pin_gate	 g;
 	CK_RV			 rv;
 	int			 r = 0, tries = -1;
 
@@ -124,31 +127,44 @@ login_cb(void *arg, const struct tk_p11_token *t, CK_SESSION_HANDLE s)
 	    si.state == CKS_RW_USER_FUNCTIONS))
 		goto out;
 	tk_p11_token_label(t, name, sizeof(name));
-	if (t->tinfo.flags & CKF_USER_PIN_LOCKED) {
+	from = p11_kit_uri_get_pin_source(wa->uri) != NULL ||
+	    p11_kit_uri_get_pin_value(wa->uri) != NULL ? TK_PIN_FROM_FILE :
+	    TK_PIN_FROM_PROMPT;
+	g = tk_pin_gate(tk_p11_token_flags(t->tinfo.flags), from);
+	if (g == TK_PIN_REFUSE_LOCKED) {
 		tk_modset_report(&c->ms, TK_ERR_PIN_LOCKED, "token \"%s\" is "
 		    "locked: PIN retries exhausted; unlock it with the PUK "
 		    "or SO PIN", name);
 		r = -1;
 		goto out;
 	}
-	if (t->tinfo.flags & CKF_PROTECTED_AUTHENTICATION_PATH) {
+	if (g == TK_PIN_REFUSE_FINAL) {
+		/* Not even read: a PIN nobody typed never gets the last try. */
+		tk_modset_report(&c->ms, TK_ERR_DENIED, "token \"%s\" has one "
+		    "PIN try left: the pin-source PIN is not tried (a wrong "
+		    "one would lock it); log in once by typing the PIN "
+		    "(tokenkeys list --login without pin-source), or unblock "
+		    "the PIN", name);
+		r = -1;
+		goto out;
+	}
+	if (g == TK_PIN_USE_PAD) {
 		rv = f->C_Login(s, CKU_USER, NULL, 0);
 		goto done;
 	}
 	if ((r = tk_secret_alloc((void **)&pin, TK_PIN_MAX)) != 0)
 		goto out;
-	if (p11_kit_uri_get_pin_source(wa->uri) != NULL ||
-	    p11_kit_uri_get_pin_value(wa->uri) != NULL) {
+	if (from == TK_PIN_FROM_FILE) {
 		if ((r = pin_from_source(c, wa->uristr, name, pin, TK_PIN_MAX,
 		    &len)) != 0) {
 			r = -1;
 			goto out;
 		}
 	} else if (c->pinfn != NULL) {
-		if (t->tinfo.flags & CKF_USER_PIN_FINAL_TRY)
+		/* The person is told in the prompt; cancelling refuses. */
+		if (g == TK_PIN_CONFIRM_FINAL)
 			tries = 1;
-		snprintf(desc, sizeof(desc), "PIN for token \"%s\"", name);
-		r = c->pinfn(c->pinarg, desc, tries, pin, TK_PIN_MAX, &len);
+		r = c->pinfn(c->pinarg, name, tries, pin, TK_PIN_MAX, &len);
 	} else
 		r = TK_ERR_NO_PROMPT;
 	if (r != 0) {

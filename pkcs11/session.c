@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "pkcs11/pingate.h"
 #include "pkcs11/signer.h"
 
 int
@@ -361,19 +362,7 @@ state_from_locked(const struct tk_sslot *s, struct tk_tokstate *st)
 	memset(st, 0, sizeof(*st));
 	memcpy(st->label, s->label, sizeof(st->label));
 	memcpy(st->serial, s->serial, sizeof(st->serial));
-	st->flags = TK_TOKEN_PRESENT;
-	if (f & CKF_LOGIN_REQUIRED)
-		st->flags |= TK_TOKEN_LOGIN_REQUIRED;
-	if (f & CKF_PROTECTED_AUTHENTICATION_PATH)
-		st->flags |= TK_TOKEN_PROTECTED_AUTH;
-	if (f & CKF_USER_PIN_COUNT_LOW)
-		st->flags |= TK_TOKEN_PIN_COUNT_LOW;
-	if (f & CKF_USER_PIN_FINAL_TRY)
-		st->flags |= TK_TOKEN_PIN_FINAL_TRY;
-	if (f & CKF_USER_PIN_LOCKED)
-		st->flags |= TK_TOKEN_PIN_LOCKED;
-	if (!(f & CKF_TOKEN_INITIALIZED))
-		st->flags |= TK_TOKEN_NOT_INITIALIZED;
+	st->flags = tk_p11_token_flags(f);
 	st->min_pin = pinlen_bound(s->min_pin);
 	st->max_pin = pinlen_bound(s->max_pin);
 	if (st->max_pin != 0 && st->min_pin > st->max_pin)

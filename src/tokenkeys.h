@@ -83,7 +83,9 @@ int		 tk_ctx_add_module(struct tk_ctx *, const char *path);
 /*
  * Where a login needs a PIN and the URI has no pin-source: fill pin
  * (pinsz bytes, NUL-terminated) and *len, or return TK_ERR_CANCELLED.
- * desc names the token (sanitised); tries_left is -1 when unknown.
+ * desc is the token's name (its label, sanitised), for the callback to
+ * build its prompt around; tries_left is -1 when unknown, 1 on the final
+ * try (say so: cancelling then keeps the last try).
  */
 typedef int	tk_pin_fn(void *arg, const char *desc, int tries_left,
 		    char *pin, size_t pinsz, size_t *len);

@@ -18,6 +18,8 @@
 
 #include "tokenkeys.h"
 #include "agent/agent.h"
+#include "pkcs11/pingate.h"
+#include "prompt/prompt-text.h"
 
 struct ask {
 	struct agent		*a;
@@ -114,8 +116,8 @@ confirm_use(struct ask *q)
 
 	ask_names(q);
 	prompt_init(q, &p);
-	snprintf(desc, sizeof(desc), "Allow use of key %s on token \"%s\"?\n"
-	    "Key fingerprint %s.", q->comment, q->label, q->fp);
+	tk_ptext_use_confirm(desc, sizeof(desc), q->comment,
+	    q->t != NULL ? q->t->label : "", q->fp);
 	p.desc = desc;
 	r = run_confirm(q, &p);
 	if (r != 0)
@@ -135,12 +137,14 @@ ask_pin(struct ask *q, const struct tk_htoken *tok, int context, char *pin,
 {
 	struct tk_prompt	p;
 	char			desc[768], err[256];
+	enum tk_pin_gate	g;
 	int			tries, r;
 
 	*pinlen = 0;
 	*pad = 0;
 	ask_names(q);
-	if (tok->flags & TK_TOKEN_PIN_LOCKED) {
+	g = tk_pin_gate(tok->flags, TK_PIN_FROM_PROMPT);
+	if (g == TK_PIN_REFUSE_LOCKED) {
 		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\": the user PIN is "
 		    "locked (no tries left); not asking. Unlock it with the "
 		    "SO PIN or PUK (e.g. pkcs11-tool --init-pin, or the "
@@ -148,19 +152,16 @@ ask_pin(struct ask *q, const struct tk_htoken *tok, int context, char *pin,
 		r = TK_ERR_PIN_LOCKED;
 		goto out;
 	}
-	if (tok->flags & TK_TOKEN_PROTECTED_AUTH) {
-		agent_log(q->a, AGENT_LOG_INFO, "token \"%s\": use the "
-		    "reader's keypad to enter the PIN for key %s", q->label,
-		    q->fp);
+	if (g == TK_PIN_USE_PAD) {
+		tk_ptext_pinpad(desc, sizeof(desc), q->t->label, q->fp);
+		agent_log(q->a, AGENT_LOG_INFO, "%s", desc);
 		*pad = 1;
 		r = 0;
 		goto out;
 	}
 	prompt_init(q, &p);
-	if (tok->flags & TK_TOKEN_PIN_FINAL_TRY) {
-		snprintf(desc, sizeof(desc), "Token \"%s\" has ONE PIN try "
-		    "left: a wrong PIN locks it.\nAsk for the PIN to use key "
-		    "%s?", q->label, q->fp);
+	if (g == TK_PIN_CONFIRM_FINAL) {
+		tk_ptext_final_confirm(desc, sizeof(desc), q->t->label, q->fp);
 		p.desc = desc;
 		if ((r = run_confirm(q, &p)) != 0) {
 			agent_log(q->a, AGENT_LOG_INFO, "token \"%s\": final "
@@ -169,21 +170,9 @@ ask_pin(struct ask *q, const struct tk_htoken *tok, int context, char *pin,
 			goto out;
 		}
 	}
-	err[0] = '\0';
-	if (q->t->wrong_pin)
-		snprintf(err, sizeof(err), "The last PIN entered was wrong.");
-	if (tok->flags & TK_TOKEN_PIN_FINAL_TRY)
-		snprintf(err + strlen(err), sizeof(err) - strlen(err),
-		    "%sThis is the LAST try before the PIN locks.",
-		    err[0] ? " " : "");
-	else if (tok->flags & TK_TOKEN_PIN_COUNT_LOW)
-		snprintf(err + strlen(err), sizeof(err) - strlen(err),
-		    "%sWarning: few PIN tries are left.", err[0] ? " " : "");
-	snprintf(desc, sizeof(desc), "%sPIN for token \"%s\"%s%s%s\n"
-	    "to use key %s\n%s", context ? "Signature PIN (asked for every "
-	    "use of this key)\n" : "", q->label, tok->serial[0] ? " (serial " :
-	    "", tok->serial[0] ? tok->serial : "", tok->serial[0] ? ")" : "",
-	    q->fp, q->comment);
+	tk_ptext_pin_error(err, sizeof(err), q->t->wrong_pin, g);
+	tk_ptext_pin(desc, sizeof(desc), q->t->label, tok->serial, q->fp,
+	    q->comment, context);
 	p.desc = desc;
 	p.prompt = "PIN:";
 	p.error = err[0] ? err : NULL;
@@ -194,8 +183,8 @@ ask_pin(struct ask *q, const struct tk_htoken *tok, int context, char *pin,
 		if (r != TK_ERR_PIN_INVALID)
 			break;
 		/* Refused here, so no try on the token was spent. */
-		snprintf(err, sizeof(err), "The PIN must be %u to %u "
-		    "characters long.", tok->min_pin, tok->max_pin);
+		tk_ptext_pin_length(err, sizeof(err), tok->min_pin,
+		    tok->max_pin);
 		p.error = err;
 	}
 	if (r != 0)
@@ -221,13 +210,15 @@ pinsrc_pin(struct ask *q, const struct tk_htoken *tok, char *pin,
     size_t pinsz, size_t *pinlen, int *pad)
 {
 	struct tk_fileid	 id;
-	char			 why[128];
+	char			 why[128], msg[512];
+	enum tk_pin_gate	 g;
 	int			 r;
 
 	*pinlen = 0;
 	*pad = 0;
 	ask_names(q);
-	if (tok->flags & TK_TOKEN_PIN_LOCKED) {
+	g = tk_pin_gate(tok->flags, TK_PIN_FROM_FILE);
+	if (g == TK_PIN_REFUSE_LOCKED) {
 		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\": the user PIN is "
 		    "locked (no tries left); the PIN from pin-source %s is "
 		    "not tried. Unlock it with the SO PIN or PUK", q->label,
@@ -235,15 +226,14 @@ pinsrc_pin(struct ask *q, const struct tk_htoken *tok, char *pin,
 		r = TK_ERR_PIN_LOCKED;
 		goto out;
 	}
-	if (tok->flags & TK_TOKEN_PROTECTED_AUTH) {
-		agent_log(q->a, AGENT_LOG_INFO, "token \"%s\": use the "
-		    "reader's keypad to enter the PIN for key %s", q->label,
-		    q->fp);
+	if (g == TK_PIN_USE_PAD) {
+		tk_ptext_pinpad(msg, sizeof(msg), q->t->label, q->fp);
+		agent_log(q->a, AGENT_LOG_INFO, "%s", msg);
 		*pad = 1;
 		r = 0;
 		goto out;
 	}
-	if (tok->flags & TK_TOKEN_PIN_FINAL_TRY) {
+	if (g == TK_PIN_REFUSE_FINAL) {
 		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\" has ONE PIN try "
 		    "left: the PIN from pin-source %s is not tried unattended "
 		    "(a wrong one would lock the token); log in once with "
@@ -274,7 +264,7 @@ pinsrc_pin(struct ask *q, const struct tk_htoken *tok, char *pin,
 		r = TK_ERR_PIN_INVALID;
 		goto out;
 	}
-	if (tok->flags & TK_TOKEN_PIN_COUNT_LOW)
+	if (g == TK_PIN_USE_LOW)
 		agent_log(q->a, AGENT_LOG_INFO, "token \"%s\": few PIN tries "
 		    "are left", q->label);
 	q->pinsrc_used = 1;
@@ -508,7 +498,8 @@ agent_login_given(struct agent *a, struct agent_source *s,
 	ask_names(&q);
 	pthread_mutex_lock(&t->mu);
 	if ((r = a->ops->token(s->mod->h, h->blob, h->bloblen, &tok)) == 0 &&
-	    (tok.flags & TK_TOKEN_PIN_LOCKED)) {
+	    tk_pin_gate(tok.flags, TK_PIN_FROM_SSH_ADD) ==
+	    TK_PIN_REFUSE_LOCKED) {
 		agent_log(a, AGENT_LOG_ERR, "token \"%s\": the user PIN is "
 		    "locked; the PIN given to ssh-add was not tried", q.label);
 		r = TK_ERR_PIN_LOCKED;

@@ -4,30 +4,28 @@
  * terminal, whichever src/prompt.c finds, with the terminal allowed
  * because the user is running us in the foreground.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "prompt/prompt.h"
+#include "prompt/prompt-text.h"
 
 int
 cli_pin(void *arg, const char *desc, int tries_left, char *pin, size_t pinsz,
     size_t *len)
 {
 	struct tk_prompt	p = { 0 };
-	char			err[64];
+	char			text[256], err[64];
 
 	(void)arg;
+	/* desc is the token's name; the words around it are prompt-text.c's */
+	tk_ptext_cli_pin(text, sizeof(text), desc);
+	tk_ptext_cli_tries(err, sizeof(err), tries_left);
 	p.title = "tokenkeys";
-	p.desc = desc;
+	p.desc = text;
 	p.prompt = "PIN:";
-	if (tries_left == 1)
-		p.error = "This is the last try before the PIN is locked.";
-	else if (tries_left > 1) {
-		snprintf(err, sizeof(err), "%d tries left", tries_left);
-		p.error = err;
-	}
+	p.error = err[0] != '\0' ? err : NULL;
 	p.ttyname = isatty(STDIN_FILENO) ? ttyname(STDIN_FILENO) : NULL;
 	p.display = getenv("WAYLAND_DISPLAY") != NULL ?
 	    getenv("WAYLAND_DISPLAY") : getenv("DISPLAY");

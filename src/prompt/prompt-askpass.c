@@ -20,7 +20,6 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,23 +32,6 @@
 #define ASKPASS_DRAIN_MAX	65536
 
 extern char **environ;
-
-enum tk_askpass_require
-tk_askpass_require(void)
-{
-	const char *s;
-	enum tk_askpass_require m = AR_DEFAULT;
-
-	if ((s = getenv("SSH_ASKPASS_REQUIRE")) == NULL)
-		;
-	else if (strcasecmp(s, "never") == 0)
-		m = AR_NEVER;
-	else if (strcasecmp(s, "prefer") == 0)
-		m = AR_PREFER;
-	else if (strcasecmp(s, "force") == 0)
-		m = AR_FORCE;
-	return m;
-}
 
 /*
  * The child's environment: ours without SSH_ASKPASS_PROMPT (an inherited

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Inside the prompt: the methods prompt.c chooses among.  Private to
- * src/prompt*.c.
+ * the files of src/prompt/; tk_prompt_text and tk_askpass_require live in
+ * prompt-util.c, below the dispatcher and the methods.
  *
  * Each method asks once, before deadline.  For a confirmation confirm is
  * set and pin is NULL; otherwise the answer goes to pin (pinsz bytes,

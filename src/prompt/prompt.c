@@ -23,39 +23,6 @@
 
 enum method { M_PINENTRY, M_ASKPASS, M_TTY };
 
-char *
-tk_prompt_text(const struct tk_prompt *p, int confirm)
-{
-	const char *part[3];
-	char *s;
-	size_t i, n, off;
-
-	part[0] = p->error;
-	part[1] = p->desc;
-	part[2] = p->prompt;
-	if (!confirm && (part[2] == NULL || *part[2] == '\0'))
-		part[2] = "PIN:";
-	n = 1;
-	for (i = 0; i < 3; i++)
-		if (part[i] != NULL)
-			n += strlen(part[i]) + 1;
-	if ((s = malloc(n)) == NULL)
-		goto out;
-	off = 0;
-	for (i = 0; i < 3; i++) {
-		if (part[i] == NULL || *part[i] == '\0')
-			continue;
-		if (off > 0)
-			s[off++] = '\n';
-		n = strlen(part[i]);
-		memcpy(s + off, part[i], n);
-		off += n;
-	}
-	s[off] = '\0';
- out:
-	return s;
-}
-
 static size_t
 plan(const struct tk_prompt *p, enum method m[3])
 {

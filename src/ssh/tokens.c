@@ -12,6 +12,7 @@
 #include "common/buf.h"
 #include "common/util.h"
 #include "pkcs11/ctx.h"
+#include "pkcs11/pingate.h"
 #include "ssh/sshkey.h"
 
 struct tk_token {
@@ -50,19 +51,7 @@ token_flags(const struct tk_p11_token *t)
 		r |= TK_TOKEN_TRUST_MODULE;
 	if (!t->present)
 		goto out;
-	r |= TK_TOKEN_PRESENT;
-	if (f & CKF_LOGIN_REQUIRED)
-		r |= TK_TOKEN_LOGIN_REQUIRED;
-	if (f & CKF_PROTECTED_AUTHENTICATION_PATH)
-		r |= TK_TOKEN_PROTECTED_AUTH;
-	if (f & CKF_USER_PIN_COUNT_LOW)
-		r |= TK_TOKEN_PIN_COUNT_LOW;
-	if (f & CKF_USER_PIN_FINAL_TRY)
-		r |= TK_TOKEN_PIN_FINAL_TRY;
-	if (f & CKF_USER_PIN_LOCKED)
-		r |= TK_TOKEN_PIN_LOCKED;
-	if (!(f & CKF_TOKEN_INITIALIZED))
-		r |= TK_TOKEN_NOT_INITIALIZED;
+	r |= tk_p11_token_flags(f);
  out:
 	return r;
 }

@@ -234,6 +234,14 @@ ctl_line(struct ctl *ctl, const char *line)
 		memset(ctl->serial, ' ', sizeof(ctl->serial));
 		memcpy(ctl->serial, f[1], len[1]);
 		ctl->has_serial = 1;
+	} else if (strcmp(k, "token_label") == 0 && nf == 2) {
+		if (len[1] == 0 || len[1] > sizeof(ctl->tlabel)) {
+			err = "expected token_label VALUE, 1 to 32 bytes";
+			goto out;
+		}
+		memset(ctl->tlabel, ' ', sizeof(ctl->tlabel));
+		memcpy(ctl->tlabel, f[1], len[1]);
+		ctl->has_tlabel = 1;
 	} else if (strcmp(k, "always_auth") == 0 && nf == 1)
 		ctl->always_auth = 1;
 	else if (strcmp(k, "corrupt_sig") == 0 && nf == 1)

@@ -34,6 +34,9 @@
  *	serial VALUE		C_GetTokenInfo reports this serial number
  *				(with a card change: another card, same
  *				keys)
+ *	token_label VALUE	C_GetTokenInfo reports this token label
+ *				(1 to 32 bytes; URIs naming the token by
+ *				its old label no longer match it)
  *	fail FUNC CKR [N|always|until_init]
  *				next N (default 1) calls of FUNC return CKR;
  *				until_init: every call does, until some
@@ -225,6 +228,8 @@ struct ctl {
 	size_t		 pinlen;
 	int		 has_serial;
 	unsigned char	 serial[16];	/* blank padded */
+	int		 has_tlabel;
+	unsigned char	 tlabel[32];	/* blank padded */
 	int		 always_auth;
 	int		 corrupt_sig;
 	int		 protected_auth;

@@ -83,6 +83,8 @@ w_GetTokenInfo(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info)
 	if (c.ctl->has_serial)
 		memcpy(info->serialNumber, c.ctl->serial,
 		    sizeof(info->serialNumber));
+	if (c.ctl->has_tlabel)
+		memcpy(info->label, c.ctl->tlabel, sizeof(info->label));
  out:
 	call_leave(&c);
 	return rv;

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The texts of prompt-text.h.  The wording is what the agent and the
+ * command line showed before it was gathered here; tests grep for parts
+ * of it ("ONE PIN try left", "LAST try before the PIN locks", "serial X").
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "tokenkeys.h"
+#include "prompt/prompt-text.h"
+
+/* Room for a sanitised token string: every byte may become \xNN. */
+#define SAFE_MAX	(4 * 256 + 1)
+
+struct safe {
+	char	s[SAFE_MAX];
+};
+
+/* s, sanitised into out (cut if too long, never half an escape). */
+static const char *
+safe(struct safe *out, const char *s)
+{
+	(void)tk_str_sanitize(s != NULL ? s : "", out->s, sizeof(out->s));
+	return out->s;
+}
+
+void
+tk_ptext_pin(char *buf, size_t bufsz, const char *label, const char *serial,
+    const char *fp, const char *comment, int context)
+{
+	struct safe	l, s, c;
+	const char	*sn;
+
+	sn = safe(&s, serial);
+	snprintf(buf, bufsz, "%sPIN for token \"%s\"%s%s%s\nto use key %s\n%s",
+	    context ? "Signature PIN (asked for every use of this key)\n" : "",
+	    safe(&l, label), sn[0] ? " (serial " : "", sn, sn[0] ? ")" : "",
+	    fp != NULL ? fp : "", safe(&c, comment));
+}
+
+void
+tk_ptext_pin_error(char *buf, size_t bufsz, int wrong_before,
+    enum tk_pin_gate g)
+{
+	const char	*tries = "";
+
+	if (g == TK_PIN_CONFIRM_FINAL)
+		tries = "This is the LAST try before the PIN locks.";
+	else if (g == TK_PIN_USE_LOW)
+		tries = "Warning: few PIN tries are left.";
+	snprintf(buf, bufsz, "%s%s%s", wrong_before ? "The last PIN entered "
+	    "was wrong." : "", wrong_before && tries[0] ? " " : "", tries);
+}
+
+void
+tk_ptext_pin_length(char *buf, size_t bufsz, unsigned int min,
+    unsigned int max)
+{
+	snprintf(buf, bufsz, "The PIN must be %u to %u characters long.", min,
+	    max);
+}
+
+void
+tk_ptext_final_confirm(char *buf, size_t bufsz, const char *label,
+    const char *fp)
+{
+	struct safe	l;
+
+	snprintf(buf, bufsz, "Token \"%s\" has ONE PIN try left: a wrong PIN "
+	    "locks it.\nAsk for the PIN to use key %s?", safe(&l, label),
+	    fp != NULL ? fp : "");
+}
+
+void
+tk_ptext_use_confirm(char *buf, size_t bufsz, const char *comment,
+    const char *label, const char *fp)
+{
+	struct safe	c, l;
+
+	snprintf(buf, bufsz, "Allow use of key %s on token \"%s\"?\n"
+	    "Key fingerprint %s.", safe(&c, comment), safe(&l, label),
+	    fp != NULL ? fp : "");
+}
+
+void
+tk_ptext_pinpad(char *buf, size_t bufsz, const char *label, const char *fp)
+{
+	struct safe	l;
+
+	snprintf(buf, bufsz, "token \"%s\": use the reader's keypad to enter "
+	    "the PIN for key %s", safe(&l, label), fp != NULL ? fp : "");
+}
+
+void
+tk_ptext_cli_pin(char *buf, size_t bufsz, const char *name)
+{
+	struct safe	n;
+
+	snprintf(buf, bufsz, "PIN for token \"%s\"", safe(&n, name));
+}
+
+void
+tk_ptext_cli_tries(char *buf, size_t bufsz, int tries_left)
+{
+	if (tries_left == 1)
+		snprintf(buf, bufsz, "This is the last try before the PIN is "
+		    "locked.");
+	else if (tries_left > 1)
+		snprintf(buf, bufsz, "%d tries left", tries_left);
+	else if (bufsz > 0)
+		buf[0] = '\0';
+}

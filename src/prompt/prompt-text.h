@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Every text a person is shown about a login, built in one place: the
+ * PIN prompt, its error line, the confirmations, the PIN pad message.
+ *
+ * Strings that come from a token (label, serial, object label, a key's
+ * comment) are passed raw: each goes through tk_str_sanitize() here, so
+ * no caller can forget it and no escape sequence reaches askpass's argv,
+ * pinentry, a terminal or a log.  Our own strings (fingerprints) are
+ * passed as they are.  Each function writes a NUL-terminated text of at
+ * most bufsz bytes into buf, cut if it does not fit; a NULL string is
+ * taken as empty.
+ */
+#ifndef TK_PROMPT_TEXT_H
+#define TK_PROMPT_TEXT_H
+
+#include <stddef.h>
+
+#include "pkcs11/pingate.h"
+
+/*
+ * The agent's PIN prompt: token label and serial (both raw), the key's
+ * fingerprint and comment; context: the key asks a PIN for every use.
+ */
+void	tk_ptext_pin(char *buf, size_t bufsz, const char *label,
+	    const char *serial, const char *fp, const char *comment,
+	    int context);
+
+/*
+ * The error line above the agent's PIN prompt: that the last PIN was
+ * wrong (wrong_before), and what the gate said about the tries left.
+ * Empty when there is nothing to say.
+ */
+void	tk_ptext_pin_error(char *buf, size_t bufsz, int wrong_before,
+	    enum tk_pin_gate);
+
+/* The PIN typed was refused here for its length (no try spent). */
+void	tk_ptext_pin_length(char *buf, size_t bufsz, unsigned int min,
+	    unsigned int max);
+
+/* The confirmation before the final PIN try (TK_PIN_CONFIRM_FINAL). */
+void	tk_ptext_final_confirm(char *buf, size_t bufsz, const char *label,
+	    const char *fp);
+
+/* The confirm constraint: may this key on this token be used? */
+void	tk_ptext_use_confirm(char *buf, size_t bufsz, const char *comment,
+	    const char *label, const char *fp);
+
+/* A PIN pad takes the PIN (TK_PIN_USE_PAD). */
+void	tk_ptext_pinpad(char *buf, size_t bufsz, const char *label,
+	    const char *fp);
+
+/* The command line's PIN prompt, naming the token (raw name). */
+void	tk_ptext_cli_pin(char *buf, size_t bufsz, const char *name);
+
+/*
+ * The command line's error line for tries_left (-1 unknown, 1 the last
+ * try); empty when there is nothing to say.
+ */
+void	tk_ptext_cli_tries(char *buf, size_t bufsz, int tries_left);
+
+#endif /* TK_PROMPT_TEXT_H */
