@@ -16,7 +16,7 @@ done
 [ -r "$TK_MODULE" ] || skip_all "SoftHSM2 module $TK_MODULE not installed"
 [ -x "$TOKENKEYS" ] || skip_all "tokenkeys binary $TOKENKEYS not built"
 
-plan 17
+plan 18
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -129,6 +129,20 @@ is "$rc:$(printf '%s\n' "$out" | grep -cF "${CAT#* }")" "1:0" \
 tk_run "$TOKENKEYS" list "$URI;id=%33"
 is "$rc:$out:$err" "1::tokenkeys: no key matches URI $URI;id=%33" \
     "nor without --login, and it is not counted as undecided"
+
+# A token label is the token maker's: escaped in the line on stderr.
+S2=$(tk_token_new "$(printf 'evil\033[2Jca')" $PIN 12345678) ||
+    bail "cannot create the token with an escape in its label"
+tk_cert_write "$S2" $PIN "$T/ca.der" 41 "some ca" ||
+    bail "cannot write a CA certificate on the second token"
+tk_run "$TOKENKEYS" list "pkcs11:serial=$S2"
+if grep -q "$(printf '\033')" "$T/err"; then
+	not_ok "the token label in the line on stderr is escaped"
+else
+	check "the token label in the line on stderr is escaped" grep -qF \
+	    'tokenkeys: 1 CA certificate on token "evil\x1b[2Jca" left out' \
+	    "$T/err"
+fi
 
 # ------------------------------------------------------------------ agent
 tk_agent_askpass
