@@ -285,24 +285,27 @@ cert_ec(EVP_PKEY *pk, struct tk_pubkey *k)
 	return r;
 }
 
-int
-tk_decode_cert(const uint8_t *der, size_t len, struct tk_pubkey *k)
+/* With ca NULL, a CA certificate is TK_ERR_DENIED; else *ca tells. */
+static int
+cert_decode(const uint8_t *der, size_t len, struct tk_pubkey *k, int *ca)
 {
 	const unsigned char	*p = der;
 	X509			*x = NULL;
 	EVP_PKEY		*pk;
 	size_t			 qlen = 32;
-	int			 r = TK_ERR_FORMAT;
+	int			 r = TK_ERR_FORMAT, isca;
 
 	if (len == 0 || len > TK_ATTR_MAX || len > LONG_MAX)
 		goto out;
 	if ((x = d2i_X509(NULL, &p, (long)len)) == NULL || p != der + len)
 		goto out;
-	/* a certificate authority's certificate names no key of ours */
-	if (X509_get_extension_flags(x) & EXFLAG_CA) {
+	isca = (X509_get_extension_flags(x) & EXFLAG_CA) != 0;
+	if (isca && ca == NULL) {
 		r = TK_ERR_DENIED;
 		goto out;
 	}
+	if (ca != NULL)
+		*ca = isca;
 	if ((pk = X509_get0_pubkey(x)) == NULL)
 		goto out;
 	switch (EVP_PKEY_get_base_id(pk)) {
@@ -331,4 +334,18 @@ tk_decode_cert(const uint8_t *der, size_t len, struct tk_pubkey *k)
  out:
 	X509_free(x);
 	return r;
+}
+
+int
+tk_decode_cert(const uint8_t *der, size_t len, struct tk_pubkey *k)
+{
+	return cert_decode(der, len, k, NULL);
+}
+
+int
+tk_decode_cert_ca(const uint8_t *der, size_t len, struct tk_pubkey *k,
+    int *ca)
+{
+	*ca = 0;
+	return cert_decode(der, len, k, ca);
 }

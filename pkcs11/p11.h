@@ -46,6 +46,8 @@ struct tk_modset {
 	void			*logarg;
 	unsigned int		 errors;
 	int			 reg_known;	/* TK_MODSET_REG_* */
+	/* say which CA certificates a walk could not decide (walk.c) */
+	int			 note_undecided;
 };
 
 /*
@@ -136,6 +138,14 @@ int	tk_decode_ec(const uint8_t *params, size_t plen,
 	    size_t qlen, struct tk_pubkey *);
 /* X.509 DER: TK_ERR_DENIED for a CA certificate. */
 int	tk_decode_cert(const uint8_t *der, size_t len, struct tk_pubkey *);
+/*
+ * X.509 DER, CA certificates (basicConstraints CA:TRUE) included: *ca
+ * says which.  Whether such a certificate is a key is the caller's to
+ * decide (a self-signed certificate for a key made with openssl req -x509
+ * says CA:TRUE too).
+ */
+int	tk_decode_cert_ca(const uint8_t *der, size_t len, struct tk_pubkey *,
+	    int *ca);
 void	tk_pubkey_clear(struct tk_pubkey *);
 int	tk_pubkey_equal(const struct tk_pubkey *, const struct tk_pubkey *);
 
@@ -158,6 +168,10 @@ tk_attr_ok(const CK_ATTRIBUTE *a, CK_ULONG cap)
  * the walk (that value is returned).  With retry_lost, a token whose
  * session is lost in the middle is walked once more on a new session, so
  * objfn may see an object twice: set it only if objfn tolerates that.
+ * A CA:TRUE certificate is a key only when the token shows a private key
+ * with its CKA_ID; one the token may hide until a login is left out, and
+ * with the modset's note_undecided the walk says once per token how many
+ * were, through the modset's log, as a note not counted as an error.
  */
 typedef int tk_token_cb(void *, const struct tk_p11_token *);
 typedef int tk_object_cb(void *, const struct tk_p11_token *,

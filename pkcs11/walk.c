@@ -5,6 +5,7 @@
  * when a module answers something odd is each attribute fetched alone.
  * Every length a module reports is checked against what we gave it.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,12 +165,15 @@ copy_label(char *dst, const CK_ATTRIBUTE *a)
 	/* a label with an embedded NUL is cut there */
 }
 
+/* *ca: a certificate that says CA:TRUE, decoded all the same. */
 static int
-decode_object(CK_OBJECT_CLASS cls, struct attrs *at, struct tk_p11_object *o)
+decode_object(CK_OBJECT_CLASS cls, struct attrs *at, struct tk_p11_object *o,
+    int *ca)
 {
 	const CK_ATTRIBUTE	*a = at->a;
 	int			 r = TK_ERR_UNSUPPORTED;
 
+	*ca = 0;
 	o->cls = cls;
 	o->idlen = tk_attr_ok(&a[A_ID], TK_ID_MAX) ? a[A_ID].ulValueLen : 0;
 	memcpy(o->id, at->id, o->idlen);
@@ -190,8 +194,8 @@ decode_object(CK_OBJECT_CLASS cls, struct attrs *at, struct tk_p11_object *o)
 			r = TK_ERR_FORMAT;
 			goto out;
 		}
-		r = tk_decode_cert(a[A_EXPONENT].pValue,
-		    a[A_EXPONENT].ulValueLen, &o->key);
+		r = tk_decode_cert_ca(a[A_EXPONENT].pValue,
+		    a[A_EXPONENT].ulValueLen, &o->key, ca);
 		goto out;
 	}
 	if (!tk_attr_ok(&a[A_KEY_TYPE], sizeof(CK_KEY_TYPE)) ||
@@ -268,11 +272,114 @@ report_object(struct tk_modset *ms, const struct tk_p11_token *t,
 	    tok, classname(cls), lab, tk_strerror(err));
 }
 
+/* Up to cap handles of objects of class cls with CKA_ID id, in *n. */
+static int
+find_by_id(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
+    uint8_t *id, size_t idlen, CK_OBJECT_HANDLE *hs, CK_ULONG cap,
+    CK_ULONG *n)
+{
+	CK_ATTRIBUTE	tmpl[2];
+	CK_RV		rv;
+	int		r;
+
+	*n = 0;
+	tmpl[0] = (CK_ATTRIBUTE){ CKA_CLASS, &cls, sizeof(cls) };
+	tmpl[1] = (CK_ATTRIBUTE){ CKA_ID, id, idlen };
+	if ((rv = f->C_FindObjectsInit(s, tmpl, 2)) != CKR_OK) {
+		r = tk_p11_rv(rv);
+		goto out;
+	}
+	rv = f->C_FindObjects(s, hs, cap, n);
+	(void)f->C_FindObjectsFinal(s);
+	if (rv != CKR_OK)
+		r = tk_p11_rv(rv);
+	else if (*n > cap)
+		r = TK_ERR_TOKEN;	/* a lying module */
+	else
+		r = 0;
+ out:
+	return r;
+}
+
+/* Does a public key object with o's CKA_ID hold o's key? */
+static int
+public_twin(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s,
+    struct tk_p11_object *o, int *twin)
+{
+	CK_OBJECT_HANDLE	 hs[4];
+	CK_ULONG		 n, i;
+	struct attrs		*at = NULL;
+	struct tk_p11_object	*po = NULL;
+	int			 r, ca;
+
+	*twin = 0;
+	if ((r = find_by_id(f, s, CKO_PUBLIC_KEY, o->id, o->idlen, hs, 4,
+	    &n)) != 0 || n == 0)
+		goto out;
+	if ((at = malloc(sizeof(*at))) == NULL ||
+	    (po = malloc(sizeof(*po))) == NULL) {
+		r = TK_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < n && !*twin; i++) {
+		attrs_setup(at, CKO_PUBLIC_KEY);
+		memset(po, 0, sizeof(*po));
+		if (attrs_read(f, s, hs[i], at) == 0 &&
+		    decode_object(CKO_PUBLIC_KEY, at, po, &ca) == 0)
+			*twin = tk_pubkey_equal(&po->key, &o->key);
+		tk_pubkey_clear(&po->key);
+		free(at->big);
+	}
+ out:
+	free(po);
+	free(at);
+	return r;
+}
+
+/*
+ * A certificate that says CA:TRUE is also what openssl req -x509 makes
+ * for a key of one's own: it is that key's when the token shows a private
+ * key with its CKA_ID, an authority's when it shows none and would (the
+ * session is logged in, or the token needs no login).  0: a key;
+ * TK_ERR_DENIED: not one to list; TK_ERR_LOGIN_REQUIRED: undecided until
+ * a login shows the private keys.  A certificate whose key a public key
+ * object with its CKA_ID already carries is not undecided: that object
+ * stands for the pair either way.
+ */
+static int
+ca_cert_kind(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s,
+    const struct tk_p11_token *t, struct tk_p11_object *o)
+{
+	CK_OBJECT_HANDLE	h;
+	CK_SESSION_INFO		si;
+	CK_ULONG		n;
+	int			r = TK_ERR_DENIED, twin;
+
+	if (o->idlen == 0)
+		goto out;	/* pairs with no private key */
+	if ((r = find_by_id(f, s, CKO_PRIVATE_KEY, o->id, o->idlen, &h, 1,
+	    &n)) != 0)
+		goto out;
+	if (n == 1)
+		goto out;	/* r = 0: a key */
+	r = TK_ERR_DENIED;
+	if (!(t->tinfo.flags & CKF_LOGIN_REQUIRED) ||
+	    (f->C_GetSessionInfo(s, &si) == CKR_OK &&
+	    (si.state == CKS_RO_USER_FUNCTIONS ||
+	    si.state == CKS_RW_USER_FUNCTIONS)))
+		goto out;
+	if ((r = public_twin(f, s, o, &twin)) != 0)
+		goto out;
+	r = twin ? TK_ERR_DENIED : TK_ERR_LOGIN_REQUIRED;
+ out:
+	return r;
+}
+
 /* Objects of one class on one token, matching the URI's id and label. */
 static int
 walk_class(struct tk_modset *ms, const struct tk_walk *w,
     const struct tk_p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
-    int *lost)
+    int *lost, size_t *undecided)
 {
 	CK_FUNCTION_LIST	*f = t->mod->f;
 	CK_CERTIFICATE_TYPE	 x509 = CKC_X_509;
@@ -283,7 +390,7 @@ walk_class(struct tk_modset *ms, const struct tk_walk *w,
 	struct tk_p11_object	*o = NULL;
 	size_t			 nhs = 0, caph = 0, i;
 	CK_RV			 rv;
-	int			 r = 0, dr;
+	int			 r = 0, dr, ca;
 
 	tmpl[nt++] = (CK_ATTRIBUTE){ CKA_CLASS, &cls, sizeof(cls) };
 	if (cls == CKO_CERTIFICATE)
@@ -335,23 +442,26 @@ walk_class(struct tk_modset *ms, const struct tk_walk *w,
 		attrs_setup(at, cls);
 		memset(o, 0, sizeof(*o));
 		o->handle = hs[i];
+		ca = 0;
 		if ((dr = attrs_read(f, s, hs[i], at)) == 0)
-			dr = decode_object(cls, at, o);
+			dr = decode_object(cls, at, o, &ca);
 		free(at->big);
 		at->big = NULL;
+		if (dr == 0 && ca)
+			dr = ca_cert_kind(f, s, t, o);
 		if (dr == TK_ERR_SESSION || dr == TK_ERR_NO_TOKEN ||
 		    dr == TK_ERR_TOKEN || dr == TK_ERR_MODULE) {
+			tk_pubkey_clear(&o->key);
 			r = dr;
 			goto fail;
 		}
-		if (dr == TK_ERR_UNSUPPORTED || dr == TK_ERR_DENIED)
-			continue;
-		if (dr != 0) {
-			report_object(ms, t, cls, o, dr);
-			continue;
-		}
-		if (w->objfn != NULL)
+		if (dr == 0 && w->objfn != NULL)
 			r = w->objfn(w->arg, t, o);
+		else if (dr == TK_ERR_LOGIN_REQUIRED)
+			(*undecided)++;
+		else if (dr != 0 && dr != TK_ERR_UNSUPPORTED &&
+		    dr != TK_ERR_DENIED)
+			report_object(ms, t, cls, o, dr);
 		tk_pubkey_clear(&o->key);
 	}
 	goto out;
@@ -370,6 +480,27 @@ walk_class(struct tk_modset *ms, const struct tk_walk *w,
 	return r;
 }
 
+/*
+ * Certificates left out until a login decides them: said once per token,
+ * as a note (the listing is as complete as the token lets it be, so it is
+ * not counted as an error).
+ */
+static void
+report_undecided(struct tk_modset *ms, const struct tk_p11_token *t,
+    size_t n)
+{
+	char	tok[32 * 4 + 1], msg[512];
+
+	if (ms->log == NULL)
+		return;
+	tk_p11_token_label(t, tok, sizeof(tok));
+	snprintf(msg, sizeof(msg), "%zu CA certificate%s on token \"%s\" "
+	    "left out: %s be a key's own self-signed certificate; run with "
+	    "--login to decide", n, n == 1 ? "" : "s", tok,
+	    n == 1 ? "it may" : "they may");
+	ms->log(ms->logarg, TK_ERR_LOGIN_REQUIRED, msg);
+}
+
 /* One session's worth of walk_objects; *lost (if asked) as walk_class. */
 static int
 walk_session(struct tk_modset *ms, const struct tk_walk *w,
@@ -380,6 +511,7 @@ walk_session(struct tk_modset *ms, const struct tk_walk *w,
 	CK_ATTRIBUTE		*ua;
 	CK_OBJECT_CLASS		 want = (CK_OBJECT_CLASS)-1;
 	CK_RV			 rv;
+	size_t			 undecided = 0;
 	int			 r = 0;
 
 	rv = f->C_OpenSession(t->slot, CKF_SERIAL_SESSION, NULL, NULL, &s);
@@ -399,9 +531,13 @@ walk_session(struct tk_modset *ms, const struct tk_walk *w,
 	    ua->ulValueLen == sizeof(want))
 		memcpy(&want, ua->pValue, sizeof(want));
 	if (want != CKO_CERTIFICATE)
-		r = walk_class(ms, w, t, s, CKO_PUBLIC_KEY, lost);
+		r = walk_class(ms, w, t, s, CKO_PUBLIC_KEY, lost, &undecided);
 	if (r == 0 && (lost == NULL || !*lost) && want != CKO_PUBLIC_KEY)
-		r = walk_class(ms, w, t, s, CKO_CERTIFICATE, lost);
+		r = walk_class(ms, w, t, s, CKO_CERTIFICATE, lost,
+		    &undecided);
+	if (r == 0 && (lost == NULL || !*lost) && undecided > 0 &&
+	    ms->note_undecided)
+		report_undecided(ms, t, undecided);
  out:
 	if (rv == CKR_OK)
 		(void)f->C_CloseSession(s);

@@ -71,6 +71,8 @@ struct tk_keylist;
 /*
  * Diagnostics about one module or token while the rest goes on (a module
  * that fails to load, a token that errors).  msg is one line, sanitised.
+ * err TK_ERR_LOGIN_REQUIRED is a note, not an error: CA certificates a
+ * search left out because only a login can tell whether they are keys.
  */
 typedef void	tk_log_fn(void *arg, int err, const char *msg);
 

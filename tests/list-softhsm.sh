@@ -107,7 +107,11 @@ LISTRC=$rc
 is "$(tk_blobs <"$T/list")" "$(cat "$T/expected")" \
     "default list (all p11-kit modules) prints exactly the token keys (rc=$rc)"
 is "$LISTRC/$(tk_askpass_calls)" 0/0 "listing asks for no PIN"
-is "$rc/$err" "0/" "list exits 0 with nothing on stderr"
+# Token B's CA certificate (no private key) cannot be told from a key's
+# own self-signed certificate until a login shows the private keys: the one
+# line on stderr says so (tests/list-cacert.sh).
+is "$rc/$err" "0/tokenkeys: 1 CA certificate on token \"tk imports; 100%\" left out: it may be a key's own self-signed certificate; run with --login to decide" \
+    "list exits 0 with nothing on stderr but the one line on token B's undecided CA certificate"
 
 is "$(grep -c . "$T/list")/$(sort -u "$T/list" | grep -c .)" "$NEXP/$NEXP" \
     "$NEXP lines, none printed twice"

@@ -128,6 +128,7 @@ cert_tests(void)
 	struct tk_buf		 b;
 	char			 b64[256];
 	uint8_t			*junk;
+	int			 ca;
 
 	memset(&k, 0, sizeof(k));
 	tk_buf_init(&b, 4096, 0);
@@ -139,6 +140,21 @@ cert_tests(void)
 	tk_pubkey_clear(&k);
 	is_int(tk_decode_cert(cert_ca, sizeof(cert_ca), &k), TK_ERR_DENIED,
 	    "CA certificate is not a key");
+	ca = -1;
+	ok(tk_decode_cert_ca(cert_ca, sizeof(cert_ca), &k, &ca) == 0 &&
+	    ca == 1 && k.type == TK_KEY_RSA,
+	    "a CA certificate's key decodes when the caller decides, marked CA");
+	tk_pubkey_clear(&k);
+	ca = -1;
+	tk_buf_reset(&b);
+	ok(tk_decode_cert_ca(cert_leaf, sizeof(cert_leaf), &k, &ca) == 0 &&
+	    ca == 0 && tk_ssh_blob(&k, &b) == 0 &&
+	    tk_blob_base64(tk_buf_ptr(&b), tk_buf_avail(&b), b64,
+	    sizeof(b64)) == 0 && strcmp(b64, cert_leaf_b64) == 0,
+	    "a leaf certificate decodes the same, not marked CA");
+	tk_pubkey_clear(&k);
+	is_int(tk_decode_cert_ca(cert_leaf, sizeof(cert_leaf) - 1, &k, &ca),
+	    TK_ERR_FORMAT, "truncated certificate refused when CAs decode too");
 	ok(tk_decode_cert(cert_edc, sizeof(cert_edc), &k) == 0 &&
 	    k.type == TK_KEY_ED25519, "Ed25519 certificate");
 	is_int(tk_decode_cert(cert_leaf, sizeof(cert_leaf) - 1, &k),

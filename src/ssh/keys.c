@@ -184,7 +184,10 @@ tk_find_keys(struct tk_ctx *c, const char *uri, int flags,
 		created = 1;
 	}
 	fa.list = *list;
+	/* a listing says which CA certificates only a login can decide */
+	c->ms.note_undecided = 1;
 	r = tk_ctx_walk(c, uri, flags, 0, NULL, found, &fa, &matched);
+	c->ms.note_undecided = 0;
 	if (r == 0 && fa.err != 0)
 		r = fa.err;
 	if (r == 0 && matched == 0)

@@ -100,13 +100,14 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz		 f = { data, size };
-	struct tk_pubkey	 k;
+	struct tk_pubkey	 k, k2;
 	const uint8_t		*a, *b;
 	uint8_t			*ca, *cb;
 	size_t			 alen, blen;
-	int			 op, r;
+	int			 op, r, isca;
 
 	memset(&k, 0, sizeof(k));
+	memset(&k2, 0, sizeof(k2));
 	op = fz_u8(&f) % 4;
 	a = op < 2 ? fz_field(&f, &alen) : NULL;
 	if (a == NULL)
@@ -123,7 +124,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r = tk_decode_ec(ca, alen, cb, blen, &k);
 		break;
 	case 2:
-		r = tk_decode_cert(cb, blen, &k);
+		r = tk_decode_cert_ca(cb, blen, &k, &isca);
+		/* the two decoders agree but for CA certificates */
+		if (isca) {
+			if (tk_decode_cert(cb, blen, &k2) != TK_ERR_DENIED)
+				abort();
+		} else if (tk_decode_cert(cb, blen, &k2) != r ||
+		    (r == 0 && !tk_pubkey_equal(&k, &k2)))
+			abort();
+		tk_pubkey_clear(&k2);
 		break;
 	default:
 		blob_roundtrip(cb, blen);
