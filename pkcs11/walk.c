@@ -11,6 +11,7 @@
 
 #include "common/util.h"
 #include "pkcs11/p11.h"
+#include "pkcs11/slots.h"
 
 #define FIND_BATCH	256
 
@@ -610,28 +611,14 @@ walk_module(struct tk_modset *ms, const struct tk_walk *w, struct tk_module *m)
 {
 	struct tk_p11_token	 t;
 	CK_SLOT_ID		*slots = NULL;
-	CK_ULONG		 n = 0, i, cap;
+	CK_ULONG		 n = 0, i;
 	CK_RV			 rv;
 	int			 r = 0;
 
-	rv = m->f->C_GetSlotList(!w->all_slots, NULL, &n);
-	/* the slot count may change between the two calls */
-	while (rv == CKR_OK || rv == CKR_BUFFER_TOO_SMALL) {
-		if (n > 4096) {
-			rv = CKR_GENERAL_ERROR;
-			break;
-		}
-		free(slots);
-		cap = n;
-		if ((slots = calloc(cap + 1, sizeof(*slots))) == NULL) {
-			r = TK_ERR_NOMEM;
-			goto out;
-		}
-		rv = m->f->C_GetSlotList(!w->all_slots, slots, &n);
-		if (rv == CKR_OK && n <= cap)
-			break;
-		if (rv == CKR_OK)
-			rv = CKR_BUFFER_TOO_SMALL;
+	rv = tk_p11_slot_list(m->f, !w->all_slots, &slots, &n);
+	if (rv == CKR_HOST_MEMORY) {
+		r = TK_ERR_NOMEM;
+		goto out;
 	}
 	if (rv != CKR_OK) {
 		tk_modset_report(ms, tk_p11_rv(rv), "module %s: cannot list "
