@@ -16,7 +16,8 @@ agent_hidden_has(struct agent *a, const uint8_t *blob, size_t len)
 	size_t	i;
 
 	for (i = 0; i < a->nhidden; i++)
-		if (agent_blob_eq(a->hidden[i].blob, a->hidden[i].len, blob, len))
+		if (agent_blob_eq(a->hidden[i].blob, a->hidden[i].len, blob,
+		    len))
 			return 1;
 	return 0;
 }
@@ -27,7 +28,8 @@ agent_hidden_remove(struct agent *a, const uint8_t *blob, size_t len)
 	size_t	i;
 
 	for (i = 0; i < a->nhidden; i++) {
-		if (!agent_blob_eq(a->hidden[i].blob, a->hidden[i].len, blob, len))
+		if (!agent_blob_eq(a->hidden[i].blob, a->hidden[i].len, blob,
+		    len))
 			continue;
 		free(a->hidden[i].blob);
 		a->hidden[i] = a->hidden[--a->nhidden];

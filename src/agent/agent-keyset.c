@@ -81,8 +81,9 @@ agent_rebuild(struct agent *a)
 			    agent_hidden_has(a, h->blob, h->bloblen))
 				continue;
 			for (k = 0; k < a->nkeys; k++)
-				if (agent_blob_eq(a->keys[k].blob, a->keys[k].bloblen,
-				    s->keys[j].blob, s->keys[j].bloblen))
+				if (agent_blob_eq(a->keys[k].blob,
+				    a->keys[k].bloblen, s->keys[j].blob,
+				    s->keys[j].bloblen))
 					break;
 			if (k == a->nkeys) {
 				if (a->nkeys >= n)
@@ -135,7 +136,8 @@ agent_key_pin_source(struct agent *a, const uint8_t *blob, size_t len,
 
 	pthread_mutex_lock(&a->lock);
 	for (i = 0; i < a->nkeys; i++) {
-		if (!agent_blob_eq(a->keys[i].blob, a->keys[i].bloblen, blob, len))
+		if (!agent_blob_eq(a->keys[i].blob, a->keys[i].bloblen, blob,
+		    len))
 			continue;
 		if (a->keys[i].src != NULL &&
 		    a->keys[i].src->pin_source != NULL &&

@@ -43,7 +43,8 @@ agent_key_lookup(struct agent *a, const uint8_t *blob, size_t len,
 	}
 	(void)agent_expire_locked(a);
 	for (i = 0; i < a->nkeys; i++) {
-		if (!agent_blob_eq(a->keys[i].blob, a->keys[i].bloblen, blob, len))
+		if (!agent_blob_eq(a->keys[i].blob, a->keys[i].bloblen, blob,
+		    len))
 			continue;
 		*out = a->keys[i];
 		out->blob = NULL;
@@ -67,7 +68,8 @@ agent_hide(struct agent *a, const uint8_t *blob, size_t len)
 
 	pthread_mutex_lock(&a->lock);
 	for (i = 0; i < a->nkeys; i++)
-		if (agent_blob_eq(a->keys[i].blob, a->keys[i].bloblen, blob, len))
+		if (agent_blob_eq(a->keys[i].blob, a->keys[i].bloblen, blob,
+		    len))
 			break;
 	if (i < a->nkeys && (r = agent_hidden_add(a, blob, len)) == 0)
 		r = agent_rebuild(a);

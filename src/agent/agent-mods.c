@@ -67,7 +67,8 @@ agent_module_get(struct agent *a, const char *path, int registry,
 	if (*out != NULL) {
 		(*out)->refs++;
 		if (registry)
-			(*out)->registry = 1;	/* registered after ssh-add -s */
+			/* registered after ssh-add -s */
+			(*out)->registry = 1;
 	}
 	pthread_mutex_unlock(&a->lock);
 	if (*out != NULL) {

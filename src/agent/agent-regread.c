@@ -122,8 +122,10 @@ agent_registry_read(struct agent *a, char ***paths, size_t *n)
 	if ((r = a->ops->registry(paths, n)) != 0)
 		goto out;
 	for (i = 0; i < *n; i++) {
-		if ((*paths)[i][0] != '/' || realpath((*paths)[i], rp) == NULL ||
-		    strcmp(rp, (*paths)[i]) == 0 || (dup = strdup(rp)) == NULL)
+		if ((*paths)[i][0] != '/' ||
+		    realpath((*paths)[i], rp) == NULL ||
+		    strcmp(rp, (*paths)[i]) == 0 ||
+		    (dup = strdup(rp)) == NULL)
 			continue;
 		free((*paths)[i]);
 		(*paths)[i] = dup;

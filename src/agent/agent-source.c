@@ -211,7 +211,8 @@ agent_add_sources(struct agent *a, const char *uri, const char *reader,
 		if (ns[i]->mod->retired)
 			continue;	/* left the registry meanwhile */
 		for (j = 0; j < ns[i]->nkeys; j++)
-			agent_hidden_remove(a, ns[i]->keys[j].blob, ns[i]->keys[j].bloblen);
+			agent_hidden_remove(a, ns[i]->keys[j].blob,
+			    ns[i]->keys[j].bloblen);
 		a->srcs[a->nsrcs++] = ns[i];
 		ns[i] = NULL;
 	}

@@ -2,9 +2,10 @@
 /*
  * The per-token prompt locks: one entry per token seen signing (module,
  * label, serial), with the mutex that lets one prompt at a time ask for
- * that token's PIN and what its last login told us (agent-pin.c).  The
- * table has its own lock, a->tokens_mu, never held across a token call;
- * the entries of a module are dropped when the module is freed.
+ * that token's PIN and what its last login told us (agent-login.c,
+ * agent-sign.c).  The table has its own lock, a->tokens_mu, never held
+ * across a token call; the entries of a module are dropped when the
+ * module is freed.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -148,7 +148,8 @@ agent_conn_step(struct agent *a, struct agent_conn *c, int fd,
 		goto out;
 	}
 	tk_buf_reset(in);
-	if (tk_buf_reserve(in, len, &p) != 0 || tk_fd_read_full(fd, p, len) != 0) {
+	if (tk_buf_reserve(in, len, &p) != 0 ||
+	    tk_fd_read_full(fd, p, len) != 0) {
 		agent_log(a, AGENT_LOG_DEBUG, "client went away in the middle "
 		    "of a request");
 		goto out;

@@ -16,8 +16,10 @@
  *   agent-expire.c   lifetimes, and listing the sources' keys again
  *   agent-source.c   what the user asked to serve: sources (URIs on
  *                    modules), ssh-add -s / -e / -D
- *   agent-pin.c      signing with logins: PIN and confirm prompts, one
- *                    prompt at a time per token
+ *   agent-sign.c     the signing path: sign, log in when the token
+ *                    wants it, one prompt at a time per token
+ *   agent-login.c    one login: the PIN gate, PIN and confirm prompts,
+ *                    pin-source files, ssh-add -s PINs
  *   agent-keyset.c   the served keys and the ready identities answer
  *   agent-specs.c    registry-wide requests, for modules that join later
  *   agent-hidden.c   keys removed with ssh-add -d / -e or by expiry
@@ -42,6 +44,7 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 
+#include <limits.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -332,11 +335,50 @@ void	agent_source_remove(struct agent *, size_t i, int hidekeys);
 void	agent_source_free(struct agent *, struct agent_source *);
 void	agent_sources_free(struct agent *);
 
-/* agent-pin.c */
+/* agent-sign.c */
 int	agent_sign(struct agent *, const struct agent_key *,
 	    const char *comment, const uint8_t *blob, size_t bloblen,
 	    const uint8_t *data, size_t datalen,
 	    int alg, uint8_t *sig, size_t sigsz, size_t *siglen);
+
+/* agent-login.c: one signature's login on one token. */
+struct agent_ask {
+	struct agent		*a;
+	struct agent_token	*t;
+	const struct agent_key	*k;
+	const char		*comment;
+	const uint8_t		*blob;
+	size_t			 bloblen;
+	char			 fp[80];
+	char			 label[140];	/* sanitised */
+	char			 pinsrc[PATH_MAX];
+	int			 pinsrc_used;	/* the PIN came from pinsrc */
+	struct tk_fileid	 pinsrc_id;
+};
+
+void	agent_ask_init(struct agent_ask *, struct agent *,
+	    struct agent_token *, const struct agent_key *,
+	    const uint8_t *blob, size_t bloblen, const char *comment);
+/* The fingerprint and sanitised label, once a prompt or log needs them. */
+void	agent_ask_names(struct agent_ask *);
+/* The confirm constraint: ask before every signature with this key. */
+int	agent_confirm_use(struct agent_ask *);
+/*
+ * The PIN: from the key's pin-source if it has one, else asked for, as
+ * the PIN gate allows.  *pad: the token's PIN pad takes it (none here).
+ */
+int	agent_get_pin(struct agent_ask *, const struct tk_htoken *,
+	    int context, char *pin, size_t pinsz, size_t *pinlen, int *pad);
+/* Record and log what a login said (wrong PIN, locked, pin-source). */
+void	agent_login_result(struct agent_ask *, const struct tk_htoken *,
+	    int r);
+/*
+ * One login (no retry); the PIN stays in pin (TK_PIN_MAX bytes, the
+ * caller's) for a context login the same signature may need.
+ */
+int	agent_login_once(struct agent_ask *, const uint8_t *blob,
+	    size_t bloblen, struct tk_htoken *tok, char *pin, size_t *pinlen,
+	    int *pad);
 /* Log in with a PIN given by ssh-add -s (one C_Login, no retry). */
 int	agent_login_given(struct agent *, struct agent_source *,
 	    const struct tk_hkey *, const char *pin, size_t pinlen);

@@ -427,7 +427,8 @@ hc_call(struct tk_hclient *c, const struct tk_buf *frame, uint32_t id,
 		p->calls = &call;
 		pthread_mutex_unlock(&c->mu);
 		pthread_mutex_lock(&p->wmu);
-		r = tk_fd_send_all(p->fd, tk_buf_ptr(frame), tk_buf_avail(frame));
+		r = tk_fd_send_all(p->fd, tk_buf_ptr(frame),
+		    tk_buf_avail(frame));
 		pthread_mutex_unlock(&p->wmu);
 		pthread_mutex_lock(&c->mu);
 		if (r != 0) {

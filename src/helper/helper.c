@@ -347,7 +347,8 @@ worker(void *arg)
 		if (r != 0)
 			break;	/* nothing sensible to answer: hang up */
 		pthread_mutex_lock(&sv->wmu);
-		r = tk_fd_send_all(sv->fd, tk_buf_ptr(&out), tk_buf_avail(&out));
+		r = tk_fd_send_all(sv->fd, tk_buf_ptr(&out),
+		    tk_buf_avail(&out));
 		pthread_mutex_unlock(&sv->wmu);
 		if (r != 0)
 			break;

@@ -1,14 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Signing with logins.  A signature that needs a login asks for the PIN
- * (pinentry, askpass, terminal: src/prompt.c), makes exactly one C_Login
- * with what the user typed, and signs.  Nothing is retried: a wrong PIN
- * fails that signature and the next one asks again, saying so.  Prompts
- * for one token are serialised, so two clients never both ask for the
- * same login; the second finds the token logged in.  A key served for a
- * URI with a pin-source takes its PIN from that file instead, never from
- * a prompt, and a PIN the token refused is not tried again until the
- * file changes.
+ * Logins.  A login asks for the PIN (pinentry, askpass, terminal:
+ * src/prompt/), or reads the key's pin-source file, as the one PIN gate
+ * (pkcs11/pingate.c) allows, and makes exactly one C_Login with it.
+ * Nothing is retried: a wrong PIN fails that signature and the next one
+ * asks again, saying so; a PIN the token refused from a pin-source file
+ * is not tried again until the file changes.  The caller holds the
+ * token's prompt lock (agent-tokens.c), so two clients never both ask.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -21,22 +19,8 @@
 #include "pkcs11/pingate.h"
 #include "prompt/prompt-text.h"
 
-struct ask {
-	struct agent		*a;
-	struct agent_token	*t;
-	const struct agent_key	*k;
-	const char		*comment;
-	const uint8_t		*blob;
-	size_t			 bloblen;
-	char			 fp[80];
-	char			 label[140];	/* sanitised */
-	char			 pinsrc[PATH_MAX];
-	int			 pinsrc_used;	/* the PIN came from pinsrc */
-	struct tk_fileid	 pinsrc_id;
-};
-
 static void
-prompt_init(struct ask *q, struct tk_prompt *p)
+prompt_init(struct agent_ask *q, struct tk_prompt *p)
 {
 	const char	*d;
 
@@ -53,8 +37,8 @@ prompt_init(struct ask *q, struct tk_prompt *p)
 }
 
 static int
-run_pin_prompt(struct ask *q, struct tk_prompt *p, char *pin, size_t pinsz,
-    size_t *len)
+run_pin_prompt(struct agent_ask *q, struct tk_prompt *p, char *pin,
+    size_t pinsz, size_t *len)
 {
 	int	r;
 
@@ -67,7 +51,7 @@ run_pin_prompt(struct ask *q, struct tk_prompt *p, char *pin, size_t pinsz,
 }
 
 static int
-run_confirm(struct ask *q, struct tk_prompt *p)
+run_confirm(struct agent_ask *q, struct tk_prompt *p)
 {
 	int	r;
 
@@ -79,8 +63,8 @@ run_confirm(struct ask *q, struct tk_prompt *p)
 	return r;
 }
 
-static void
-ask_init(struct ask *q, struct agent *a, struct agent_token *t,
+void
+agent_ask_init(struct agent_ask *q, struct agent *a, struct agent_token *t,
     const struct agent_key *k, const uint8_t *blob, size_t bloblen,
     const char *comment)
 {
@@ -94,8 +78,8 @@ ask_init(struct ask *q, struct agent *a, struct agent_token *t,
 }
 
 /* The fingerprint and label, only when a prompt or a log line needs them. */
-static void
-ask_names(struct ask *q)
+void
+agent_ask_names(struct agent_ask *q)
 {
 	if (q->fp[0] != '\0')
 		return;
@@ -107,14 +91,14 @@ ask_names(struct ask *q)
 }
 
 /* The confirm constraint: ask before every signature with this key. */
-static int
-confirm_use(struct ask *q)
+int
+agent_confirm_use(struct agent_ask *q)
 {
 	struct tk_prompt	p;
 	char			desc[512];
 	int			r;
 
-	ask_names(q);
+	agent_ask_names(q);
 	prompt_init(q, &p);
 	tk_ptext_use_confirm(desc, sizeof(desc), q->comment,
 	    q->t != NULL ? q->t->label : "", q->fp);
@@ -132,8 +116,8 @@ confirm_use(struct ask *q)
  * Returns 0 with *pinlen set, *pad set for a PIN pad (no PIN typed here).
  */
 static int
-ask_pin(struct ask *q, const struct tk_htoken *tok, int context, char *pin,
-    size_t pinsz, size_t *pinlen, int *pad)
+ask_pin(struct agent_ask *q, const struct tk_htoken *tok, int context,
+    char *pin, size_t pinsz, size_t *pinlen, int *pad)
 {
 	struct tk_prompt	p;
 	char			desc[768], err[256];
@@ -142,7 +126,7 @@ ask_pin(struct ask *q, const struct tk_htoken *tok, int context, char *pin,
 
 	*pinlen = 0;
 	*pad = 0;
-	ask_names(q);
+	agent_ask_names(q);
 	g = tk_pin_gate(tok->flags, TK_PIN_FROM_PROMPT);
 	if (g == TK_PIN_REFUSE_LOCKED) {
 		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\": the user PIN is "
@@ -206,7 +190,7 @@ ask_pin(struct ask *q, const struct tk_htoken *tok, int context, char *pin,
  * token refused while the file is unchanged, none on the final try.
  */
 static int
-pinsrc_pin(struct ask *q, const struct tk_htoken *tok, char *pin,
+pinsrc_pin(struct agent_ask *q, const struct tk_htoken *tok, char *pin,
     size_t pinsz, size_t *pinlen, int *pad)
 {
 	struct tk_fileid	 id;
@@ -216,7 +200,7 @@ pinsrc_pin(struct ask *q, const struct tk_htoken *tok, char *pin,
 
 	*pinlen = 0;
 	*pad = 0;
-	ask_names(q);
+	agent_ask_names(q);
 	g = tk_pin_gate(tok->flags, TK_PIN_FROM_FILE);
 	if (g == TK_PIN_REFUSE_LOCKED) {
 		agent_log(q->a, AGENT_LOG_ERR, "token \"%s\": the user PIN is "
@@ -278,9 +262,9 @@ pinsrc_pin(struct ask *q, const struct tk_htoken *tok, char *pin,
 }
 
 /* The PIN: from the key's pin-source if it has one, else asked for. */
-static int
-get_pin(struct ask *q, const struct tk_htoken *tok, int context, char *pin,
-    size_t pinsz, size_t *pinlen, int *pad)
+int
+agent_get_pin(struct agent_ask *q, const struct tk_htoken *tok, int context,
+    char *pin, size_t pinsz, size_t *pinlen, int *pad)
 {
 	if (agent_key_pin_source(q->a, q->blob, q->bloblen, q->pinsrc,
 	    sizeof(q->pinsrc)) == 0)
@@ -288,10 +272,10 @@ get_pin(struct ask *q, const struct tk_htoken *tok, int context, char *pin,
 	return ask_pin(q, tok, context, pin, pinsz, pinlen, pad);
 }
 
-static void
-login_result(struct ask *q, const struct tk_htoken *tok, int r)
+void
+agent_login_result(struct agent_ask *q, const struct tk_htoken *tok, int r)
 {
-	ask_names(q);
+	agent_ask_names(q);
 	if (q->pinsrc_used) {
 		q->t->pinsrc_bad = r != 0;
 		q->t->pinsrc_id = q->pinsrc_id;
@@ -329,149 +313,25 @@ login_result(struct ask *q, const struct tk_htoken *tok, int r)
  * PIN stays in pin (TK_PIN_MAX bytes, the caller's) for a context login
  * that the same signature may turn out to need.
  */
-static int
-login_once(struct ask *q, const uint8_t *blob, size_t bloblen,
+int
+agent_login_once(struct agent_ask *q, const uint8_t *blob, size_t bloblen,
     struct tk_htoken *tok, char *pin, size_t *pinlen, int *pad)
 {
 	struct agent	*a = q->a;
 	int		 r;
 
-	ask_names(q);
+	agent_ask_names(q);
 	if ((r = a->ops->token(q->k->mod->h, blob, bloblen, tok)) != 0) {
 		agent_log(a, AGENT_LOG_ERR, "token \"%s\": reading its state "
 		    "failed: %s", q->label, tk_strerror(r));
 		goto out;
 	}
-	if ((r = get_pin(q, tok, 0, pin, TK_PIN_MAX, pinlen, pad)) != 0)
+	if ((r = agent_get_pin(q, tok, 0, pin, TK_PIN_MAX, pinlen, pad)) != 0)
 		goto out;
 	r = a->ops->login(q->k->mod->h, blob, bloblen, *pad ? NULL : pin,
 	    *pad ? 0 : *pinlen, tok, AGENT_LOGIN_TIMEOUT_MS);
-	login_result(q, tok, r);
+	agent_login_result(q, tok, r);
  out:
-	return r;
-}
-
-/* An always-authenticate key: a prompt and a context login per use. */
-static int
-sign_always_auth(struct ask *q, const uint8_t *blob, size_t bloblen,
-    const uint8_t *data, size_t datalen, int alg, uint8_t *sig,
-    size_t sigsz, size_t *siglen, struct tk_htoken *tok)
-{
-	struct agent	*a = q->a;
-	char		*pin = NULL;
-	size_t		 pinlen = 0;
-	int		 pad, r;
-
-	if ((r = tk_secret_alloc((void **)&pin, TK_PIN_MAX)) != 0)
-		goto out;
-	if ((r = a->ops->token(q->k->mod->h, blob, bloblen, tok)) != 0)
-		goto out;
-	if ((r = get_pin(q, tok, 1, pin, TK_PIN_MAX, &pinlen, &pad)) != 0)
-		goto out;
-	r = a->ops->sign(q->k->mod->h, blob, bloblen, data, datalen, alg,
-	    pad ? NULL : pin, pad ? 0 : pinlen, sig, sigsz, siglen, tok,
-	    AGENT_LOGIN_TIMEOUT_MS);
-	if (r == TK_ERR_LOGIN_REQUIRED && !(tok->flags & TK_HTOKEN_LOGGED_IN)) {
-		/* the token itself was not logged in yet: same PIN */
-		r = a->ops->login(q->k->mod->h, blob, bloblen,
-		    pad ? NULL : pin, pad ? 0 : pinlen, tok,
-		    AGENT_LOGIN_TIMEOUT_MS);
-		login_result(q, tok, r);
-		if (r == 0)
-			r = a->ops->sign(q->k->mod->h, blob, bloblen, data,
-			    datalen, alg, pad ? NULL : pin, pad ? 0 : pinlen,
-			    sig, sigsz, siglen, tok, AGENT_LOGIN_TIMEOUT_MS);
-	} else if (r == TK_ERR_PIN_INCORRECT || r == TK_ERR_PIN_LOCKED)
-		login_result(q, tok, r);
- out:
-	if (pin != NULL)
-		tk_secret_free(pin, TK_PIN_MAX);
-	return r;
-}
-
-int
-agent_sign(struct agent *a, const struct agent_key *k, const char *comment,
-    const uint8_t *blob, size_t bloblen, const uint8_t *data, size_t datalen,
-    int alg, uint8_t *sig, size_t sigsz, size_t *siglen)
-{
-	struct tk_htoken	 tok;
-	struct agent_token	*t;
-	struct ask		 q;
-	char			*pin = NULL;
-	size_t			 pinlen = 0;
-	int			 r, pad = 0, tlocked = 0;
-
-	memset(&tok, 0, sizeof(tok));
-	if ((t = agent_token_get(a, k->mod, k->token_label,
-	    k->token_serial)) == NULL) {
-		r = TK_ERR_NOMEM;
-		goto out;
-	}
-	ask_init(&q, a, t, k, blob, bloblen, comment);
-	if (k->confirm && (r = confirm_use(&q)) != 0)
-		goto out;
-	if (!(k->flags & TK_HKEY_ALWAYS_AUTH)) {
-		r = a->ops->sign(k->mod->h, blob, bloblen, data, datalen, alg,
-		    NULL, 0, sig, sigsz, siglen, &tok, AGENT_SIGN_TIMEOUT_MS);
-		if (r != TK_ERR_LOGIN_REQUIRED)
-			goto out;
-	}
-	pthread_mutex_lock(&t->mu);
-	tlocked = 1;
-	if ((k->flags & TK_HKEY_ALWAYS_AUTH) ||
-	    (tok.flags & TK_HTOKEN_CONTEXT_PIN)) {
-		r = sign_always_auth(&q, blob, bloblen, data, datalen, alg,
-		    sig, sigsz, siglen, &tok);
-		goto out;
-	}
-	/* Whoever held the lock may have logged in meanwhile: not a retry. */
-	r = a->ops->sign(k->mod->h, blob, bloblen, data, datalen, alg, NULL, 0,
-	    sig, sigsz, siglen, &tok, AGENT_SIGN_TIMEOUT_MS);
-	if (r == TK_ERR_LOGIN_REQUIRED && (tok.flags & TK_HTOKEN_CONTEXT_PIN)) {
-		r = sign_always_auth(&q, blob, bloblen, data, datalen, alg,
-		    sig, sigsz, siglen, &tok);
-		goto out;
-	}
-	if (r != TK_ERR_LOGIN_REQUIRED)
-		goto out;
-	if ((r = tk_secret_alloc((void **)&pin, TK_PIN_MAX)) != 0 ||
-	    (r = login_once(&q, blob, bloblen, &tok, pin, &pinlen, &pad)) != 0)
-		goto out;
-	r = a->ops->sign(k->mod->h, blob, bloblen, data, datalen, alg, NULL, 0,
-	    sig, sigsz, siglen, &tok, AGENT_SIGN_TIMEOUT_MS);
-	/*
-	 * The key's CKA_ALWAYS_AUTHENTICATE shows only after the login: its
-	 * context login uses the PIN just typed, not a second prompt.
-	 */
-	if (r == TK_ERR_LOGIN_REQUIRED && (tok.flags & TK_HTOKEN_CONTEXT_PIN) &&
-	    (tok.flags & TK_HTOKEN_LOGGED_IN)) {
-		r = a->ops->sign(k->mod->h, blob, bloblen, data, datalen, alg,
-		    pad ? NULL : pin, pad ? 0 : pinlen, sig, sigsz, siglen,
-		    &tok, AGENT_LOGIN_TIMEOUT_MS);
-		if (r == TK_ERR_PIN_INCORRECT || r == TK_ERR_PIN_LOCKED)
-			login_result(&q, &tok, r);
-	}
- out:
-	if (pin != NULL)
-		tk_secret_free(pin, TK_PIN_MAX);
-	if (tlocked)
-		pthread_mutex_unlock(&t->mu);
-	if (r != 0 && t != NULL)
-		ask_names(&q);
-	if (r != 0 && r != TK_ERR_CANCELLED && r != TK_ERR_PIN_LOCKED &&
-	    r != TK_ERR_PIN_INCORRECT && r != TK_ERR_NO_PROMPT)
-		agent_log(a, AGENT_LOG_ERR, "signature with key %s (%s) "
-		    "failed: %s", t != NULL ? q.fp : "?", comment,
-		    r == TK_ERR_NO_TOKEN ? "the token is not present" :
-		    r == TK_ERR_TIMEOUT ? "the token did not answer in time" :
-		    r == TK_ERR_LOGIN_REQUIRED ? "the token still wants a login"
-		    : tk_strerror(r));
-	else if (r == TK_ERR_NO_PROMPT)
-		agent_log(a, AGENT_LOG_ERR, "signature with key %s needs a "
-		    "PIN, but there is no way to ask: install pinentry or set "
-		    "SSH_ASKPASS (and DISPLAY, or SSH_ASKPASS_REQUIRE=force) "
-		    "for the agent, or use ssh-add -s URI to give the PIN",
-		    q.fp);
 	return r;
 }
 
@@ -482,7 +342,7 @@ agent_login_given(struct agent *a, struct agent_source *s,
 	struct tk_htoken	 tok;
 	struct agent_token	*t;
 	struct agent_key	 k;
-	struct ask		 q;
+	struct agent_ask		 q;
 	int			 r;
 
 	memset(&tok, 0, sizeof(tok));
@@ -494,8 +354,8 @@ agent_login_given(struct agent *a, struct agent_source *s,
 		r = TK_ERR_NOMEM;
 		goto out;
 	}
-	ask_init(&q, a, t, &k, h->blob, h->bloblen, h->uri ? h->uri : "");
-	ask_names(&q);
+	agent_ask_init(&q, a, t, &k, h->blob, h->bloblen, h->uri ? h->uri : "");
+	agent_ask_names(&q);
 	pthread_mutex_lock(&t->mu);
 	if ((r = a->ops->token(s->mod->h, h->blob, h->bloblen, &tok)) == 0 &&
 	    tk_pin_gate(tok.flags, TK_PIN_FROM_SSH_ADD) ==
@@ -509,7 +369,7 @@ agent_login_given(struct agent *a, struct agent_source *s,
 	else {
 		r = a->ops->login(s->mod->h, h->blob, h->bloblen, pin, pinlen,
 		    &tok, AGENT_LOGIN_TIMEOUT_MS);
-		login_result(&q, &tok, r);
+		agent_login_result(&q, &tok, r);
 	}
 	pthread_mutex_unlock(&t->mu);
  out:
