@@ -11,8 +11,8 @@
 #
 # One wait is long: a stopped server makes C_Sign hang, and the client
 # gets its failure at the first deadline the helper misses: the 15 s of
-# the presence check running meanwhile (src/hclient.c) or the signature's
-# own 30 s (AGENT_SIGN_TIMEOUT_MS in src/agent.h).
+# the presence check running meanwhile (src/helper/hclient.c) or the signature's
+# own 30 s (AGENT_SIGN_TIMEOUT_MS in src/agent/agent.h).
 
 . "$(dirname "$0")/lib.sh"
 

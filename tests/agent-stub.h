@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * A stub keystore for the agent core (src/agent.h's struct agent_ops):
+ * A stub keystore for the agent core (src/agent/agent.h's struct agent_ops):
  * one module, one token, the keys it is given, a PIN of "1234", and
  * signatures that are a deterministic digest of what was signed.  No
  * module is loaded and no thread or process is started.  Shared by

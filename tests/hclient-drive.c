@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * hclient-drive: drives a helper through src/hclient.h the way the agent
+ * hclient-drive: drives a helper through src/helper/hclient.h the way the agent
  * does, for tests/helper-softhsm.sh.  It is its own helper too: the
  * client execs /proc/self/exe __helper ..., which lands in main() below.
  *

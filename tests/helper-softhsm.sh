@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
-# The helper process and the agent's client of it (src/hclient.h) against a
+# The helper process and the agent's client of it (src/helper/hclient.h) against a
 # throwaway SoftHSM2 token: listing, token state, logins (wrong PIN, right
 # PIN, no retry), signatures with every key type verified by ssh-keygen -Y
 # independently of our own verification, parallel signing, and a helper

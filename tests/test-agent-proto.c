@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The agent's request dispatch (src/agent-proto.c and friends) against a
+ * The agent's request dispatch (src/agent/agent-proto.c and friends) against a
  * stub keystore: listing, signing with PIN logins, constraints, lock,
  * session-bind, and hostile frames.  The last part runs the real server
  * on a socket: garbage must close that connection only.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The helper protocol (src/hproto.c): every message round-trips, and
+ * The helper protocol (src/helper/hproto.c): every message round-trips, and
  * hostile frames -- truncated, oversized, with trailing bytes, lying
  * lengths or counts, unknown types, bad statuses -- are refused without
  * reading out of bounds (run it under ASan) and without leaving a PIN

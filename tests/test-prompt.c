@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Tests for src/prompt.c: the Assuan reply parser on hostile lines, then
+ * Tests for src/prompt/prompt.c: the Assuan reply parser on hostile lines, then
  * askpass, pinentry and the terminal driven through stand-in programs
  * (tests/fixtures) and a pseudo-terminal.  TAP output.
  *

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * OpenSSH signature blobs (src/sshsig.c): raw signatures made with
+ * OpenSSH signature blobs (src/ssh/sshsig.c): raw signatures made with
  * OpenSSL the way a token makes them (RSA PKCS#1 v1.5 over SHA-1/256/512,
  * ECDSA r||s over the curve's hash, Ed25519) are encoded and verified;
  * the RFC 8032 Ed25519 vector is checked byte for byte; corrupted,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The agent's real keystore: helper processes through src/hclient.h, and
- * prompts through src/prompt.c.
+ * The agent's real keystore: helper processes through src/helper/hclient.h, and
+ * prompts through src/prompt/prompt.c.
  */
 #include "tokenkeys.h"
 #include "agent/agent.h"

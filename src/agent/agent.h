@@ -32,7 +32,7 @@
  *   agent-log.c      the log and the clock
  *
  * Token calls go through struct agent_ops, so the protocol can be tested
- * with a stub keystore; the agent proper plugs in src/hclient.h.
+ * with a stub keystore; the agent proper plugs in src/helper/hclient.h.
  *
  * Locking: a->lock guards sources, keys, hidden blobs and the lock state.
  * It is never held across a token call or a prompt.  A module pointer

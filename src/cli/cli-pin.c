@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The PIN callback of the command-line tools: pinentry, askpass or the
- * terminal, whichever src/prompt.c finds, with the terminal allowed
+ * terminal, whichever src/prompt/prompt.c finds, with the terminal allowed
  * because the user is running us in the foreground.
  */
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * tokenkeys agent: an SSH agent that signs with token keys.  Start-up
  * follows ssh-agent (options, eval-able output, -k); the work is in
  * src/agent*.c.  Token calls go to one helper process per module
- * (src/hclient.h): this process never loads a PKCS#11 module.
+ * (src/helper/hclient.h): this process never loads a PKCS#11 module.
  */
 #include <sys/types.h>
 #include <sys/prctl.h>
@@ -448,7 +448,7 @@ agent_main(int argc, char **argv)
 
 	if (agent_hclient_ops(&ops) != 0) {
 		cli_warnx("agent: this build cannot start module helpers "
-		    "(src/hclient.c missing)");
+		    "(src/helper/hclient.c missing)");
 		return 1;
 	}
 	if (agent_init(&a, ops) != 0) {

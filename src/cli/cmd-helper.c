@@ -5,7 +5,7 @@
  *	tokenkeys __helper MODULE_PATH	load that module and serve it
  *	tokenkeys __helper --registry	answer with p11-kit's registry
  *
- * The helper protocol (src/hproto.h) runs on fd 3, one end of a
+ * The helper protocol (src/helper/hproto.h) runs on fd 3, one end of a
  * socketpair the agent made; the helper ends when the agent closes it.
  * Without a socket on fd 3, --registry prints the module paths, one per
  * line (for debugging); a module helper refuses to start.

@@ -4,7 +4,7 @@
  *
  * What tk_hclient_sign does with a token's raw signature before handing
  * it out -- encode it as an OpenSSH signature blob and verify it against
- * the cached public key (src/sshsig.c) -- repeated count times on one
+ * the cached public key (src/ssh/sshsig.c) -- repeated count times on one
  * key of the given type, in verify_loop() alone, so that
  *
  *   valgrind --tool=callgrind --toggle-collect=verify_loop \

@@ -2,7 +2,7 @@
 /*
  * The agent's message handler, whole: bytes from several client
  * connections go through the server's framing (agent_conn_step() on a
- * socket pair) into the dispatch (src/agent-proto.c and the key set,
+ * socket pair) into the dispatch (src/agent/agent-proto.c and the key set,
  * lock, PIN and session-bind code behind it), with the stub keystore of
  * tests/agent-stub.c.  Input:
  *

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The helper protocol (src/hproto.h): the agent reads what a helper that
+ * The helper protocol (src/helper/hproto.h): the agent reads what a helper that
  * loaded an arbitrary vendor module writes, and a helper reads what the
  * agent writes.  Input: a selector byte, then one frame or a stream:
  *	0 request  1 SIGN/LOGIN/TOKEN/PRESENCE reply  2 LIST reply

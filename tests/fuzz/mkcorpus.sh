@@ -269,7 +269,7 @@ bufseed cstrings "0100""00""$(field "$(sshstr "$(str abc)")$(sshstr 61006200)$(s
 bufseed read-only "0100""00""$(field "$(sshstr "$(str payload)")")""01aa""0d""0f000000""0f010000""13000002""15""27"
 # hproto: selector (0 request, 1 reply, 2 LIST reply, 3 REGISTRY
 # reply, 4 stream), then frames: uint32 length, byte type, uint32 id,
-# payload (src/hproto.h)
+# payload (src/helper/hproto.h)
 hpframe() { printf '%08x%s%08x%s' $((5 + $(hlen "$3"))) "$1" "$2" "$3"; }
 uri1=$(head -n 1 "$T/uris")
 uri2=$(sed -n 2p "$T/uris")
