@@ -36,6 +36,7 @@ tk_ctx_new(struct tk_ctx **out, int flags)
 		goto out;
 	c->flags = flags;
 	tk_modset_init(&c->ms, NULL, NULL);
+	c->ms.capture = (flags & TK_CTX_CAPTURE_STDERR) != 0;
 	*out = c;
 	r = 0;
  out:

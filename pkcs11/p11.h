@@ -33,6 +33,9 @@ struct tk_module {
 	int			 ready;		/* initialised */
 	int			 ours;		/* p11_kit_module_load()ed */
 	int			 threads;	/* may be called from threads */
+	int			 critical;	/* p11-kit config: critical */
+	int			 reported;	/* its failure was said */
+	CK_RV			 initrv;	/* C_Initialize's failure */
 	CK_INFO			 info;
 };
 
@@ -45,6 +48,8 @@ struct tk_modset {
 	tk_log_fn		*log;
 	void			*logarg;
 	unsigned int		 errors;
+	/* catch modules' stderr as they load and start (log err 0) */
+	int			 capture;
 	int			 reg_known;	/* TK_MODSET_REG_* */
 	/* say which CA certificates a walk could not decide (walk.c) */
 	int			 note_undecided;
@@ -104,6 +109,18 @@ int	tk_modset_load_path(struct tk_modset *, const char *path,
 int	tk_modset_is_registered(struct tk_modset *, const char *path);
 void	tk_modset_report(struct tk_modset *, int err, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+/*
+ * A registered module that failed to start is skipped with a warning
+ * (p11-kit's convention), not counted as an error, unless its config
+ * marks it critical or the walk's URI names it by module-name.  Modules
+ * loaded by path (--module, module-path) that fail are errors at once.
+ * The walk says it once per module; with all_slots, tokfn sees it as a
+ * slotless token of a module that is not ready.
+ */
+void	tk_modset_failed(struct tk_modset *, P11KitUri *,
+	    struct tk_module *);
+/* Why m failed to start, and what to do where we can tell; sanitised. */
+void	tk_module_cause(const struct tk_module *, char *buf, size_t bufsz);
 
 /* One CK_RV to TK_ERR_* mapping for the whole project. */
 int	tk_p11_rv(CK_RV);

@@ -642,14 +642,26 @@ walk_module(struct tk_modset *ms, const struct tk_walk *w, struct tk_module *m)
 int
 tk_p11_walk(struct tk_modset *ms, const struct tk_walk *w)
 {
-	size_t	i;
-	int	r = 0;
+	struct tk_p11_token	 t;
+	struct tk_module	*m;
+	size_t			 i;
+	int			 r = 0;
 
 	for (i = 0; i < ms->n && r == 0; i++) {
-		if (!ms->mods[i].ready ||
-		    !tk_uri_match_module(w->uri, &ms->mods[i]))
+		m = &ms->mods[i];
+		if (!tk_uri_match_module(w->uri, m))
 			continue;
-		r = walk_module(ms, w, &ms->mods[i]);
+		if (m->ready)
+			r = walk_module(ms, w, m);
+		else if (m->initrv != CKR_OK) {
+			tk_modset_failed(ms, w->uri, m);
+			if (w->all_slots && w->tokfn != NULL) {
+				memset(&t, 0, sizeof(t));
+				t.mod = m;
+				t.slot = (CK_SLOT_ID)-1;
+				r = w->tokfn(w->arg, &t);
+			}
+		}
 	}
 	return r;
 }

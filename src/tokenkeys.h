@@ -67,12 +67,18 @@ struct tk_keylist;
 /* tk_ctx_new() flags. */
 #define TK_CTX_NO_REGISTRY	0x01	/* load no p11-kit registered module */
 #define TK_CTX_NO_URI_MODULES	0x02	/* refuse ?module-path= in URIs */
+/* catch what modules write to fd 2 as they load and start: log err 0 */
+#define TK_CTX_CAPTURE_STDERR	0x04
 
 /*
  * Diagnostics about one module or token while the rest goes on (a module
  * that fails to load, a token that errors).  msg is one line, sanitised.
  * err TK_ERR_LOGIN_REQUIRED is a note, not an error: CA certificates a
  * search left out because only a login can tell whether they are keys.
+ * err TK_ERR_MODULE from a registered module that failed to start and was
+ * skipped is a warning, not counted by tk_ctx_errors() either.  err 0 is
+ * one line a module wrote to stderr ("module NAME: line"), caught with
+ * TK_CTX_CAPTURE_STDERR: chatter to show only when asked.
  */
 typedef void	tk_log_fn(void *arg, int err, const char *msg);
 
@@ -152,6 +158,7 @@ struct tk_tokenlist;
 #define TK_TOKEN_NOT_INITIALIZED 0x0040
 #define TK_TOKEN_NO_SLOT	0x0080	/* a module without slots */
 #define TK_TOKEN_TRUST_MODULE	0x0100	/* trust policy: holds no keys */
+#define TK_TOKEN_MODULE_FAILED	0x0200	/* the module failed to start */
 
 int		 tk_find_tokens(struct tk_ctx *, const char *uri,
 		    struct tk_tokenlist **);
@@ -169,6 +176,8 @@ const char	*tk_token_model(const struct tk_token *);
 const char	*tk_token_serial(const struct tk_token *);
 unsigned int	 tk_token_flags(const struct tk_token *);
 size_t		 tk_token_nkeys(const struct tk_token *);
+/* Why the module failed to start (TK_TOKEN_MODULE_FAILED), else "". */
+const char	*tk_token_module_error(const struct tk_token *);
 
 /* Copy s into buf with control characters and bad UTF-8 escaped. */
 int		 tk_str_sanitize(const char *s, char *buf, size_t bufsz);

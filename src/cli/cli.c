@@ -35,12 +35,21 @@ cli_bad_option(const char *cmd, int ch, const char *arg)
 	return EXIT_USAGE;
 }
 
+static int	cli_verbose;
+
+void
+cli_set_verbose(int v)
+{
+	cli_verbose = v;
+}
+
 void
 cli_log(void *arg, int err, const char *msg)
 {
 	(void)arg;
-	(void)err;
-	cli_warnx("%s", msg);
+	/* err 0: a module's own stderr, caught; shown with -v only */
+	if (err != 0 || cli_verbose)
+		cli_warnx("%s", msg);
 }
 
 int

@@ -20,8 +20,12 @@ int	helper_main(int, char **);
 void	cli_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 /* One line for a getopt failure; returns EXIT_USAGE. */
 int	cli_bad_option(const char *cmd, int ch, const char *arg);
-/* Library diagnostics to stderr. */
+/*
+ * Library diagnostics to stderr; what modules wrote to stderr themselves
+ * (caught with TK_CTX_CAPTURE_STDERR) only after cli_set_verbose(1).
+ */
 void	cli_log(void *, int, const char *);
+void	cli_set_verbose(int);
 /* A library PIN callback that prompts the user (askpass, terminal). */
 int	cli_pin(void *, const char *, int, char *, size_t, size_t *);
 /* Report a URI the library refused; returns the exit status to use. */

@@ -20,12 +20,14 @@ struct listopts {
 	int	fpalg;
 	int	json;
 	int	login;
+	char	**mods;		/* --module paths, loaded after -v is known */
+	size_t	nmods;
 };
 
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: tokenkeys list [-l] [-E md5|sha256] "
+	fprintf(f, "usage: tokenkeys list [-lv] [-E md5|sha256] "
 	    "[--module PATH] [--comment uri|label|none]\n"
 	    "                      [--format text|json] [--login] "
 	    "[URI ...]\n"
@@ -148,15 +150,23 @@ parse_opts(int argc, char **argv, struct listopts *o, struct tk_ctx *ctx)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
+	size_t	i;
 	int	ch, ex = 0;
 
 	opterr = 0;
 	optind = 1;
+	if ((o->mods = calloc(argc, sizeof(*o->mods))) == NULL) {
+		cli_warnx("out of memory");
+		ex = 1;
+	}
 	while (ex == 0 &&
-	    (ch = getopt_long(argc, argv, "+:lE:h", longopts, NULL)) != -1) {
+	    (ch = getopt_long(argc, argv, "+:lE:vh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'l':
 			o->fingerprint = 1;
+			break;
+		case 'v':
+			cli_set_verbose(1);
 			break;
 		case 'E':
 			if (strcmp(optarg, "sha256") == 0)
@@ -170,9 +180,7 @@ parse_opts(int argc, char **argv, struct listopts *o, struct tk_ctx *ctx)
 			}
 			break;
 		case OPT_MODULE:
-			/* The library says why it failed. */
-			if (tk_ctx_add_module(ctx, optarg) != 0)
-				ex = 1;
+			o->mods[o->nmods++] = optarg;
 			break;
 		case OPT_COMMENT:
 			if (strcmp(optarg, "uri") == 0)
@@ -202,6 +210,10 @@ parse_opts(int argc, char **argv, struct listopts *o, struct tk_ctx *ctx)
 			break;
 		}
 	}
+	/* The library says why one failed. */
+	for (i = 0; ex == 0 && i < o->nmods; i++)
+		if (tk_ctx_add_module(ctx, o->mods[i]) != 0)
+			ex = 1;
 	return ex;
 }
 
@@ -232,8 +244,8 @@ list_main(int argc, char **argv)
 	int			 r, ex = 0, nuris;
 
 	memset(&o, 0, sizeof(o));
-	if ((ex = cli_ctx_new(&ctx, has_module_opt(argc, argv) ?
-	    TK_CTX_NO_REGISTRY : 0)) != 0)
+	if ((ex = cli_ctx_new(&ctx, TK_CTX_CAPTURE_STDERR |
+	    (has_module_opt(argc, argv) ? TK_CTX_NO_REGISTRY : 0))) != 0)
 		goto out;
 	tk_ctx_set_pin_fn(ctx, cli_pin, NULL);
 	if ((r = parse_opts(argc, argv, &o, ctx)) != 0) {
@@ -280,6 +292,7 @@ list_main(int argc, char **argv)
 	if (cli_flush_stdout() != 0)
 		ex = 1;
  out:
+	free(o.mods);
 	tk_keylist_free(list);
 	tk_ctx_free(ctx);
 	return ex;

@@ -25,9 +25,10 @@ static const struct {
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: tokenkeys tokens [--module PATH] "
+	fprintf(f, "usage: tokenkeys tokens [-v] [--module PATH] "
 	    "[--format text|json] [URI]\n"
-	    "Show every PKCS#11 module, slot and token with its state.\n");
+	    "Show every PKCS#11 module, slot and token with its state, and "
+	    "which modules\nfailed to start.\n");
 }
 
 static void
@@ -55,6 +56,18 @@ print_flags(unsigned int f)
 		}
 	}
 	printf("%s\n", any ? "" : " none");
+}
+
+/* After the tokens: one line per module that failed to start. */
+static void
+print_failed(const struct tk_token *t)
+{
+	char	name[256], path[1024];
+
+	tk_str_sanitize(tk_token_module_name(t), name, sizeof(name));
+	tk_str_sanitize(tk_token_module_path(t), path, sizeof(path));
+	printf("module %s (%s): failed to start: %s\n", name, path,
+	    tk_token_module_error(t));
 }
 
 static void
@@ -111,6 +124,8 @@ print_json(const struct tk_token *t, int first)
 	printf("%s\n  {\"module\": ", first ? "" : ",");
 	json_string(stdout, tk_token_module_path(t));
 	json_field(stdout, "module_name", tk_token_module_name(t));
+	if (tk_token_flags(t) & TK_TOKEN_MODULE_FAILED)
+		json_field(stdout, "failed", tk_token_module_error(t));
 	if (tk_token_flags(t) & TK_TOKEN_NO_SLOT)
 		printf(", \"slot\": null");
 	else
@@ -138,8 +153,11 @@ tokens_main(int argc, char **argv)
 	opterr = 0;
 	optind = 1;
 	while (ex == 0 &&
-	    (ch = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+	    (ch = getopt_long(argc, argv, "+:vh", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'v':
+			cli_set_verbose(1);
+			break;
 		case 'm':
 			modpath = optarg;
 			break;
@@ -164,8 +182,8 @@ tokens_main(int argc, char **argv)
 	}
 	if (argc - optind == 1)
 		uri = argv[optind];
-	if ((ex = cli_ctx_new(&ctx, modpath != NULL ?
-	    TK_CTX_NO_REGISTRY : 0)) != 0)
+	if ((ex = cli_ctx_new(&ctx, TK_CTX_CAPTURE_STDERR |
+	    (modpath != NULL ? TK_CTX_NO_REGISTRY : 0))) != 0)
 		goto out;
 	if (modpath != NULL && tk_ctx_add_module(ctx, modpath) != 0) {
 		ex = 1;
@@ -182,12 +200,18 @@ tokens_main(int argc, char **argv)
 		t = tk_tokenlist_get(list, i);
 		if (json)
 			print_json(t, i == 0);
-		else
+		else if (!(tk_token_flags(t) & TK_TOKEN_MODULE_FAILED)) {
 			print_text(t, lastmod);
-		lastmod = tk_token_module_path(t);
+			lastmod = tk_token_module_path(t);
+		}
 	}
 	if (json)
 		printf("%s]\n", n > 0 ? "\n" : "");
+	for (i = 0; !json && i < n; i++) {
+		t = tk_tokenlist_get(list, i);
+		if (tk_token_flags(t) & TK_TOKEN_MODULE_FAILED)
+			print_failed(t);
+	}
 	if (tk_ctx_errors(ctx) > 0)
 		ex = 1;
 	if (cli_flush_stdout() != 0)

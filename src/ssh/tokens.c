@@ -19,6 +19,7 @@ struct tk_token {
 	char		*uri;
 	char		*module;
 	char		*modname;
+	char		*moderr;	/* why it failed to start, or NULL */
 	unsigned long	 slot;
 	char		 slotdesc[65];
 	struct tk_p11_names names;
@@ -49,6 +50,8 @@ token_flags(const struct tk_p11_token *t)
 		r |= TK_TOKEN_NO_SLOT;
 	if (t->mod->trust)
 		r |= TK_TOKEN_TRUST_MODULE;
+	if (!t->mod->ready)
+		r |= TK_TOKEN_MODULE_FAILED;
 	if (!t->present)
 		goto out;
 	r |= tk_p11_token_flags(f);
@@ -61,6 +64,7 @@ on_token(void *arg, const struct tk_p11_token *pt)
 {
 	struct tokarg	*ta = arg;
 	struct tk_token	*t, *nt;
+	char		 cause[512];
 	int		 r = TK_ERR_NOMEM;
 
 	nt = reallocarray(ta->list->t, ta->list->n + 1, sizeof(*nt));
@@ -74,6 +78,11 @@ on_token(void *arg, const struct tk_p11_token *pt)
 	if ((t->module = strdup(pt->mod->path)) == NULL ||
 	    (t->modname = strdup(pt->mod->name)) == NULL)
 		goto out;
+	if (t->flags & TK_TOKEN_MODULE_FAILED) {
+		tk_module_cause(pt->mod, cause, sizeof(cause));
+		if ((t->moderr = strdup(cause)) == NULL)
+			goto out;
+	}
 	if (!(t->flags & TK_TOKEN_NO_SLOT)) {
 		tk_fixed_string(t->slotdesc,
 		    sizeof(t->slotdesc), pt->sinfo.slotDescription,
@@ -135,6 +144,7 @@ tk_tokenlist_free(struct tk_tokenlist *l)
 			free(l->t[i].uri);
 			free(l->t[i].module);
 			free(l->t[i].modname);
+			free(l->t[i].moderr);
 			free(l->t[i].seen);
 		}
 		free(l->t);
@@ -248,4 +258,10 @@ size_t
 tk_token_nkeys(const struct tk_token *t)
 {
 	return t->nkeys;
+}
+
+const char *
+tk_token_module_error(const struct tk_token *t)
+{
+	return t->moderr != NULL ? t->moderr : "";
 }

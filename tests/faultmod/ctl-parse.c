@@ -212,6 +212,13 @@ ctl_line(struct ctl *ctl, const char *line)
 			err = "expected pin_tries N, N > 0";
 			goto out;
 		}
+	} else if (strcmp(k, "chatter") == 0 && nf == 2) {
+		if (parse_count(a1, &ctl->chatter) == -1 ||
+		    ctl->chatter > 10000) {
+			ctl->chatter = 0;
+			err = "expected chatter N, N <= 10000";
+			goto out;
+		}
 	} else if (strcmp(k, "pin_reset") == 0 && nf == 1)
 		ctl->pin_reset = 1;
 	else if (strcmp(k, "count_reset") == 0 && nf == 1)

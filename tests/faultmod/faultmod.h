@@ -233,6 +233,7 @@ struct ctl {
 	int		 always_auth;
 	int		 corrupt_sig;
 	int		 protected_auth;
+	long		 chatter;	/* C_Initialize writes lines to fd 2 */
 	struct attr_rule attrs[MAX_ATTR];
 	size_t		 nattr;
 };
