@@ -184,6 +184,13 @@ log_line(int level, const char *msg)
 		    AGENT_LOG_INFO ? LOG_INFO : LOG_DEBUG, "%s", safe);
 }
 
+/* A line a helper (its module, mostly) wrote to stderr: to our log. */
+static void
+helper_stderr(void *arg, const char *module, const char *line)
+{
+	agent_log(arg, AGENT_LOG_INFO, "helper for %s: %s", module, line);
+}
+
 /* systemd socket activation: our socket is fd 3. */
 static int
 activated_socket(void)
@@ -460,6 +467,7 @@ agent_main(int argc, char **argv)
 	a.lifetime = o.life;
 	a.logfn = log_line;
 	log_stderr = 1;
+	tk_hclient_set_errlog(helper_stderr, &a);
 	if ((a.allowlist = strdup(o.allow)) == NULL)
 		goto out;
 	if ((r = check_uris(&a, argc, argv)) != 0)

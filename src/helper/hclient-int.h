@@ -87,6 +87,13 @@ uint32_t hc_next_id(struct tk_hclient *);
 int	hc_call(struct tk_hclient *, const struct tk_buf *frame, uint32_t id,
 	    int timeout_ms, int again, struct tk_buf *reply);
 
+/*
+ * hclient-err.c: the write end of a pipe for a new helper's stderr (close
+ * it after the fork), whose lines go to the errlog; -1: none set, or no
+ * pipe or thread to be had, and the helper inherits our stderr.
+ */
+int	hc_err_open(const char *module);
+
 /* hclient-vkey.c */
 /*
  * The parsed key to verify signatures with, cached by blob; *owned: not

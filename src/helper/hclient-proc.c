@@ -216,7 +216,7 @@ hc_proc_retire(struct tk_hclient *c, struct hc_proc *p, int gently)
 
 /* The child, between fork and exec: async-signal-safe calls only. */
 static void
-child(int sock, int devnull, char *const argv[])
+child(int sock, int devnull, int errfd, char *const argv[])
 {
 	struct sigaction	sa;
 	sigset_t		none;
@@ -226,6 +226,9 @@ child(int sock, int devnull, char *const argv[])
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	(void)sigaction(SIGCHLD, &sa, NULL);
+	/* first: errfd may be 3 (it is above 2: ours are open) */
+	if (errfd != -1 && dup2(errfd, 2) == -1)
+		_exit(127);
 	if (sock == 3) {
 		if (fcntl(sock, F_SETFD, 0) == -1)
 			_exit(127);
@@ -243,7 +246,8 @@ proc_spawn(struct tk_hclient *c, struct hc_proc **out)
 {
 	struct hc_proc	*p = NULL;
 	char		*argv[5];
-	int		 sv[2] = { -1, -1 }, devnull = -1, r, i = 0;
+	int		 sv[2] = { -1, -1 }, devnull = -1, errfd = -1;
+	int		 r, i = 0;
 
 	*out = NULL;
 	argv[i++] = "tokenkeys";
@@ -266,12 +270,13 @@ proc_spawn(struct tk_hclient *c, struct hc_proc **out)
 	p->refs = 1;
 	tk_buf_init(&p->in, TK_HP_REP_MAX + HC_READ_CHUNK, 0);
 	pthread_mutex_init(&p->wmu, NULL);
+	errfd = hc_err_open(c->path);
 	if ((p->pid = fork()) == -1) {
 		r = TK_ERR_SYSTEM;
 		goto fail;
 	}
 	if (p->pid == 0)
-		child(sv[1], devnull, argv);
+		child(sv[1], devnull, errfd, argv);
 	close(sv[1]);
 	sv[1] = -1;
 	*out = p;
@@ -289,6 +294,8 @@ proc_spawn(struct tk_hclient *c, struct hc_proc **out)
 		close(sv[1]);
 	if (devnull != -1)
 		close(devnull);
+	if (errfd != -1)
+		close(errfd);	/* the child's now, or EOF for the reader */
 	return r;
 }
 

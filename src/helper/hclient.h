@@ -68,6 +68,15 @@ int	tk_hclient_new(const char *module_path, struct tk_hclient **);
 int	tk_hclient_start(const char *module_path, int registered,
 	    struct tk_hclient **);
 void	tk_hclient_free(struct tk_hclient *);
+/*
+ * Where the helpers' stderr goes (their module's own output, their own
+ * messages): each line, from a thread of the helper's own, to fn with
+ * the module's path ("(registry)" for a registry helper).  Set before the
+ * first helper starts; without it helpers share this process's stderr.
+ */
+typedef void	tk_hclient_errlog_fn(void *arg, const char *module,
+		    const char *line);
+void	tk_hclient_set_errlog(tk_hclient_errlog_fn *, void *);
 const char *tk_hclient_module(const struct tk_hclient *);
 
 /*
