@@ -11,41 +11,28 @@
 # keeps the module out of the machine-wide registry (a dpkg diversion).
 
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tpm-stack.sh"
 
 MODDIR=/usr/share/p11-kit/modules
-MODFILE=$MODDIR/tpm2_pkcs11.module
 
 [ "$(id -u)" -eq 0 ] ||
     skip_all "needs root (private namespaces, throwaway user and sshd)"
-for tool in swtpm tpm2-abrmd tpm2_ptool tpm2_getrandom dbus-daemon unshare \
-    ip pkcs11-tool openssl ssh ssh-add ssh-keygen /usr/sbin/sshd setpriv; do
-	command -v $tool >/dev/null ||
-	    skip_all "$tool not installed (TPM packages: run .ci/deps-tpm)"
+for tool in unshare ssh ssh-add ssh-keygen /usr/sbin/sshd setpriv openssl; do
+	command -v $tool >/dev/null || skip_all "$tool not installed"
 done
-# Where the package's .module file is: diverted out of the registry by
-# .ci/deps-tpm, or (a machine set up by hand) still in it.
-TPM_MODFILE=$(dpkg-divert --truename "$MODFILE" 2>/dev/null) ||
-    TPM_MODFILE=$MODFILE
-[ -r "$TPM_MODFILE" ] ||
-    skip_all "no $MODFILE (libtpm2-pkcs11-1 not installed: run .ci/deps-tpm)"
-TPM_MODULE=$(pkg-config --variable=p11_module_path p11-kit-1 2>/dev/null)
-TPM_MODULE=${TPM_MODULE:-/usr/lib/x86_64-linux-gnu/pkcs11}/libtpm2_pkcs11.so
-[ -r "$TPM_MODULE" ] || skip_all "TPM PKCS#11 module $TPM_MODULE missing"
+tk_tpm_find || skip_all "$TK_TPM_WHY"
 [ -x "$TOKENKEYS" ] || skip_all "tokenkeys binary $TOKENKEYS not built"
 
-# Everything below runs in private mount, network and pid namespaces: a
-# registry with the TPM module that no other process sees, swtpm's fixed
-# ports on a loopback of its own, and this shell as pid 1, so the kernel
-# ends whatever is left when it ends (each process is still stopped by
-# its pid below).
+# Everything below runs in private mount and pid namespaces: a registry
+# with the TPM module that no other process sees, and this shell as pid 1,
+# so the kernel ends whatever is left when it ends (each process is still
+# stopped by its pid).
 if [ -z "${TK_TPM_NS:-}" ]; then
-	unshare -m -n -p -f --mount-proc true 2>/dev/null ||
-	    skip_all "cannot create mount, network and pid namespaces" \
-	    "(unshare)"
-	TK_TPM_NS=1 exec unshare -m -n -p -f --kill-child --mount-proc \
+	unshare -m -p -f --mount-proc true 2>/dev/null ||
+	    skip_all "cannot create mount and pid namespaces (unshare)"
+	TK_TPM_NS=1 exec unshare -m -p -f --kill-child --mount-proc \
 	    --propagation private bash "$0" "$@"
 fi
-ip link set lo up || bail "cannot bring up the private loopback"
 
 plan 27
 
@@ -57,88 +44,26 @@ SOPIN=12345678
 
 # ------------------------------------------------------------ registry
 # Seen from here before the private registry is mounted: the machine's.
-if [ -e "$MODFILE" ]; then
+if [ -e "$TK_TPM_REGISTERED" ]; then
 	not_ok "the TPM module is not in the machine-wide p11-kit registry"
-	diag "$MODFILE registers the TPM module for every process:" \
-	    "run .ci/deps-tpm (it diverts the file out of the registry)"
+	diag "$TK_TPM_REGISTERED registers the TPM module for every" \
+	    "process: run .ci/deps-tpm (it diverts the file out of the" \
+	    "registry)"
 else
 	ok "the TPM module is not in the machine-wide p11-kit registry"
 fi
-mkdir "$T/modules" &&
-    cp -p "$MODDIR"/*.module "$T/modules/" 2>/dev/null
-cp "$TPM_MODFILE" "$T/modules/tpm2_pkcs11.module" &&
+# Registered as a user would: the package's .module file in the registry.
+mkdir "$T/modules" && cp -p "$MODDIR"/*.module "$T/modules/" &&
+    cp "$TK_TPM_MODFILE" "$T/modules/tpm2_pkcs11.module" &&
     mount --bind "$T/modules" "$MODDIR" ||
     bail "cannot mount a private p11-kit registry"
+TPM_MODULE=$TK_TPM_MODULE
 
 # ------------------------------------------------------------ the TPM
-# swtpm_start: a software TPM 2.0 on 127.0.0.1:2321 (platform port 2322),
-# its state in $T/tpmstate; pid in $SWTPM_PID.
-mkdir -p "$T/tpmstate"
-swtpm socket --tpm2 --tpmstate dir="$T/tpmstate" \
-    --server type=tcp,port=2321,bindaddr=127.0.0.1 \
-    --ctrl type=tcp,port=2322,bindaddr=127.0.0.1 \
-    --flags not-need-init,startup-clear --daemon \
-    --pid file="$T/swtpm.pid" --log file="$T/swtpm.log" ||
-    bail "swtpm does not start"
-SWTPM_PID=$(cat "$T/swtpm.pid")
-tk_at_exit "kill $SWTPM_PID 2>/dev/null"
-
-# A private D-Bus session bus for the broker.
-cat >"$T/bus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=$T/bus</listen>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-EOF
-dbus-daemon --config-file="$T/bus.conf" --fork --print-pid >"$T/bus.pid" ||
-    bail "dbus-daemon does not start"
-BUS_PID=$(cat "$T/bus.pid")
-tk_at_exit "kill $BUS_PID 2>/dev/null"
-export DBUS_SESSION_BUS_ADDRESS=unix:path=$T/bus
-# the tools talk to the broker, the module too; no TSS2 chatter
-export TPM2TOOLS_TCTI=tabrmd:bus_type=session
-export TPM2_PKCS11_TCTI=tabrmd:bus_type=session
-export TPM2_PKCS11_STORE=$T/store
-export TSS2_LOG=all+NONE
-
-# abrmd_start: tpm2-abrmd on the private bus, pid in $ABRMD_PID; waits
-# until a TPM command goes through it.
-abrmd_start() {
-	local i
-	tpm2-abrmd --tcti=swtpm:host=127.0.0.1,port=2321 --session \
-	    --allow-root </dev/null >>"$T/abrmd.log" 2>&1 &
-	ABRMD_PID=$!
-	tk_at_exit "kill $ABRMD_PID 2>/dev/null"
-	for i in $(seq 100); do
-		tpm2_getrandom 4 >/dev/null 2>&1 && return 0
-		kill -0 "$ABRMD_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	diag "tpm2-abrmd did not start:" "$(cat "$T/abrmd.log")"
-	return 1
-}
-abrmd_start || bail "the broker does not start"
-
-# ------------------------------------------------------------ the token
-mkdir "$T/store"
-tpm2_ptool init --path "$T/store" >"$T/ptool.out" 2>&1 &&
-tpm2_ptool addtoken --pid=1 --label=tpmtok --sopin=$SOPIN \
-    --userpin=$UPIN --path "$T/store" >>"$T/ptool.out" 2>&1 &&
-tpm2_ptool addkey --algorithm=ecc256 --label=tpmtok --key-label=ec1 \
-    --userpin=$UPIN --path "$T/store" >>"$T/ptool.out" 2>&1 &&
-tpm2_ptool addkey --algorithm=rsa2048 --label=tpmtok --key-label=rsa1 \
-    --userpin=$UPIN --path "$T/store" >>"$T/ptool.out" 2>&1 || {
-	diag "$(cat "$T/ptool.out")"
-	bail "tpm2_ptool cannot make the token and its keys"
-}
+tk_at_exit tk_tpm_stop
+tk_tpm_start "$T/tpm" || bail "cannot start the software TPM"
+tk_tpm_token tpmtok $UPIN $SOPIN ecc256:ec1 rsa2048:rsa1 ||
+    bail "tpm2_ptool cannot make the token and its keys"
 
 # ref_line LABEL: "TYPE BASE64" of the public key object LABEL, read by
 # pkcs11-tool and converted by OpenSSL and ssh-keygen (not tokenkeys).
@@ -281,8 +206,8 @@ is "$(tk_pin_prompts)" 2 "...after one more PIN prompt"
 # to it is gone, and the module fails every signature (CKR_GENERAL_ERROR)
 # until it is initialised again.  The agent starts its helper afresh; the
 # new one is not logged in, so the PIN is asked once more.
-kill "$ABRMD_PID" && wait "$ABRMD_PID" 2>/dev/null
-abrmd_start || bail "the broker does not start again"
+tk_tpm_abrmd_stop
+tk_tpm_abrmd_start || bail "the broker does not start again"
 n0=$(tk_pin_prompts)
 if sign "$T/ec.pub"; then
 	ok "after a restart of tpm2-abrmd the next signature verifies"
@@ -297,6 +222,5 @@ is "$(tk_pin_prompts)" "$(( n0 + 1 ))" "...without another PIN prompt"
 tk_agent_stop "$TK_AGENT_PID"
 
 # ------------------------------------------------------------ stop
-kill "$ABRMD_PID" "$BUS_PID" "$SWTPM_PID" 2>/dev/null
-wait "$ABRMD_PID" 2>/dev/null
+tk_tpm_stop
 done_testing
