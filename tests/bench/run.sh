@@ -6,6 +6,8 @@
 # compared, in this one run and on the same throwaway tokens, against
 # anchors -- the raw PKCS#11 floor, OpenSSH's ssh-agent and ssh-keygen -D --
 # and the summary reports ratios.
+# With the software TPM stack installed (.ci/deps-tpm), one more row: P-256
+# on a swtpm token through Debian's TPM module, raw against the agent.
 #
 # Environment:
 #   TOKENKEYS     the tokenkeys binary (default: ../../tokenkeys from here);
