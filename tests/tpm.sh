@@ -34,7 +34,7 @@ if [ -z "${TK_TPM_NS:-}" ]; then
 	    --propagation private bash "$0" "$@"
 fi
 
-plan 27
+plan 28
 
 tk_tmpdir
 # SoftHSM stays registered, with an empty private store.
@@ -179,6 +179,15 @@ is "$(tk_pin_prompts)" 1 "...all on the first PIN"
 tk_agent_stop "$TK_AGENT_PID"
 
 # ------------------------------------------------------------ wrong PIN
+# lockouts: the TPM's own count of failed authorisations (dictionary
+# attack protection), read past the module.
+lockouts() {
+	local v
+	v=$(tpm2_getcap properties-variable 2>/dev/null |
+	    awk '$1 == "TPM2_PT_LOCKOUT_COUNTER:" { print $2 }')
+	echo $(( ${v:-0} ))
+}
+lock0=$(lockouts)
 : >"$T/pin.count"
 echo "0${UPIN}x" >"$T/agent.pin"
 tk_agent_start wrong pkcs11:token=tpmtok || bail "the agent does not start"
@@ -188,7 +197,9 @@ if sign "$T/ec.pub"; then
 else
 	ok "a wrong PIN: the signature fails"
 fi
-is "$(tk_pin_prompts)" 1 "...after exactly one PIN prompt (one try)"
+is "$(tk_pin_prompts)" 1 "...after exactly one PIN prompt"
+is "$(( $(lockouts) - lock0 ))" 1 \
+    "...and one try: the TPM's failed-authorisation counter rose by one"
 tk_run "$TOKENKEYS" tokens pkcs11:token=tpmtok
 flags=$(printf '%s\n' "$out" | awk '$1 == "flags" { $1 = ""; print }')
 diag "the TPM token's flags after a wrong PIN:$flags"
