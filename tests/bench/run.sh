@@ -502,8 +502,8 @@ for kt in ec256 rsa2048 ed25519; do
 done
 row "ec256, $((NKEYS + 3)) keys, 1" "raw/ec256-big/1" "ssh-agent/ec256-big/1" \
     "tokenkeys/ec256-big/1"
-row "TPM ec256 1 thr / 1 conn" "raw/tpm-ec256/1" - "tokenkeys/tpm-ec256/1"
-row "TPM ec256 2 thr / 4 conns" "raw/tpm-ec256/2" - "tokenkeys/tpm-ec256/4"
+row "TPM p256 1 thr/1 conn" "raw/tpm-ec256/1" - "tokenkeys/tpm-ec256/1"
+row "TPM p256 2 thr/4 conns" "raw/tpm-ec256/2" - "tokenkeys/tpm-ec256/4"
 
 echo
 echo "latency p50 / p99 in us, one connection (raw: one thread)"
