@@ -431,6 +431,15 @@ sign_once(struct tk_signer *sg, struct tk_skey *k, struct attempt *at,
 		    key_handle(sg, k, at->s, at->h, at->gen, &priv,
 		    &always) == 0 && always)
 			at->ctx_needed = 1;
+	} else if (rv == CKR_GENERAL_ERROR) {
+		/*
+		 * The module itself is broken, maybe for good: the TPM
+		 * module after its resource manager restarted fails every
+		 * C_SignInit until it is initialised again.  The caller
+		 * may start it afresh (no PIN is sent twice).
+		 */
+		at->bad = 1;
+		r = TK_ERR_MODULE;
 	} else
 		r = tk_p11_rv(rv);
 	if (r == 0)

@@ -6,6 +6,8 @@
 # compared, in this one run and on the same throwaway tokens, against
 # anchors -- the raw PKCS#11 floor, OpenSSH's ssh-agent and ssh-keygen -D --
 # and the summary reports ratios.
+# With the software TPM stack installed (.ci/deps-tpm), one more row: P-256
+# on a swtpm token through Debian's TPM module, raw against the agent.
 #
 # Environment:
 #   TOKENKEYS     the tokenkeys binary (default: ../../tokenkeys from here);
@@ -111,6 +113,8 @@ stop_pid() {
 cleanup() {
 	local p
 	for p in $PIDS; do stop_pid "$p"; done
+	# the software TPM of the TPM row, if it was started
+	declare -F tk_tpm_stop >/dev/null && tk_tpm_stop
 	[ -n "$T" ] && rm -rf "$T"
 }
 trap cleanup EXIT
@@ -418,6 +422,53 @@ else
 	echo "  skipped: no tokenkeys agent yet"
 fi
 
+# ---- TPM 2.0 ---------------------------------------------------------------
+# A software TPM (swtpm) behind tpm2-abrmd and Debian's TPM PKCS#11 module
+# (tests/tpm-stack.sh; packages from .ci/deps-tpm): P-256 signatures of
+# the raw module against the agent on the same TPM token.  The agent
+# reaches the module through module-path=, so nothing is registered.
+# Debian's module (1.9.0) is not safe with two threads signing on two
+# sessions at once (CKR_OPERATION_ACTIVE, CKR_SESSION_HANDLE_INVALID):
+# the 2-thread raw cell may show failures and is then left out.
+echo
+echo "== signing: TPM 2.0 (swtpm through tpm2-abrmd), P-256, ${SECS} s per cell"
+# shellcheck source=../tpm-stack.sh
+. "$here/../tpm-stack.sh"
+TPM_WHY=
+if ! tk_tpm_find; then
+	TPM_WHY=$TK_TPM_WHY
+elif [ "$have_tk_agent" != 1 ]; then
+	TPM_WHY="no tokenkeys agent yet"
+elif ! tk_tpm_start "$T/tpm" >"$T/tpm.err" 2>&1 ||
+    ! tk_tpm_token benchtpm "$PIN" 12345678 ecc256:bench-tpm-ec256 \
+    >>"$T/tpm.err" 2>&1; then
+	TPM_WHY="the software TPM did not start: $(head -3 "$T/tpm.err")"
+fi
+if [ -n "$TPM_WHY" ]; then
+	echo "  skipped: $TPM_WHY"
+else
+	for th in 1 2; do
+		line=$(TK_BENCH_PIN=$PIN timeout $TMO "$B/floor-sign" \
+		    -d "$SECS" -t $th -T benchtpm -l bench-tpm-ec256 \
+		    "$TK_TPM_MODULE" 2>&1 | tail -1)
+		cell "raw/tpm-ec256/$th" "$line"
+	done
+	if start_agent tktpm "$SMALL/softhsm2.conf" "$TOKENKEYS" agent -D \
+	    -a "$T/tktpm.sock" \
+	    "pkcs11:token=benchtpm?module-path=$TK_TPM_MODULE"; then
+		timeout $TMO "$B/agent-client" -a "$T/tktpm.sock" -n 1 sign \
+		    bench-tpm-ec256 ecdsa-sha2-nistp256 >/dev/null 2>&1
+		for c in 1 4; do
+			line=$(timeout $TMO "$B/agent-client" \
+			    -a "$T/tktpm.sock" -d "$SECS" -c $c sign \
+			    bench-tpm-ec256 ecdsa-sha2-nistp256 2>&1 | tail -1)
+			cell "tokenkeys/tpm-ec256/$c" "$line"
+		done
+	fi
+	stop_pid "$APID"
+fi
+tk_tpm_stop
+
 # ---- c. summary -------------------------------------------------------------
 echo
 echo "== summary (ratios within this run; >1 means the left one is larger)"
@@ -451,6 +502,8 @@ for kt in ec256 rsa2048 ed25519; do
 done
 row "ec256, $((NKEYS + 3)) keys, 1" "raw/ec256-big/1" "ssh-agent/ec256-big/1" \
     "tokenkeys/ec256-big/1"
+row "TPM p256 1 thr/1 conn" "raw/tpm-ec256/1" - "tokenkeys/tpm-ec256/1"
+row "TPM p256 2 thr/4 conns" "raw/tpm-ec256/2" - "tokenkeys/tpm-ec256/4"
 
 echo
 echo "latency p50 / p99 in us, one connection (raw: one thread)"
@@ -463,6 +516,8 @@ for kt in ec256 rsa2048 ed25519; do
 	printf '  %-22s %17s %17s %17s\n' "sign $kt" "$(lat "raw/$kt/1")" \
 	    "$(lat "ssh-agent/$kt/1")" "$(lat "tokenkeys/$kt/1")"
 done
+printf '  %-22s %17s %17s %17s\n' "sign TPM ec256" "$(lat raw/tpm-ec256/1)" \
+    - "$(lat tokenkeys/tpm-ec256/1)"
 printf '  %-22s %17s %17s %17s\n' "list, 3 keys" - "$(lat ssh-agent/list)" \
     "$(lat tokenkeys/list)"
 printf '  %-22s %17s %17s %17s\n' "list, $((NKEYS + 3)) keys" - \
