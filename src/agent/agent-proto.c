@@ -25,6 +25,31 @@ status(struct tk_buf *reply, int ok)
 	return tk_buf_put_u8(reply, ok ? SSH_AGENT_SUCCESS : SSH_AGENT_FAILURE);
 }
 
+/*
+ * -A: the request goes to the other agent and its answer comes back as
+ * it is.  what names the request in the log line when that fails.
+ */
+static int
+delegate(struct agent *a, struct agent_conn *c, const uint8_t *msg,
+    size_t len, const char *what, struct tk_buf *reply)
+{
+	int	r;
+
+	if ((r = agent_up_call(a, c, msg, len, reply,
+	    AGENT_LOGIN_TIMEOUT_MS)) != 0) {
+		agent_log(a, AGENT_LOG_ERR, "%s failed: %s", what,
+		    c->up_failed ? "this connection was bound to a session "
+		    "and its connection to the other agent broke" :
+		    "the other agent (-A) did not answer");
+		r = status(reply, 0);
+	} else if (tk_buf_avail(reply) == 0)
+		r = status(reply, 0);
+	else if (tk_buf_ptr(reply)[0] == SSH_AGENT_FAILURE)
+		agent_log(a, AGENT_LOG_INFO, "%s failed: the other agent (-A) "
+		    "refused it", what);
+	return r;
+}
+
 static int
 is_rsa_blob(const uint8_t *blob, size_t len)
 {
@@ -32,7 +57,8 @@ is_rsa_blob(const uint8_t *blob, size_t len)
 }
 
 static int
-proc_sign(struct agent *a, struct tk_buf *m, struct tk_buf *reply)
+proc_sign(struct agent *a, struct agent_conn *c, const uint8_t *msg,
+    size_t len, struct tk_buf *m, struct tk_buf *reply)
 {
 	struct agent_key	 k;
 	const uint8_t		*blob, *data;
@@ -50,7 +76,12 @@ proc_sign(struct agent *a, struct tk_buf *m, struct tk_buf *reply)
 		goto out;
 	}
 	if ((r = agent_key_lookup(a, blob, bloblen, &k, comment,
-	    sizeof(comment))) != 0) {
+	    sizeof(comment))) == TK_ERR_NOT_FOUND && a->up != NULL) {
+		/* not a token key: the other agent's, flags and all */
+		r = delegate(a, c, msg, len, "sign request", reply);
+		goto out;
+	}
+	if (r != 0) {
 		agent_log(a, AGENT_LOG_INFO, "sign request refused: %s",
 		    r == TK_ERR_DENIED ? "the agent is locked" :
 		    "the key is not served by this agent");
@@ -83,7 +114,8 @@ proc_sign(struct agent *a, struct tk_buf *m, struct tk_buf *reply)
 }
 
 static int
-proc_remove(struct agent *a, struct tk_buf *m, struct tk_buf *reply)
+proc_remove(struct agent *a, struct agent_conn *c, const uint8_t *msg,
+    size_t mlen, struct tk_buf *m, struct tk_buf *reply)
 {
 	const uint8_t	*blob;
 	size_t		 len;
@@ -93,7 +125,12 @@ proc_remove(struct agent *a, struct tk_buf *m, struct tk_buf *reply)
 		r = FAIL_CLOSE;
 		goto out;
 	}
-	if ((r = agent_hide(a, blob, len)) != 0)
+	if ((r = agent_hide(a, blob, len)) == TK_ERR_NOT_FOUND &&
+	    a->up != NULL) {
+		r = delegate(a, c, msg, mlen, "remove request", reply);
+		goto out;
+	}
+	if (r != 0)
 		agent_log(a, AGENT_LOG_INFO, "remove request failed: %s",
 		    r == TK_ERR_NOT_FOUND ? "the key is not served" :
 		    tk_strerror(r));
@@ -240,11 +277,13 @@ proc_remove_reader(struct agent *a, struct agent_conn *c, struct tk_buf *m,
 }
 
 static int
-proc_lock(struct agent *a, struct tk_buf *m, int lock, struct tk_buf *reply)
+proc_lock(struct agent *a, struct agent_conn *c, const uint8_t *msg,
+    size_t len, struct tk_buf *m, int lock, struct tk_buf *reply)
 {
 	const uint8_t	*pw;
 	size_t		 n;
 	int		 r;
+	uint8_t		 t;
 
 	if (tk_buf_get_string(m, &pw, &n) != 0 || tk_buf_end(m) != 0) {
 		r = FAIL_CLOSE;
@@ -258,18 +297,29 @@ proc_lock(struct agent *a, struct tk_buf *m, int lock, struct tk_buf *reply)
 	else
 		agent_log(a, AGENT_LOG_INFO, "agent %s", lock ? "locked" :
 		    "unlocked");
+	/* the other agent too, with the same password (sent once) */
+	if (r == 0 && a->up != NULL) {
+		if (agent_up_call(a, c, msg, len, reply,
+		    AGENT_UP_LIST_MS) != 0 || tk_buf_get_u8(reply, &t) != 0 ||
+		    t != SSH_AGENT_SUCCESS)
+			agent_log(a, AGENT_LOG_ERR, "the other agent (-A) "
+			    "refused or missed the %s request", lock ? "lock" :
+			    "unlock");
+		tk_buf_reset(reply);
+	}
 	r = status(reply, r == 0);
  out:
 	return r;
 }
 
 static int
-proc_session_bind(struct agent *a, struct agent_conn *c, struct tk_buf *m,
-    struct tk_buf *reply)
+proc_session_bind(struct agent *a, struct agent_conn *c, const uint8_t *msg,
+    size_t len, struct tk_buf *m, struct tk_buf *reply)
 {
 	const uint8_t	*key, *sid, *sig;
 	size_t		 keylen, sidlen, siglen;
 	int		 fwd, r;
+	uint8_t		 t;
 
 	if (tk_buf_get_string(m, &key, &keylen) != 0 ||
 	    tk_buf_get_string(m, &sid, &sidlen) != 0 ||
@@ -310,6 +360,19 @@ proc_session_bind(struct agent *a, struct agent_conn *c, struct tk_buf *m,
 	c->session_idlen = sidlen;
 	agent_log(a, AGENT_LOG_DEBUG, "connection bound to a session%s",
 	    fwd ? " (forwarded agent)" : "");
+	if (a->up != NULL && !c->up_failed) {
+		/* the other agent must see it too, or its keys go unbound */
+		if (agent_up_call(a, c, msg, len, reply,
+		    AGENT_UP_LIST_MS) != 0 || tk_buf_get_u8(reply, &t) != 0 ||
+		    t != SSH_AGENT_SUCCESS) {
+			agent_log(a, AGENT_LOG_ERR, "the other agent (-A) did "
+			    "not take the session binding: its keys are not "
+			    "served on this connection");
+			agent_up_close(a, c);
+			c->up_failed = 1;
+		}
+		tk_buf_reset(reply);
+	}
 	r = status(reply, 1);
  out:
 	return r;
@@ -332,8 +395,8 @@ proc_query(struct tk_buf *m, struct tk_buf *reply)
 }
 
 static int
-proc_extension(struct agent *a, struct agent_conn *c, struct tk_buf *m,
-    struct tk_buf *reply)
+proc_extension(struct agent *a, struct agent_conn *c, const uint8_t *msg,
+    size_t len, struct tk_buf *m, struct tk_buf *reply)
 {
 	char	name[128], safe[160];
 	int	r;
@@ -343,7 +406,9 @@ proc_extension(struct agent *a, struct agent_conn *c, struct tk_buf *m,
 	else if (strcmp(name, "query") == 0)
 		r = proc_query(m, reply);
 	else if (strcmp(name, "session-bind@openssh.com") == 0)
-		r = proc_session_bind(a, c, m, reply);
+		r = proc_session_bind(a, c, msg, len, m, reply);
+	else if (a->up != NULL)
+		r = delegate(a, c, msg, len, "extension request", reply);
 	else {
 		tk_str_sanitize(name, safe, sizeof(safe));
 		agent_log(a, AGENT_LOG_INFO, "extension \"%s\" is not "
@@ -379,19 +444,27 @@ agent_dispatch(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 	case SSH_AGENTC_REQUEST_IDENTITIES:
 		r = tk_buf_end(&m) != 0 ? FAIL_CLOSE :
 		    agent_identities(a, reply);
+		if (r == 0 && a->up != NULL)
+			r = agent_up_identities(a, c, reply);
 		break;
 	case SSH_AGENTC_SIGN_REQUEST:
-		r = proc_sign(a, &m, reply);
+		r = proc_sign(a, c, msg, len, &m, reply);
 		break;
 	case SSH_AGENTC_ADD_IDENTITY:
 	case SSH_AGENTC_ADD_ID_CONSTRAINED:
+		if (a->up != NULL) {
+			/* a key file: the other agent keeps it */
+			r = delegate(a, c, msg, len, "ssh-add of a key file",
+			    reply);
+			break;
+		}
 		agent_log(a, AGENT_LOG_INFO, "ssh-add of a software key "
 		    "refused: this agent serves token keys only (use "
 		    "ssh-agent for key files)");
 		r = status(reply, 0);
 		break;
 	case SSH_AGENTC_REMOVE_IDENTITY:
-		r = proc_remove(a, &m, reply);
+		r = proc_remove(a, c, msg, len, &m, reply);
 		break;
 	case SSH_AGENTC_REMOVE_ALL_IDENTITIES:
 		if ((r = tk_buf_end(&m)) != 0) {
@@ -401,6 +474,10 @@ agent_dispatch(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 		agent_remove_all(a);
 		agent_log(a, AGENT_LOG_INFO, "all keys removed on request; "
 		    "ssh-add -s serves them again");
+		if (a->up != NULL)
+			(void)delegate(a, c, msg, len, "removing the other "
+			    "agent's keys", reply);
+		tk_buf_reset(reply);
 		r = status(reply, 1);
 		break;
 	case SSH_AGENTC_ADD_SMARTCARD_KEY:
@@ -413,10 +490,11 @@ agent_dispatch(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 		break;
 	case SSH_AGENTC_LOCK:
 	case SSH_AGENTC_UNLOCK:
-		r = proc_lock(a, &m, type == SSH_AGENTC_LOCK, reply);
+		r = proc_lock(a, c, msg, len, &m, type == SSH_AGENTC_LOCK,
+		    reply);
 		break;
 	case SSH_AGENTC_EXTENSION:
-		r = proc_extension(a, c, &m, reply);
+		r = proc_extension(a, c, msg, len, &m, reply);
 		break;
 	default:
 		agent_log(a, AGENT_LOG_INFO, "request type %u is not "

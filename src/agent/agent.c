@@ -186,6 +186,7 @@ conn_serve(struct agent *a, int fd, uid_t uid)
 	tk_buf_init(&out, AGENT_MAX_FRAME, 0);
 	while (agent_conn_step(a, &c, fd, &in, &out) == 0)
 		continue;
+	agent_up_close(a, &c);
 	tk_buf_free(&in);
 	tk_buf_free(&out);
 	explicit_bzero(&c, sizeof(c));

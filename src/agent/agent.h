@@ -9,6 +9,8 @@
  *                    connection, framing, the background refresh thread
  *   agent-proto.c    one request frame in, one reply out (pure but for
  *                    the calls into the key set and the signer)
+ *   agent-delegate.c the other agent (-A): one connection per client
+ *                    connection, merged identities
  *   agent-registry.c following p11-kit's registry as modules come and go
  *   agent-follow.c   following tokens as cards come and go
  *   agent-lookup.c   answers from the served set: identities, a key to
@@ -29,6 +31,7 @@
  *   agent-lock.c     ssh-add -x / -X
  *   agent-verify.c   session-bind host key signatures (OpenSSL)
  *   agent-hc.c       the real ops: helpers and src/prompt/
+ *   agent-upstream.c the real other agent: a Unix socket (-A)
  *   agent-log.c      the log and the clock
  *
  * Token calls go through struct agent_ops, so the protocol can be tested
@@ -65,6 +68,8 @@
 #define AGENT_URI_MAX		4096
 #define AGENT_SIGN_TIMEOUT_MS	30000
 #define AGENT_LOGIN_TIMEOUT_MS	120000	/* PIN pads wait for the user */
+#define AGENT_UP_LIST_MS	1000	/* the other agent's identities */
+#define AGENT_UP_HUNG_MS	100	/* ...once it has not answered */
 #define AGENT_ALLOWLIST_DEFAULT	"/usr/lib*/*,/usr/local/lib*/*"
 
 /* Message numbers (compat.md). */
@@ -126,6 +131,20 @@ struct agent_ops {
 	int	(*prompt_pin)(const struct tk_prompt *, char *pin, size_t pinsz,
 		    size_t *len);
 	int	(*prompt_confirm)(const struct tk_prompt *);
+};
+
+/*
+ * The other agent (-A), which holds every key that is not on a token.
+ * open makes one connection (*uc) for one client connection; call sends
+ * req (a frame body) and puts the answer's body in reply within
+ * timeout_ms (0 or TK_ERR_*; after an error uc is only fit to close).
+ */
+struct agent_upstream {
+	int	(*open)(void *arg, void **uc);
+	int	(*call)(void *arg, void *uc, const uint8_t *req, size_t len,
+		    struct tk_buf *reply, int timeout_ms);
+	void	(*close)(void *arg, void *uc);
+	void	*arg;
 };
 
 /*
@@ -204,6 +223,7 @@ struct agent_token {
 
 struct agent {
 	const struct agent_ops *ops;
+	const struct agent_upstream *up;	/* -A; NULL: none */
 	pthread_mutex_t	 lock;
 
 	struct agent_module *mods[AGENT_MAX_MODULES];
@@ -253,6 +273,8 @@ struct agent_conn {
 	int		 bound_auth;	/* ...for user authentication */
 	uint8_t		 session_id[64];
 	size_t		 session_idlen;
+	void		*up;		/* the other agent's, opened lazily */
+	int		 up_failed;	/* bound, and that connection broke */
 };
 
 /* agent.c */
@@ -274,6 +296,26 @@ int	agent_signals_init(void);
 /* agent-proto.c: one frame (type + payload, without the length). */
 int	agent_dispatch(struct agent *, struct agent_conn *,
 	    const uint8_t *msg, size_t len, struct tk_buf *reply);
+
+/* agent-delegate.c: the other agent, on c's own connection to it. */
+/* Pass req on and its answer back (reply: the other agent's body). */
+int	agent_up_call(struct agent *, struct agent_conn *, const uint8_t *req,
+	    size_t len, struct tk_buf *reply, int timeout_ms);
+/* reply holds our IDENTITIES_ANSWER: add the other agent's keys. */
+int	agent_up_identities(struct agent *, struct agent_conn *,
+	    struct tk_buf *reply);
+/* The client is gone: close c's connection to the other agent. */
+void	agent_up_close(struct agent *, struct agent_conn *);
+
+/* agent-upstream.c */
+/*
+ * The other agent at path: a socket owned by us, not ours (ourpath, may
+ * be NULL).  TK_ERR_NOT_FOUND, TK_ERR_DENIED (not a socket of ours),
+ * TK_ERR_INVAL (ours).  *out is freed with agent_upstream_free.
+ */
+int	agent_upstream_socket(const char *path, const char *ourpath,
+	    struct agent_upstream **out);
+void	agent_upstream_free(struct agent_upstream *);
 
 /* agent-registry.c */
 /* Start a helper for every module in p11-kit's registry. */

@@ -36,21 +36,26 @@ struct opts {
 	int		 kill;
 	uint32_t	 life;
 	const char	*allow;
+	const char	*upstream;	/* -A */
 };
 
 static int	log_stderr;
+static struct agent_upstream *up;	/* -A */
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: tokenkeys agent [-cDdks] [-a socket] [-P allowlist] "
-	    "[-t life] [URI ...]\n"
+	    "usage: tokenkeys agent [-cDdks] [-A socket] [-a socket] "
+	    "[-P allowlist]\n                       [-t life] [URI ...]\n"
 	    "\n"
 	    "An SSH agent for keys on PKCS#11 tokens.  With no URI it serves "
 	    "every key\nof every token p11-kit knows; with URIs, the keys "
 	    "matching them.\n"
 	    "\n"
+	    "  -A socket     pass what is not a token key (ssh-add keyfile) "
+	    "to the agent\n                at this socket (OpenSSH's "
+	    "ssh-agent)\n"
 	    "  -a socket     bind the agent to this socket path\n"
 	    "  -c, -s        print C-shell / Bourne shell commands\n"
 	    "  -D            stay in the foreground\n"
@@ -356,6 +361,30 @@ daemonise(void)
 	}
 }
 
+/* -A: the other agent, checked now so that mistakes reach the terminal. */
+static int
+set_upstream(struct agent *a, const char *arg, const char *ourpath)
+{
+	char	rpath[PATH_MAX], safe[512];
+	int	r;
+
+	tk_str_sanitize(arg, safe, sizeof(safe));
+	if (realpath(arg, rpath) == NULL)
+		r = TK_ERR_NOT_FOUND;
+	else
+		r = agent_upstream_socket(rpath, ourpath, &up);
+	if (r != 0) {
+		cli_warnx("agent: -A %s: %s", safe,
+		    r == TK_ERR_NOT_FOUND ? "no such socket" :
+		    r == TK_ERR_DENIED ? "not a socket owned by you" :
+		    r == TK_ERR_INVAL ? "that is this agent's own socket" :
+		    tk_strerror(r));
+		return -1;
+	}
+	a->up = up;
+	return 0;
+}
+
 static int
 serve(struct agent *a, const struct opts *o, int fd, int argc, char **argv)
 {
@@ -405,9 +434,12 @@ agent_main(int argc, char **argv)
 	o.allow = AGENT_ALLOWLIST_DEFAULT;
 	dir[0] = path[0] = '\0';
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":a:cDdksP:t:h", longopts,
+	while ((ch = getopt_long(argc, argv, ":A:a:cDdksP:t:h", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'A':
+			o.upstream = optarg;
+			break;
 		case 'a':
 			o.sock = optarg;
 			break;
@@ -496,6 +528,9 @@ agent_main(int argc, char **argv)
 			goto out;
 		made_sock = 1;
 	}
+	if (o.upstream != NULL && set_upstream(&a, o.upstream,
+	    made_sock ? path : NULL) != 0)
+		goto out;
 
 	if (!o.foreground) {
 		fflush(stdout);
@@ -533,5 +568,7 @@ agent_main(int argc, char **argv)
 		close(fd);
 	if (inited)
 		agent_free(&a);
+	if (up != NULL)
+		agent_upstream_free(up);
 	return r;
 }

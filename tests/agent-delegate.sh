@@ -1,0 +1,172 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# tokenkeys agent -A: key files go to a real OpenSSH ssh-agent behind our
+# socket, token keys stay ours.  The stock ssh-add and ssh-keygen talk to
+# our socket only; a SoftHSM token holds the token key.
+
+. "$(dirname "$0")/lib.sh"
+
+for tool in softhsm2-util pkcs11-tool ssh-add ssh-agent ssh-keygen; do
+	command -v $tool >/dev/null || skip_all "$tool not installed"
+done
+[ -r "$TK_MODULE" ] || skip_all "SoftHSM2 module $TK_MODULE not installed"
+[ -x "$TOKENKEYS" ] || skip_all "tokenkeys binary $TOKENKEYS not built"
+
+plan 44
+
+tk_tmpdir
+tk_softhsm_init "$T"
+tk_agent_askpass
+S=$(tk_token_new "tk deleg" 1234 12345678) || bail "cannot create a token"
+tk_keygen "$S" 1234 EC:prime256v1 01 tokkey || bail "cannot make a key"
+echo 1234 >"$T/agent.pin"
+URI="pkcs11:serial=$S?module-path=$TK_MODULE"
+for k in rsa ecdsa ed25519; do
+	ssh-keygen -q -t $k -N '' -C "file $k" -f "$T/id_$k" ||
+	    bail "cannot make the $k key file"
+done
+# ssh-keygen -Y sign falls back to the private key next to the .pub:
+# sign with public keys alone in $P, so only an agent can sign.
+P=$T/pub
+mkdir "$P" && cp "$T"/id_*.pub "$P/" || bail "cannot copy the public keys"
+printf '#!/bin/sh\necho lockpw\n' >"$T/lockpw.sh"
+chmod 755 "$T/lockpw.sh"
+
+# The other agent: OpenSSH's, with the confirm askpass of lib.sh.
+start_upstream() {
+	rm -f "$T/up.sock"
+	SSH_ASKPASS=$T/agent-askpass.sh SSH_ASKPASS_REQUIRE=force DISPLAY= \
+	    ssh-agent -D -a "$T/up.sock" </dev/null >"$T/up.out" 2>&1 &
+	UP_PID=$!
+	tk_at_exit "kill -CONT $UP_PID 2>/dev/null; kill $UP_PID 2>/dev/null"
+	tk_agent_ready up "$T/up.sock" 100 "$UP_PID"
+}
+start_upstream || bail "ssh-agent does not start"
+
+# -A is checked before the agent starts.
+tk_run "$TOKENKEYS" agent -D -a "$T/x.sock" -A "$T/nothere"
+check "-A on a missing socket: refused at start (rc $rc)" \
+    sh -c "test $rc -ne 0 && grep -q 'no such socket' '$T/err'"
+: >"$T/plain"
+tk_run "$TOKENKEYS" agent -D -a "$T/x.sock" -A "$T/plain"
+check "-A on a plain file: refused (rc $rc)" \
+    sh -c "test $rc -ne 0 && grep -q 'not a socket' '$T/err'"
+tk_run "$TOKENKEYS" agent -D -a "$T/x.sock" -A "$T/x.sock"
+check "-A on our own socket: refused (rc $rc)" \
+    sh -c "test $rc -ne 0 && grep -q 'own socket' '$T/err'"
+
+tk_agent_start main -A "$T/up.sock" "$URI" || bail "the agent does not start"
+SOCK=$T/main.sock
+sa() { SSH_AUTH_SOCK=$SOCK "$@" </dev/null; }
+up() { SSH_AUTH_SOCK=$T/up.sock "$@" </dev/null; }
+fp() { ssh-keygen -lf "$1" | awk '{ print $2 }'; }
+tk_token_line "$S" 01 >"$T/tok.pub" || bail "cannot read the token key"
+TOKFP=$(fp "$T/tok.pub")
+
+# ------------------------------------------------------- ssh-add files
+sa ssh-add "$T/id_rsa" >/dev/null 2>&1
+is "$?" 0 "ssh-add of an RSA key file through our socket"
+sa ssh-add -t 600 "$T/id_ecdsa" >/dev/null 2>&1
+is "$?" 0 "ssh-add -t of an ECDSA key file"
+sa ssh-add -c "$T/id_ed25519" >/dev/null 2>&1
+is "$?" 0 "ssh-add -c of an Ed25519 key file"
+up ssh-add -l >"$T/upl" 2>&1
+is "$(grep -c 'file ' "$T/upl")" 3 "...the three are in ssh-agent"
+sa ssh-add -l >"$T/l" 2>&1
+is "$?" 0 "ssh-add -l through our socket"
+is "$(wc -l <"$T/l" | tr -d ' ')" 4 "...lists four keys"
+is "$(awk '{ print $2 }' "$T/l" | sort -u | wc -l | tr -d ' ')" 4 \
+    "...each once"
+is "$(head -1 "$T/l" | awk '{ print $2 }')" "$TOKFP" \
+    "...the token key first"
+is "$(grep -c 'file ' "$T/l")" 3 "...then the key files, with their comments"
+# The same key in both: listed once.
+sa ssh-add -L | grep -q "$(cut -d' ' -f2 "$T/tok.pub")"
+is "$?" 0 "ssh-add -L shows the token key"
+
+# -------------------------------------------------------------- signing
+# ysign PUB: ssh-keygen -Y sign through our socket, then verify.
+ysign() {
+	echo "message $RANDOM" >"$T/msg"
+	rm -f "$T/msg.sig"
+	sa ssh-keygen -Y sign -n file -f "$1" "$T/msg" >/dev/null 2>&1 &&
+	printf 'tk %s\n' "$(cat "$1")" >"$T/allowed" &&
+	ssh-keygen -Y verify -f "$T/allowed" -I tk -n file -s "$T/msg.sig" \
+	    <"$T/msg" >/dev/null 2>&1
+}
+nysign() { ! ysign "$1"; }
+check "a token-key signature (ssh-keygen -Y sign) verifies" ysign "$T/tok.pub"
+check "an RSA key file's signature (rsa-sha2-512 flag passed on) verifies" \
+    ysign "$P/id_rsa.pub"
+check "an ECDSA key file's signature verifies" ysign "$P/id_ecdsa.pub"
+c0=$(tk_confirm_prompts)
+check "an Ed25519 key file (-c) signs when confirmed" ysign "$P/id_ed25519.pub"
+is "$(tk_confirm_prompts)" $((c0 + 1)) "...after one confirm prompt"
+echo no >"$T/answer"
+check "...and not when refused" nysign "$P/id_ed25519.pub"
+echo yes >"$T/answer"
+check "the log names the refused sign request" \
+    grep -q 'sign request failed' "$T/main.log"
+
+# ------------------------------------------------------- remove, lock
+sa ssh-add -d "$T/id_rsa.pub" >/dev/null 2>&1
+is "$?" 0 "ssh-add -d of a key file's public key"
+is "$(up ssh-add -l | grep -c 'file rsa')" 0 "...ssh-agent no longer has it"
+is "$(sa ssh-add -l | wc -l | tr -d ' ')" 3 "...we list three keys"
+
+sa env SSH_ASKPASS="$T/lockpw.sh" SSH_ASKPASS_REQUIRE=force ssh-add -x \
+    >/dev/null 2>&1
+is "$?" 0 "ssh-add -x locks"
+up ssh-add -l >"$T/upl" 2>&1
+check "...ssh-agent is locked too (no identities)" \
+    grep -q 'no identities' "$T/upl"
+check "...we list nothing" sh -c "SSH_AUTH_SOCK='$SOCK' ssh-add -l \
+    </dev/null 2>&1 | grep -q 'no identities'"
+check "...and a key file does not sign" nysign "$P/id_ecdsa.pub"
+sa env SSH_ASKPASS="$T/lockpw.sh" SSH_ASKPASS_REQUIRE=force ssh-add -X \
+    >/dev/null 2>&1
+is "$?" 0 "ssh-add -X unlocks"
+is "$(sa ssh-add -l | wc -l | tr -d ' ')" 3 "...both sets are back"
+is "$(up ssh-add -l | grep -c 'file ')" 2 "...ssh-agent is unlocked"
+
+# --------------------------------------------- the other agent stopped
+kill -STOP "$UP_PID"
+tk_timed env SSH_AUTH_SOCK="$SOCK" ssh-add -l
+check "ssh-agent stopped: ssh-add -l still answers the token key \
+(${ms} ms)" sh -c "test $rc = 0 && grep -q '$TOKFP' '$T/out' && \
+test $ms -lt 3000"
+tk_quickest env SSH_AUTH_SOCK="$SOCK" ssh-add -l
+check "...and answers quickly after that (quickest of 3: ${ms} ms)" \
+    sh -c "test $rc = 0 && test $ms -lt 500"
+t0=$(tk_now_ms)
+check "...a token-key signature still succeeds" ysign "$T/tok.pub"
+d=$(( $(tk_now_ms) - t0 ))
+tk_timed env SSH_AUTH_SOCK="$SOCK" ssh-keygen -Y sign -n file \
+    -f "$P/id_ecdsa.pub" "$T/msg"
+check "...a key-file signature fails fast (${ms} ms; token one ${d} ms)" \
+    sh -c "test $rc != 0 && test $ms -lt 3000"
+check "...with a log line" grep -q 'did not answer' "$T/main.log"
+kill -CONT "$UP_PID"
+SSH_AUTH_SOCK=$SOCK tk_agent_wait_listed 3000 'file ecdsa'
+is "$rc" 0 "ssh-agent continued: its keys are listed again (${ms} ms)"
+
+# ---------------------------------------- the other agent gone, again
+kill "$UP_PID"
+wait "$UP_PID" 2>/dev/null
+sa ssh-add "$T/id_rsa" >/dev/null 2>&1
+check "ssh-agent gone: ssh-add of a key file fails" test $? != 0
+check "...a token key still signs" ysign "$T/tok.pub"
+is "$(sa ssh-add -l | wc -l | tr -d ' ')" 1 "...and is listed alone"
+start_upstream || bail "ssh-agent does not start again"
+sa ssh-add "$T/id_rsa" >/dev/null 2>&1
+is "$?" 0 "a new ssh-agent on that socket: ssh-add works again"
+is "$(sa ssh-add -l | wc -l | tr -d ' ')" 2 "...both keys listed"
+
+# ----------------------------------------------------------- remove all
+sa ssh-add -D >/dev/null 2>&1
+is "$?" 0 "ssh-add -D"
+is "$(up ssh-add -l | grep -c 'file ')" 0 "...empties ssh-agent"
+check "...and us" sh -c "SSH_AUTH_SOCK='$SOCK' ssh-add -l </dev/null 2>&1 | \
+    grep -q 'no identities'"
+
+done_testing
