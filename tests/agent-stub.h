@@ -56,4 +56,31 @@ void	stub_keys_clear(void);
 void	stub_sig(const uint8_t *blob, size_t bloblen, const uint8_t *data,
 	    size_t datalen, int alg, uint8_t sig[STUB_SIG_LEN]);
 
+/*
+ * A stub other agent (struct agent_upstream, for -A), in tests/
+ * agent-stub-up.c: it holds the keys it is given (an ADD_IDENTITY's first
+ * string is taken as the key blob), signs any of them with "upsig",
+ * locks, unlocks and counts session-binds, per connection.
+ */
+#define STUBUP_MAX_KEYS		8
+
+struct stub_up {
+	struct stub_key	 keys[STUBUP_MAX_KEYS];
+	size_t		 nkeys;
+	int		 fail;		/* calls return this (0: answer) */
+	int		 garbage;	/* listings are malformed */
+	int		 locked;
+	int		 nopen, nclose, ncall, nbinds;
+	int		 last_conn;	/* which open() the last call used */
+	uint8_t		 last_type;
+	uint32_t	 last_flags;	/* of the last sign request */
+};
+
+extern struct stub_up			U;
+extern const struct agent_upstream	stub_upstream;
+
+/* Forget everything, keys too. */
+void	stub_up_reset(void);
+int	stub_up_key_add(const uint8_t *blob, size_t len, const char *comment);
+
 #endif /* TK_AGENT_STUB_H */

@@ -683,6 +683,140 @@ nthreads(void)
 	return n;
 }
 
+/* ------------------------------------------------ -A: the other agent */
+
+static uint8_t	blob_up[51];	/* an Ed25519 blob only the other agent has */
+
+/* The i-th key of the last IDENTITIES_ANSWER in R: 0, or -1. */
+static int
+nth_id(int i, const uint8_t **blob, size_t *len)
+{
+	struct tk_buf	 b;
+	const uint8_t	*cm;
+	size_t		 cl;
+	uint8_t		 t;
+	uint32_t	 n;
+
+	tk_buf_init_ro(&b, tk_buf_ptr(&R), tk_buf_avail(&R));
+	if (tk_buf_get_u8(&b, &t) != 0 || tk_buf_get_u32(&b, &n) != 0 ||
+	    (uint32_t)i >= n)
+		return -1;
+	for (; i >= 0; i--)
+		if (tk_buf_get_string(&b, blob, len) != 0 ||
+		    tk_buf_get_string(&b, &cm, &cl) != 0)
+			return -1;
+	return 0;
+}
+
+static void
+test_delegate(void)
+{
+	struct agent_conn	 c = { 0 }, c2 = { 0 };
+	const uint8_t		*p;
+	size_t			 n;
+	int			 ncall;
+
+	reset_stub();
+	stub_up_reset();
+	memcpy(blob_up, blob_ed, sizeof(blob_up));
+	blob_up[sizeof(blob_up) - 1] ^= 0x5a;
+	stub_up_key_add(blob_up, sizeof(blob_up), "file key");
+	stub_up_key_add(blob_ed, sizeof(blob_ed), "the token key again");
+	A.up = &stub_upstream;
+	S.logged_in = 1;
+
+	is_int(count_ids(&c), 3, "-A: listing merges the other agent's keys, "
+	    "minus the one we serve too");
+	ok(nth_id(0, &p, &n) == 0 && agent_blob_eq(p, n, blob_ed,
+	    sizeof(blob_ed)) && nth_id(2, &p, &n) == 0 &&
+	    agent_blob_eq(p, n, blob_up, sizeof(blob_up)),
+	    "...token keys first, then the other agent's");
+	is_int(U.nopen, 1, "...over one connection to the other agent");
+
+	ncall = U.ncall;
+	is_int(sign(&c, blob_ed, sizeof(blob_ed), 0), SSH_AGENT_SIGN_RESPONSE,
+	    "a token key signs on the token");
+	ok(S.nsign == 1 && U.ncall == ncall,
+	    "...without asking the other agent");
+	is_int(sign(&c, blob_up, sizeof(blob_up), SSH_AGENT_RSA_SHA2_512),
+	    SSH_AGENT_SIGN_RESPONSE, "a file key signs in the other agent");
+	ok(U.last_type == SSH_AGENTC_SIGN_REQUEST &&
+	    U.last_flags == SSH_AGENT_RSA_SHA2_512 && S.nsign == 1,
+	    "...which got the request with its flags; the token was not used");
+	ok(tk_buf_avail(&R) == 1 + 4 + 5 && memcmp(tk_buf_ptr(&R) + 5,
+	    "upsig", 5) == 0, "...and its answer comes back as it is");
+
+	msg_start(SSH_AGENTC_ADD_ID_CONSTRAINED);
+	tk_buf_put_cstring(&M, "newkey");
+	tk_buf_put_u8(&M, SSH_AGENT_CONSTRAIN_CONFIRM);
+	is_int(send_msg(&c), SSH_AGENT_SUCCESS, "ssh-add -c keyfile: passed on");
+	ok(U.nkeys == 3 && U.last_type == SSH_AGENTC_ADD_ID_CONSTRAINED,
+	    "...the other agent holds it");
+	is_int(count_ids(&c2), 4, "another client sees it");
+	is_int(U.nopen, 2, "...over its own connection to the other agent");
+	ok(U.last_conn == 2, "...which it used");
+	agent_up_close(&A, &c2);
+	is_int(U.nclose, 1, "a client's end closes its connection");
+
+	msg_start(SSH_AGENTC_REMOVE_IDENTITY);
+	tk_buf_put_cstring(&M, "newkey");
+	is_int(send_msg(&c), SSH_AGENT_SUCCESS, "ssh-add -d of a file key");
+	is_int((int)U.nkeys, 2, "...removed in the other agent");
+
+	msg_start(SSH_AGENTC_LOCK);
+	tk_buf_put_cstring(&M, "pw");
+	is_int(send_msg(&c), SSH_AGENT_SUCCESS, "lock");
+	ok(U.locked && agent_is_locked(&A), "...locks both agents");
+	is_int(count_ids(&c), 0, "...nothing listed");
+	msg_start(SSH_AGENTC_UNLOCK);
+	tk_buf_put_cstring(&M, "wrong");
+	is_int(send_msg(&c), SSH_AGENT_FAILURE, "a wrong unlock password");
+	ok(U.locked, "...is not passed on");
+	msg_start(SSH_AGENTC_UNLOCK);
+	tk_buf_put_cstring(&M, "pw");
+	is_int(send_msg(&c), SSH_AGENT_SUCCESS, "unlock");
+	ok(!U.locked && !agent_is_locked(&A), "...unlocks both");
+
+	U.fail = TK_ERR_TIMEOUT;
+	logbuf[0] = '\0';
+	is_int(count_ids(&c), 2, "the other agent hangs: token keys alone");
+	ok(strstr(logbuf, "listing token keys only") != NULL,
+	    "...with a log line");
+	is_int(sign(&c, blob_up, sizeof(blob_up), 0), SSH_AGENT_FAILURE,
+	    "...a file key's signature fails");
+	is_int(sign(&c, blob_ed, sizeof(blob_ed), 0), SSH_AGENT_SIGN_RESPONSE,
+	    "...a token key's succeeds");
+	U.fail = 0;
+	is_int(count_ids(&c), 3, "it answers again: merged again");
+
+	U.garbage = 1;
+	is_int(count_ids(&c), 2, "a malformed listing: token keys alone");
+	U.garbage = 0;
+
+	/* a bound connection whose other end broke is not opened again */
+	c.nbinds = 1;
+	c.bound = 1;
+	U.fail = TK_ERR_CONNECTION;
+	is_int(count_ids(&c), 2, "bound, and the other agent drops us");
+	U.fail = 0;
+	ncall = U.nopen;
+	is_int(count_ids(&c), 2, "...its keys stay away on that connection");
+	is_int(sign(&c, blob_up, sizeof(blob_up), 0), SSH_AGENT_FAILURE,
+	    "...they do not sign there");
+	ok(U.nopen == ncall, "...no new connection is opened for it");
+
+	msg_start(SSH_AGENTC_REMOVE_ALL_IDENTITIES);
+	is_int(send_msg(&c2), SSH_AGENT_SUCCESS, "ssh-add -D");
+	ok(U.nkeys == 0 && A.nkeys == 0, "...empties both");
+
+	agent_up_close(&A, &c);
+	agent_up_close(&A, &c2);
+	is_int(U.nclose, U.nopen, "every connection opened was closed");
+	A.up = NULL;
+	stub_up_reset();
+	agent_add_uri(&A, "pkcs11:", "", 0, 0, NULL, 0, 1);
+}
+
 int
 main(void)
 {
@@ -714,6 +848,7 @@ main(void)
 	test_session_bind();
 	test_hostile();
 	test_server();
+	test_delegate();
 
 	agent_free(&A);
 	stub_keys_clear();
