@@ -117,8 +117,10 @@ answer(struct tk_buf *m, uint8_t type, struct tk_buf *reply)
 		    tk_buf_put_cstring(reply, "upsig");
 	case SSH_AGENTC_ADD_IDENTITY:
 	case SSH_AGENTC_ADD_ID_CONSTRAINED:
+		/* a key it holds already is replaced, as in ssh-agent */
 		if (U.locked || tk_buf_get_string(m, &blob, &len) != 0 ||
-		    stub_up_key_add(blob, len, "added") != 0)
+		    (find(blob, len) < 0 &&
+		    stub_up_key_add(blob, len, "added") != 0))
 			break;
 		return tk_buf_put_u8(reply, SSH_AGENT_SUCCESS);
 	case SSH_AGENTC_REMOVE_IDENTITY:
@@ -168,6 +170,8 @@ up_call(void *arg, void *uc, const uint8_t *req, size_t len,
 	U.last_conn = c->id;
 	if (U.fail != 0)
 		return U.fail;
+	if (U.fail_every > 0 && U.ncall % U.fail_every == 0)
+		return TK_ERR_TIMEOUT;
 	tk_buf_init_ro(&m, req, len);
 	if (tk_buf_get_u8(&m, &type) != 0)
 		return TK_ERR_FORMAT;

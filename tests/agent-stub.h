@@ -68,6 +68,7 @@ struct stub_up {
 	struct stub_key	 keys[STUBUP_MAX_KEYS];
 	size_t		 nkeys;
 	int		 fail;		/* calls return this (0: answer) */
+	int		 fail_every;	/* ...or every nth call times out */
 	int		 garbage;	/* listings are malformed */
 	int		 locked;
 	int		 nopen, nclose, ncall, nbinds;

@@ -20,6 +20,12 @@
  *		 bit 7 a background refresh first; then the frame as the
  *		 client writes it (uint32 length, body)
  *
+ * Each input runs twice: as above, and with a stub other agent (-A,
+ * tests/agent-stub-up.c) that starts empty, takes what ssh-add gives it
+ * and misses every seventh call; then listing may show its keys too
+ * (each once, after the token's), a key file may be added, and a
+ * signature for a key that is not the token's is the other agent's.
+ *
  * tests/fuzz/record-agent.sh records seeds in this form from ssh-add and
  * ssh talking to a real agent.  A connection the agent closes is opened
  * again by its next record.  Checked after every frame:
@@ -60,6 +66,7 @@ struct fconn {
 };
 
 static struct agent	A;
+static int		withup;		/* this run has the stub other agent */
 static struct fconn	C[NCONN];
 static time_t		fake_now;
 static uint8_t		*rbuf;		/* an answer read by the client */
@@ -114,6 +121,7 @@ conn_close(int i)
 
 	if (!f->open)
 		return;
+	agent_up_close(&A, &f->c);
 	close(f->fd[0]);
 	close(f->fd[1]);
 	tk_buf_free(&f->in);
@@ -168,6 +176,21 @@ is_token_key(const uint8_t *blob, size_t len, const uint8_t *uri,
 	return 0;
 }
 
+/* A key of the stub other agent (with its comment, if uri is given). */
+static int
+is_up_key(const uint8_t *blob, size_t len, const uint8_t *com, size_t cl)
+{
+	size_t	i;
+
+	for (i = 0; withup && i < U.nkeys; i++)
+		if (U.keys[i].bloblen == len &&
+		    memcmp(U.keys[i].blob, blob, len) == 0 &&
+		    (com == NULL || (strlen(U.keys[i].uri) == cl &&
+		    memcmp(U.keys[i].uri, com, cl) == 0)))
+			return 1;
+	return 0;
+}
+
 /*
  * An IDENTITIES_ANSWER (type byte included): well-formed, the token's
  * keys with their URIs, each once.  Returns the count.
@@ -187,7 +210,8 @@ check_identities(const uint8_t *p, size_t n)
 	for (i = 0; i < cnt; i++) {
 		CHECK(tk_buf_get_string(&b, &blob, &bl) == 0 && bl > 0);
 		CHECK(tk_buf_get_string(&b, &com, &cl) == 0);
-		CHECK(is_token_key(blob, bl, com, cl));
+		CHECK(is_token_key(blob, bl, com, cl) ||
+		    is_up_key(blob, bl, com, cl));
 		/* no key twice */
 		tk_buf_init_ro(&b2, p + 5, n - 5);
 		for (j = 0; j < i; j++) {
@@ -260,10 +284,18 @@ check_sign(const uint8_t *body, size_t bn, const uint8_t *rep, size_t rn,
 	int		 alg = TK_SIG_DEFAULT;
 
 	CHECK(parse_sign(body, bn, &blob, &bloblen, &data, &datalen, &flags));
-	CHECK(!was->locked && was->sign_listed);
+	CHECK(!was->locked);
 	tk_buf_init_ro(&b, rep, rn);
 	CHECK(tk_buf_get_u8(&b, &t) == 0 &&
 	    tk_buf_get_string(&b, &sig, &siglen) == 0 && tk_buf_end(&b) == 0);
+	if (!was->sign_listed) {
+		/* not the token's: the other agent's, with the flags */
+		CHECK(is_up_key(blob, bloblen, NULL, 0));
+		CHECK(siglen == 5 && memcmp(sig, "upsig", 5) == 0);
+		CHECK(U.last_type == SSH_AGENTC_SIGN_REQUEST &&
+		    U.last_flags == flags);
+		return;
+	}
 	if (bloblen > 11 && memcmp(blob, "\0\0\0\007ssh-rsa", 11) == 0)
 		alg = flags & SSH_AGENT_RSA_SHA2_256 ? TK_SIG_RSA_SHA256 :
 		    flags & SSH_AGENT_RSA_SHA2_512 ? TK_SIG_RSA_SHA512 :
@@ -302,9 +334,12 @@ check_answer(const uint8_t *body, size_t bn, const uint8_t *rep, size_t rn,
 		    req == SSH_AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED ||
 		    req == SSH_AGENTC_REMOVE_SMARTCARD_KEY ||
 		    req == SSH_AGENTC_LOCK || req == SSH_AGENTC_UNLOCK ||
-		    req == SSH_AGENTC_EXTENSION);
-		/* a software key is never taken, nor a PIN when bound */
-		CHECK(t == SSH_AGENT_FAILURE ||
+		    req == SSH_AGENTC_EXTENSION || (withup &&
+		    (req == SSH_AGENTC_ADD_IDENTITY ||
+		    req == SSH_AGENTC_ADD_ID_CONSTRAINED)));
+		/* a software key is never taken (but by the other
+		 * agent), nor a PIN when bound */
+		CHECK(t == SSH_AGENT_FAILURE || withup ||
 		    (req != SSH_AGENTC_ADD_IDENTITY &&
 		    req != SSH_AGENTC_ADD_ID_CONSTRAINED));
 		CHECK(!(was->bound && t == SSH_AGENT_SUCCESS &&
@@ -451,8 +486,8 @@ knobs(uint8_t k)
 	S.always_auth = (k & 0x80) != 0;
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void
+run(const uint8_t *data, size_t size)
 {
 	struct fz	 f = { data, size };
 	const uint8_t	*p, *hdr, *body;
@@ -479,6 +514,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK((A.allowlist = strdup(AGENT_ALLOWLIST_DEFAULT)) != NULL);
 	CHECK(agent_load_registry(&A) == 0);
 	CHECK(agent_add_uri(&A, "pkcs11:", "", 0, 0, NULL, 0, 1) == 0);
+	stub_up_reset();
+	if (withup) {
+		U.fail_every = 7;
+		A.up = &stub_upstream;
+	}
 
 	while (f.n > 0) {
 		sel = fz_u8(&f);
@@ -503,5 +543,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		conn_close(i);
 	agent_free(&A);
 	stub_keys_clear();
+	CHECK(U.nclose == U.nopen);	/* closed with their clients */
+	stub_up_reset();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	for (withup = 0; withup < 2; withup++)
+		run(data, size);
 	return 0;
 }
