@@ -12,7 +12,7 @@ done
 [ -r "$TK_MODULE" ] || skip_all "SoftHSM2 module $TK_MODULE not installed"
 [ -x "$TOKENKEYS" ] || skip_all "tokenkeys binary $TOKENKEYS not built"
 
-plan 44
+plan 57
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -168,5 +168,73 @@ is "$?" 0 "ssh-add -D"
 is "$(up ssh-add -l | grep -c 'file ')" 0 "...empties ssh-agent"
 check "...and us" sh -c "SSH_AUTH_SOCK='$SOCK' ssh-add -l </dev/null 2>&1 | \
     grep -q 'no identities'"
+tk_agent_stop "$TK_AGENT_PID"
+kill "$UP_PID"
+wait "$UP_PID" 2>/dev/null
+
+# ------------------------------------------------------------ -A auto
+# upchild: the pid of the agent's ssh-agent child (empty if none).
+upchild() { pgrep -P "$TK_AGENT_PID" -x ssh-agent | head -1; }
+tk_agent_start auto -A auto -t 600 "$URI" || bail "-A auto does not start"
+SOCK=$T/auto.sock
+C1=$(upchild)
+check "-A auto: an ssh-agent child runs (pid $C1)" test -n "$C1"
+tr '\0' ' ' <"/proc/$C1/cmdline" >"$T/cmdline"
+CSOCK=$(awk '{ for (i = 1; i < NF; i++) if ($i == "-a") print $(i + 1) }' \
+    "$T/cmdline")
+check "...with our -t ($(cat "$T/cmdline"))" grep -q -- '-t 600' "$T/cmdline"
+is "$(stat -c '%a %U' "$(dirname "$CSOCK")")" "700 $(id -un)" \
+    "...its socket in a private directory"
+sa ssh-add "$T/id_ed25519" >/dev/null 2>&1
+is "$?" 0 "...ssh-add of a key file through our socket"
+is "$(sa ssh-add -l | wc -l | tr -d ' ')" 2 "...token key and key file listed"
+check "...the key file signs" ysign "$P/id_ed25519.pub"
+kill "$C1"
+t0=$(tk_now_ms)
+C2=
+while [ $(( $(tk_now_ms) - t0 )) -lt 5000 ]; do
+	C2=$(upchild)
+	[ -n "$C2" ] && [ "$C2" != "$C1" ] && [ -S "$CSOCK" ] && break
+	C2=
+	sleep 0.1
+done
+check "ssh-agent killed: started again ($C2, $(( $(tk_now_ms) - t0 )) ms)" \
+    test -n "$C2"
+check "...the log says so" grep -q 'starting it again in 1 s' \
+    "$T/auto.log"
+sa ssh-add "$T/id_ed25519" >/dev/null 2>&1
+is "$?" 0 "...ssh-add works with the new one"
+kill "$C2"
+tk_agent_wait_log() {
+	local i
+	for i in $(seq 50); do
+		grep -q "$1" "$T/auto.log" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "killed again within a minute: the wait doubles" \
+    tk_agent_wait_log 'starting it again in 2 s'
+for i in $(seq 50); do
+	C3=$(upchild)
+	[ -n "$C3" ] && [ "$C3" != "$C2" ] && break
+	C3=
+	sleep 0.1
+done
+check "...and then it is started again ($C3)" test -n "$C3"
+tk_agent_stop "$TK_AGENT_PID"
+sleep 0.2
+# no_child_on SOCK: no ssh-agent runs with SOCK on its command line.
+no_child_on() {
+	local p
+	for p in $(pgrep -x ssh-agent); do
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$1" &&
+		    return 1
+	done
+	return 0
+}
+check "the agent stopped: its ssh-agent is gone (${C3:-none})" \
+    no_child_on "$CSOCK"
+check "...its directory too" test ! -e "$(dirname "$CSOCK")"
 
 done_testing

@@ -240,6 +240,8 @@ refresh_thread(void *arg)
 		pthread_mutex_unlock(&conns_mu);
 		if (stop)
 			break;
+		if (a->child != NULL)
+			agent_child_poll(a, a->child);
 		agent_follow_tokens(a);
 		if (++tick % AGENT_TICKS_PER_SEC != 0)
 			continue;

@@ -32,6 +32,7 @@
  *   agent-verify.c   session-bind host key signatures (OpenSSL)
  *   agent-hc.c       the real ops: helpers and src/prompt/
  *   agent-upstream.c the real other agent: a Unix socket (-A)
+ *   agent-child.c    -A auto: our own ssh-agent child, restarted
  *   agent-log.c      the log and the clock
  *
  * Token calls go through struct agent_ops, so the protocol can be tested
@@ -224,6 +225,7 @@ struct agent_token {
 struct agent {
 	const struct agent_ops *ops;
 	const struct agent_upstream *up;	/* -A; NULL: none */
+	struct agent_child *child;	/* -A auto's ssh-agent; or NULL */
 	pthread_mutex_t	 lock;
 
 	struct agent_module *mods[AGENT_MAX_MODULES];
@@ -316,6 +318,19 @@ void	agent_up_close(struct agent *, struct agent_conn *);
 int	agent_upstream_socket(const char *path, const char *ourpath,
 	    struct agent_upstream **out);
 void	agent_upstream_free(struct agent_upstream *);
+
+/* agent-child.c: -A auto (the refresh thread calls agent_child_poll). */
+struct agent_child;
+/*
+ * Start ssh-agent -D on DIR/ssh-agent.sock (its path into sock), with
+ * -t a->lifetime; wait until its socket is there.
+ */
+int	agent_child_start(struct agent *, const char *dir,
+	    struct agent_child **, char *sock, size_t socksz);
+/* Reap it if it died; start it again when its backoff has passed. */
+void	agent_child_poll(struct agent *, struct agent_child *);
+/* Stop it, remove its socket and free ch (NULL: nothing). */
+void	agent_child_stop(struct agent_child *);
 
 /* agent-registry.c */
 /* Start a helper for every module in p11-kit's registry. */

@@ -37,6 +37,7 @@ struct opts {
 	uint32_t	 life;
 	const char	*allow;
 	const char	*upstream;	/* -A */
+	char		 updir[PATH_MAX];	/* -A auto: private dir */
 };
 
 static int	log_stderr;
@@ -55,7 +56,7 @@ usage(FILE *f)
 	    "\n"
 	    "  -A socket     pass what is not a token key (ssh-add keyfile) "
 	    "to the agent\n                at this socket (OpenSSH's "
-	    "ssh-agent)\n"
+	    "ssh-agent); auto: our own ssh-agent\n"
 	    "  -a socket     bind the agent to this socket path\n"
 	    "  -c, -s        print C-shell / Bourne shell commands\n"
 	    "  -D            stay in the foreground\n"
@@ -388,11 +389,21 @@ set_upstream(struct agent *a, const char *arg, const char *ourpath)
 static int
 serve(struct agent *a, const struct opts *o, int fd, int argc, char **argv)
 {
+	char	upsock[PATH_MAX];
 	time_t	deadline = 0;
 	int	i, r;
 
 	if (o->life > 0)
 		deadline = agent_now(a) + (time_t)o->life;
+	if (o->updir[0] != '\0') {
+		/* -A auto: our own ssh-agent, started after daemonising */
+		if (agent_child_start(a, o->updir, &a->child, upsock,
+		    sizeof(upsock)) != 0 || set_upstream(a, upsock, NULL) != 0) {
+			agent_log(a, AGENT_LOG_ERR, "-A auto: no ssh-agent to "
+			    "pass key files to: stopping");
+			return 1;
+		}
+	}
 	(void)agent_load_registry(a);
 	if (argc == 0)
 		(void)agent_add_uri(a, "pkcs11:", "", deadline, 0, NULL, 0, 1);
@@ -528,7 +539,14 @@ agent_main(int argc, char **argv)
 			goto out;
 		made_sock = 1;
 	}
-	if (o.upstream != NULL && set_upstream(&a, o.upstream,
+	if (o.upstream != NULL && strcmp(o.upstream, "auto") == 0) {
+		if (make_sockdir(o.updir, sizeof(o.updir)) != 0) {
+			cli_warnx("agent: -A auto: cannot make a private "
+			    "directory: %s", strerror(errno));
+			o.updir[0] = '\0';
+			goto out;
+		}
+	} else if (o.upstream != NULL && set_upstream(&a, o.upstream,
 	    made_sock ? path : NULL) != 0)
 		goto out;
 
@@ -541,6 +559,7 @@ agent_main(int argc, char **argv)
 		if (pid > 0) {
 			print_env(&o, path, (long)pid);
 			made_sock = made_dir = 0;	/* the child's now */
+			o.updir[0] = '\0';
 			close(fd);
 			fd = -1;
 			r = 0;
@@ -566,6 +585,10 @@ agent_main(int argc, char **argv)
 		rmdir(dir);
 	if (fd >= 0)
 		close(fd);
+	if (inited)
+		agent_child_stop(a.child);
+	if (o.updir[0] != '\0')
+		rmdir(o.updir);
 	if (inited)
 		agent_free(&a);
 	if (up != NULL)
