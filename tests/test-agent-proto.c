@@ -512,6 +512,54 @@ test_session_bind(void)
 	msg_start(SSH_AGENTC_EXTENSION);
 	tk_buf_put_cstring(&M, "nonsense@example.com");
 	is_int(send_msg(&c), SSH_AGENT_FAILURE, "unknown extension: failure");
+
+	/* -A: the binding goes to the other agent on the same pairing */
+	sid[0] ^= 1;
+	stub_up_reset();
+	stub_up_key_add(blob_ed, sizeof(blob_ed) - 1, "file key");
+	A.up = &stub_upstream;
+	memset(&c, 0, sizeof(c));
+	is_int(count_ids(&c), 3, "-A: a client lists both agents' keys");
+	msg_start(SSH_AGENTC_EXTENSION);
+	tk_buf_put_cstring(&M, "session-bind@openssh.com");
+	tk_buf_put_string(&M, tk_buf_ptr(&key), tk_buf_avail(&key));
+	tk_buf_put_string(&M, sid, sizeof(sid));
+	tk_buf_put_string(&M, tk_buf_ptr(&sig), tk_buf_avail(&sig));
+	tk_buf_put_u8(&M, 0);
+	is_int(send_msg(&c), SSH_AGENT_SUCCESS, "-A: it binds its connection");
+	ok(U.nbinds == 1 && U.nopen == 1 && U.last_conn == 1,
+	    "...and the other agent got the binding on that client's "
+	    "connection");
+	agent_up_close(&A, &c);
+	memset(&c, 0, sizeof(c));
+	sid[0] ^= 1;
+	tk_buf_reset(&M);
+	msg_start(SSH_AGENTC_EXTENSION);
+	tk_buf_put_cstring(&M, "session-bind@openssh.com");
+	tk_buf_put_string(&M, tk_buf_ptr(&key), tk_buf_avail(&key));
+	tk_buf_put_string(&M, sid, sizeof(sid));
+	tk_buf_put_string(&M, tk_buf_ptr(&sig), tk_buf_avail(&sig));
+	tk_buf_put_u8(&M, 0);
+	is_int(send_msg(&c), -1, "-A: a forged binding closes the connection");
+	is_int(U.nbinds, 1, "...and is not passed on");
+	sid[0] ^= 1;
+	memset(&c, 0, sizeof(c));
+	U.fail = TK_ERR_CONNECTION;
+	msg_start(SSH_AGENTC_EXTENSION);
+	tk_buf_put_cstring(&M, "session-bind@openssh.com");
+	tk_buf_put_string(&M, tk_buf_ptr(&key), tk_buf_avail(&key));
+	tk_buf_put_string(&M, sid, sizeof(sid));
+	tk_buf_put_string(&M, tk_buf_ptr(&sig), tk_buf_avail(&sig));
+	tk_buf_put_u8(&M, 1);
+	is_int(send_msg(&c), SSH_AGENT_SUCCESS, "-A: a binding the other agent "
+	    "misses still binds here");
+	U.fail = 0;
+	ok(c.up_failed && count_ids(&c) == 2,
+	    "...but that connection lists token keys only");
+	agent_up_close(&A, &c);
+	is_int(U.nclose, U.nopen, "...and its connections were closed");
+	A.up = NULL;
+	stub_up_reset();
 	tk_buf_free(&key);
 	tk_buf_free(&sig);
 	EVP_PKEY_free(pk);
