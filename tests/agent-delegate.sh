@@ -1,18 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
 # tokenkeys agent -A: key files go to a real OpenSSH ssh-agent behind our
-# socket, token keys stay ours.  The stock ssh-add and ssh-keygen talk to
-# our socket only; a SoftHSM token holds the token key.
+# socket, token keys stay ours.  The stock ssh, ssh-add and ssh-keygen talk
+# to our socket only; a SoftHSM token holds the token key; logins go to a
+# throwaway sshd.  Needs root (throwaway user and sshd).
 
 . "$(dirname "$0")/lib.sh"
 
-for tool in softhsm2-util pkcs11-tool ssh-add ssh-agent ssh-keygen; do
+tk_need_root
+for tool in softhsm2-util pkcs11-tool ssh ssh-add ssh-agent ssh-keygen \
+    /usr/sbin/sshd; do
 	command -v $tool >/dev/null || skip_all "$tool not installed"
 done
 [ -r "$TK_MODULE" ] || skip_all "SoftHSM2 module $TK_MODULE not installed"
 [ -x "$TOKENKEYS" ] || skip_all "tokenkeys binary $TOKENKEYS not built"
 
-plan 57
+plan 67
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -107,6 +110,53 @@ check "...and not when refused" nysign "$P/id_ed25519.pub"
 echo yes >"$T/answer"
 check "the log names the refused sign request" \
     grep -q 'sign request failed' "$T/main.log"
+
+# --------------------------------------------------------------- logins
+tk_sshd_setup
+echo "LogLevel VERBOSE" >>"$T/sshd_config"
+# sshd leaves the forwarded agents' /tmp/ssh-* directories behind.
+tk_at_exit "find /tmp -maxdepth 1 -name 'ssh-*' -user $TK_USER \
+    -exec rm -rf {} + 2>/dev/null"
+cat "$T/tok.pub" "$P"/id_*.pub >"$T/home/.ssh/authorized_keys"
+chown "$TK_USER" "$T/home/.ssh/authorized_keys"
+# login PUB [ssh options...]: log in to the throwaway sshd with that key
+# through our socket; 0 if sshd accepted exactly that key.
+login() {
+	local pub=$1
+	shift
+	: >"$T/sshd.log"
+	tk_ssh -o IdentityAgent="$SOCK" -o IdentitiesOnly=yes \
+	    -o IdentityFile="$pub" "$@" test echo logged-in >"$T/ssh.out" 2>&1 &&
+	    grep -q logged-in "$T/ssh.out" &&
+	    grep -q "Accepted publickey for $TK_USER .* $(fp "$pub")" \
+	    "$T/sshd.log"
+}
+check "login with the token key" login "$T/tok.pub"
+check "login with the RSA key file" login "$P/id_rsa.pub"
+check "login with the ECDSA key file" login "$P/id_ecdsa.pub"
+c0=$(tk_confirm_prompts)
+check "login with the Ed25519 key file (-c)" login "$P/id_ed25519.pub"
+is "$(tk_confirm_prompts)" $((c0 + 1)) "...after ssh-agent's confirm prompt"
+
+# ssh-add -h: ssh-agent keeps the key for logins to "test" only, which it
+# can tell only from the session-bind we pass on.
+ssh-keygen -q -t ecdsa -N '' -C 'file dest' -f "$T/id_dest" ||
+    bail "cannot make a key file"
+cp "$T/id_dest.pub" "$P/"
+cat "$P/id_dest.pub" >>"$T/home/.ssh/authorized_keys"
+printf 'test %s\n' "$(cut -d' ' -f1,2 "$T/hostkey.pub")" >"$T/test_hosts"
+sa ssh-add -H "$T/test_hosts" -h test "$T/id_dest" >"$T/out" 2>&1
+is "$?" 0 "ssh-add -h test of a key file (destination constrained)"
+check "...it logs in to test (the binding reached ssh-agent)" \
+    login "$P/id_dest.pub"
+check "...it does not sign outside a session" nysign "$P/id_dest.pub"
+tk_ssh -A -o IdentityAgent="$SOCK" -o IdentitiesOnly=yes \
+    -o IdentityFile="$T/tok.pub" test 'ssh-add -l' >"$T/fwd.out" 2>&1
+check "ssh -A: the far side lists the token key and the unconstrained files" \
+    sh -c "grep -q '$TOKFP' '$T/fwd.out' && grep -q 'file rsa' '$T/fwd.out'"
+check "...but not the key constrained to logins to test" \
+    sh -c "! grep -q 'file dest' '$T/fwd.out'"
+sa ssh-add -d "$P/id_dest.pub" >/dev/null 2>&1
 
 # ------------------------------------------------------- remove, lock
 sa ssh-add -d "$T/id_rsa.pub" >/dev/null 2>&1
