@@ -15,7 +15,7 @@ done
 [ -r "$TK_MODULE" ] || skip_all "SoftHSM2 module $TK_MODULE not installed"
 [ -x "$TOKENKEYS" ] || skip_all "tokenkeys binary $TOKENKEYS not built"
 
-plan 67
+plan 68
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -211,6 +211,24 @@ start_upstream || bail "ssh-agent does not start again"
 sa ssh-add "$T/id_rsa" >/dev/null 2>&1
 is "$?" 0 "a new ssh-agent on that socket: ssh-add works again"
 is "$(sa ssh-add -l | wc -l | tr -d ' ')" 2 "...both keys listed"
+
+# ----------------------------------------------------------------- load
+# tests/agent-load signs with the first P-256, RSA and Ed25519 keys we
+# list: the token's P-256 key and ssh-agent's RSA and Ed25519 key files,
+# every signature verified, hostile clients alongside.
+ssh-keygen -q -t ed25519 -N '' -C 'file load' -f "$T/id_load" ||
+    bail "cannot make a key file"
+sa ssh-add "$T/id_load" >/dev/null 2>&1
+LOAD=${abs_top_builddir:-$TK_TESTDIR/..}/tests/agent-load
+if [ -x "$LOAD" ]; then
+	"$LOAD" -a "$SOCK" -c 6 -n 150 -H 2 >"$T/load.out" 2>&1
+	rc=$?
+	check "load: 6 clients, token key and key files mixed, hostile \
+clients alongside: 0 failures ($(grep 'agent-load:' "$T/load.out" |
+	    head -1))" test "$rc" = 0
+else
+	not_ok "load: tests/agent-load is not built ($LOAD)"
+fi
 
 # ----------------------------------------------------------- remove all
 sa ssh-add -D >/dev/null 2>&1
