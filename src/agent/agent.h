@@ -70,7 +70,7 @@
 #define AGENT_SIGN_TIMEOUT_MS	30000
 #define AGENT_LOGIN_TIMEOUT_MS	120000	/* PIN pads wait for the user */
 #define AGENT_UP_LIST_MS	1000	/* the other agent's identities */
-#define AGENT_UP_HUNG_MS	100	/* ...once it has not answered */
+#define AGENT_UP_HUNG_MS	50	/* ...once it has not answered */
 #define AGENT_ALLOWLIST_DEFAULT	"/usr/lib*/*,/usr/local/lib*/*"
 
 /* Message numbers (compat.md). */
