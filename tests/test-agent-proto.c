@@ -824,6 +824,19 @@ test_delegate(void)
 	tk_buf_put_cstring(&M, "pw");
 	is_int(send_msg(&c), SSH_AGENT_SUCCESS, "unlock");
 	ok(!U.locked && !agent_is_locked(&A), "...unlocks both");
+	U.fail = TK_ERR_TIMEOUT;
+	msg_start(SSH_AGENTC_LOCK);
+	tk_buf_put_cstring(&M, "pw");
+	is_int(send_msg(&c), SSH_AGENT_SUCCESS, "lock while the other agent "
+	    "misses it");
+	U.fail = 0;
+	ok(!U.locked && count_ids(&c) == 0,
+	    "...its keys are not listed while we are locked");
+	is_int(sign(&c, blob_up, sizeof(blob_up), 0), SSH_AGENT_FAILURE,
+	    "...nor used");
+	msg_start(SSH_AGENTC_UNLOCK);
+	tk_buf_put_cstring(&M, "pw");
+	is_int(send_msg(&c), SSH_AGENT_SUCCESS, "unlock");
 
 	U.fail = TK_ERR_TIMEOUT;
 	logbuf[0] = '\0';

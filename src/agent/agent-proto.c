@@ -444,7 +444,8 @@ agent_dispatch(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 	case SSH_AGENTC_REQUEST_IDENTITIES:
 		r = tk_buf_end(&m) != 0 ? FAIL_CLOSE :
 		    agent_identities(a, reply);
-		if (r == 0 && a->up != NULL)
+		/* locked: the other agent's keys are not listed either */
+		if (r == 0 && a->up != NULL && !agent_is_locked(a))
 			r = agent_up_identities(a, c, reply);
 		break;
 	case SSH_AGENTC_SIGN_REQUEST:
