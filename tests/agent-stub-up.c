@@ -145,8 +145,16 @@ answer(struct tk_buf *m, uint8_t type, struct tk_buf *reply)
 		U.locked = type == SSH_AGENTC_LOCK;
 		return tk_buf_put_u8(reply, SSH_AGENT_SUCCESS);
 	case SSH_AGENTC_EXTENSION:
-		if (tk_buf_get_cstring(m, name, sizeof(name)) != 0 ||
-		    strcmp(name, "session-bind@openssh.com") != 0)
+		if (tk_buf_get_cstring(m, name, sizeof(name)) != 0)
+			break;
+		if (strcmp(name, "query") == 0)
+			return tk_buf_put_u8(reply,
+			    SSH_AGENT_EXTENSION_RESPONSE) ||
+			    tk_buf_put_cstring(reply, "query") ||
+			    tk_buf_put_cstring(reply, "query") ||
+			    tk_buf_put_cstring(reply, "session-bind@openssh.com")
+			    || tk_buf_put_cstring(reply, "stub@example.com");
+		if (strcmp(name, "session-bind@openssh.com") != 0)
 			break;
 		U.nbinds++;
 		return tk_buf_put_u8(reply, SSH_AGENT_SUCCESS);

@@ -850,6 +850,14 @@ test_delegate(void)
 	U.fail = 0;
 	is_int(count_ids(&c), 3, "it answers again: merged again");
 
+	msg_start(SSH_AGENTC_EXTENSION);
+	tk_buf_put_cstring(&M, "query");
+	is_int(send_msg(&c), SSH_AGENT_EXTENSION_RESPONSE, "query");
+	ok(tk_buf_avail(&R) == 1 + 9 + 9 + 28 + 20 &&
+	    memmem(tk_buf_ptr(&R), tk_buf_avail(&R), "stub@example.com",
+	    16) != NULL, "...lists our extensions, then the other agent's "
+	    "others");
+
 	U.garbage = 1;
 	is_int(count_ids(&c), 2, "a malformed listing: token keys alone");
 	U.garbage = 0;

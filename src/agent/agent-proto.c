@@ -394,6 +394,41 @@ proc_query(struct tk_buf *m, struct tk_buf *reply)
 	return r;
 }
 
+/*
+ * -A: the other agent's extensions too, after ours and without repeats
+ * (an agent that does not know query adds nothing).
+ */
+static int
+query_merge(struct agent *a, struct agent_conn *c, const uint8_t *msg,
+    size_t len, struct tk_buf *reply)
+{
+	struct tk_buf	 up, b;
+	const uint8_t	*s, *o;
+	size_t		 n, on;
+	uint8_t		 t;
+	int		 dup, r = 0;
+
+	tk_buf_init(&up, AGENT_MAX_FRAME, 0);
+	if (agent_up_call(a, c, msg, len, &up, AGENT_UP_LIST_MS) != 0 ||
+	    tk_buf_get_u8(&up, &t) != 0 || t != SSH_AGENT_EXTENSION_RESPONSE ||
+	    tk_buf_get_string(&up, &s, &n) != 0)
+		goto out;
+	while (r == 0 && tk_buf_avail(&up) > 0) {
+		if (tk_buf_get_string(&up, &s, &n) != 0)
+			break;
+		dup = 0;
+		tk_buf_init_ro(&b, tk_buf_ptr(reply) + 1,
+		    tk_buf_avail(reply) - 1);
+		while (!dup && tk_buf_get_string(&b, &o, &on) == 0)
+			dup = on == n && memcmp(o, s, n) == 0;
+		if (!dup && n > 0 && memchr(s, '\0', n) == NULL)
+			r = tk_buf_put_string(reply, s, n);
+	}
+ out:
+	tk_buf_free(&up);
+	return r;
+}
+
 static int
 proc_extension(struct agent *a, struct agent_conn *c, const uint8_t *msg,
     size_t len, struct tk_buf *m, struct tk_buf *reply)
@@ -403,8 +438,11 @@ proc_extension(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 
 	if (tk_buf_get_cstring(m, name, sizeof(name)) != 0)
 		r = FAIL_CLOSE;
-	else if (strcmp(name, "query") == 0)
+	else if (strcmp(name, "query") == 0) {
 		r = proc_query(m, reply);
+		if (r == 0 && a->up != NULL)
+			r = query_merge(a, c, msg, len, reply);
+	}
 	else if (strcmp(name, "session-bind@openssh.com") == 0)
 		r = proc_session_bind(a, c, msg, len, m, reply);
 	else if (a->up != NULL)
