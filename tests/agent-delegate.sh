@@ -126,7 +126,8 @@ login() {
 	shift
 	: >"$T/sshd.log"
 	tk_ssh -o IdentityAgent="$SOCK" -o IdentitiesOnly=yes \
-	    -o IdentityFile="$pub" "$@" test echo logged-in >"$T/ssh.out" 2>&1 &&
+	    -o IdentityFile="$pub" "$@" test echo logged-in \
+	    >"$T/ssh.out" 2>&1 &&
 	    grep -q logged-in "$T/ssh.out" &&
 	    grep -q "Accepted publickey for $TK_USER .* $(fp "$pub")" \
 	    "$T/sshd.log"
@@ -296,8 +297,8 @@ sleep 0.2
 no_child_on() {
 	local p
 	for p in $(pgrep -x ssh-agent); do
-		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$1" &&
-		    return 1
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null |
+		    grep -qF -- "$1" && return 1
 	done
 	return 0
 }

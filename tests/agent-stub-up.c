@@ -152,8 +152,9 @@ answer(struct tk_buf *m, uint8_t type, struct tk_buf *reply)
 			    SSH_AGENT_EXTENSION_RESPONSE) ||
 			    tk_buf_put_cstring(reply, "query") ||
 			    tk_buf_put_cstring(reply, "query") ||
-			    tk_buf_put_cstring(reply, "session-bind@openssh.com")
-			    || tk_buf_put_cstring(reply, "stub@example.com");
+			    tk_buf_put_cstring(reply,
+			    "session-bind@openssh.com") ||
+			    tk_buf_put_cstring(reply, "stub@example.com");
 		if (strcmp(name, "session-bind@openssh.com") != 0)
 			break;
 		U.nbinds++;

@@ -797,7 +797,8 @@ test_delegate(void)
 	msg_start(SSH_AGENTC_ADD_ID_CONSTRAINED);
 	tk_buf_put_cstring(&M, "newkey");
 	tk_buf_put_u8(&M, SSH_AGENT_CONSTRAIN_CONFIRM);
-	is_int(send_msg(&c), SSH_AGENT_SUCCESS, "ssh-add -c keyfile: passed on");
+	is_int(send_msg(&c), SSH_AGENT_SUCCESS,
+	    "ssh-add -c keyfile: passed on");
 	ok(U.nkeys == 3 && U.last_type == SSH_AGENTC_ADD_ID_CONSTRAINED,
 	    "...the other agent holds it");
 	is_int(count_ids(&c2), 4, "another client sees it");

@@ -398,7 +398,8 @@ serve(struct agent *a, const struct opts *o, int fd, int argc, char **argv)
 	if (o->updir[0] != '\0') {
 		/* -A auto: our own ssh-agent, started after daemonising */
 		if (agent_child_start(a, o->updir, &a->child, upsock,
-		    sizeof(upsock)) != 0 || set_upstream(a, upsock, NULL) != 0) {
+		    sizeof(upsock)) != 0 ||
+		    set_upstream(a, upsock, NULL) != 0) {
 			agent_log(a, AGENT_LOG_ERR, "-A auto: no ssh-agent to "
 			    "pass key files to: stopping");
 			return 1;
