@@ -14,6 +14,7 @@
 int	list_main(int, char **);
 int	tokens_main(int, char **);
 int	agent_main(int, char **);
+int	keygen_main(int, char **);
 int	helper_main(int, char **);
 
 /* "tokenkeys: " + message on stderr. */
@@ -39,6 +40,12 @@ int	cli_ctx_new(struct tk_ctx **, int flags);
 int	cli_format(const char *arg, int *json);
 /* Flush stdout: 0, or 1 after saying that the output is incomplete. */
 int	cli_flush_stdout(void);
+
+/* "TYPE BASE64[ COMMENT]" for k, allocated in *line. */
+int	cli_key_line(const struct tk_key *, const char *comment, char **line);
+/* k as one JSON object of list --format json ("," first unless first). */
+int	cli_key_json(const struct tk_key *, int fpalg, const char *comment,
+	    int first);
 
 /* JSON string (quoted, escaped; token strings sanitised first). */
 void	json_string(FILE *, const char *);
