@@ -1,0 +1,172 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# tokenkeys keygen on throwaway SoftHSM tokens: every type and size, the
+# line list prints, the private half's attributes, ids and labels in use,
+# one PIN prompt and one C_Login, a token that lacks a mechanism (fault
+# module), a failure after the key was made, and signing through the agent.
+. "$(dirname "$0")/lib.sh"
+for tool in softhsm2-util pkcs11-tool ssh-keygen; do
+	command -v $tool >/dev/null || skip_all "$tool not installed"
+done
+[ -r "$TK_MODULE" ] || skip_all "SoftHSM2 module $TK_MODULE missing"
+[ -f "${FAULTMOD:-}" ] || skip_all "fault module not built (FAULTMOD)"
+tk_tmpdir
+[ -n "${KEEP:-}" ] && trap - EXIT
+tk_softhsm_init "$T/hsm"
+plan 47
+
+S=$(tk_token_new "kg one" 1234 12345678) || bail "token"
+S2=$(tk_token_new "kg two" 1234 12345678) || bail "second token"
+tok="pkcs11:serial=$S"
+tk_askpass_scripts 1234
+export SSH_ASKPASS=$T/countpin.sh SSH_ASKPASS_REQUIRE=force
+unset DISPLAY WAYLAND_DISPLAY
+slot=$(tk_token_slot "$S") || bail "slot"
+objs() {
+	tk_p11tool --slot "$slot" --login --pin 1234 --list-objects 2>/dev/null |
+	    grep -c 'Object;'
+}
+
+lacks() { ! grep "$@"; }
+
+# keygen ARGS...: tokenkeys keygen, stdout in $T/out, stderr in $T/err, $rc
+keygen() {
+	"$TOKENKEYS" keygen "$@" </dev/null >"$T/out" 2>"$T/err"
+	rc=$?
+}
+
+# ---------------------------------------------------- every type and size
+for spec in "ecdsa-sha2-nistp256 256:" "ecdsa-sha2-nistp256 256:-t ecdsa" \
+    "ecdsa-sha2-nistp384 384:-t ecdsa -b 384" \
+    "ecdsa-sha2-nistp521 521:-t ecdsa -b 521" \
+    "ssh-ed25519 256:-t ed25519" "ssh-rsa 2048:-t rsa -b 2048" \
+    "ssh-rsa 3072:-t rsa" "ssh-rsa 4096:-t rsa -b 4096"; do
+	want=${spec%%:*}
+	args=${spec#*:}
+	: >"$T/askpass.count"
+	# shellcheck disable=SC2086
+	keygen $args "$tok"
+	line=$(cat "$T/out")
+	uri=$(tk_comment "$line")
+	bits=$(printf '%s\n' "$line" | ssh-keygen -l -f - 2>/dev/null |
+	    cut -d' ' -f1)
+	listed=$("$TOKENKEYS" list "$uri" 2>/dev/null)
+	is "$rc ${line%% *} $bits $(tk_askpass_calls)" "0 $want 1" \
+	    "keygen ${args:-(defaults)}: a $want key, one PIN prompt"
+	is "$listed" "$line" "  tokenkeys list prints the same line"
+done
+is "$("$TOKENKEYS" list "$tok" 2>/dev/null | wc -l)" 8 \
+    "the token holds the eight new keys"
+
+# --------------------------------------------- the private half, read back
+keygen -C attrs --id 0a0b "$tok"
+tk_p11tool --slot "$slot" --login --pin 1234 --list-objects --type privkey \
+    2>/dev/null | awk '/^Private Key Object/ { p = $0 } p { print }' |
+    awk -v RS= '/label: *attrs\n/' >"$T/priv"
+check "the private key has the public key's id" grep -q 'ID: *0a0b$' "$T/priv"
+check "it can only sign" grep -q 'Usage: *sign$' "$T/priv"
+check "it is sensitive and never extractable" \
+    grep -q 'Access: *sensitive, always sensitive, never extractable' "$T/priv"
+tk_p11tool --slot "$slot" --list-objects --type privkey >"$T/nologin" 2>&1
+check "it is private: not visible without a login" \
+    lacks -q 'label: *attrs' "$T/nologin"
+tk_p11tool --slot "$slot" --list-objects --type pubkey >"$T/pub" 2>&1
+check "the public key (no login) carries the label and id" \
+    grep -qA3 'label: *attrs' "$T/pub"
+is "$(grep -A3 'label: *attrs' "$T/pub" | grep -c 'ID: *0a0b')" 1 \
+    "  with the same id"
+
+# ------------------------------------------------ ids and labels in use
+n=$(objs)
+keygen --id 0a0b "$tok"
+is "$rc:$(cat "$T/out")" "1:" "an id in use is refused, nothing printed"
+check "  saying so" grep -q 'already has an object with id 0a0b' "$T/err"
+keygen -C attrs "$tok"
+is "$rc:$(cat "$T/out")" "1:" "a label in use is refused"
+check "  saying so" grep -q 'already has an object labelled "attrs"' "$T/err"
+is "$(objs)" "$n" "  and no object was made"
+
+# ------------------------------------------------- selecting one token
+keygen "pkcs11:manufacturer=SoftHSM%20project"
+is "$rc:$(cat "$T/out")" "1:" "a URI matching two tokens is refused"
+check "  naming both" grep -q "serial=$S2" "$T/err"
+check "  (and the first)" grep -q "serial=$S;" "$T/err"
+keygen "pkcs11:token=nosuch"
+is "$rc" 1 "a URI matching no token fails"
+check "  saying so" grep -q 'no token matches URI pkcs11:token=nosuch' "$T/err"
+keygen -t dsa "$tok"
+is "$rc" 2 "an unknown type is a usage error"
+keygen -t ecdsa -b 300 "$tok"
+is "$rc" 2 "an ECDSA size ssh-keygen does not make is a usage error"
+
+# --------------------------------------------------- PINs: the one gate
+printf '1234\n' >"$T/pinfile"
+chmod 600 "$T/pinfile"
+: >"$T/askpass.count"
+keygen -C fromfile "$tok?pin-source=file:$T/pinfile"
+is "$rc:$(tk_askpass_calls)" "0:0" "a pin-source file is used, nothing asked"
+
+FAULTMOD_RP=$(realpath "$FAULTMOD")
+TK_FAULT_CONTROL=$T/ctl
+export TK_FAULT_CONTROL
+unset TK_FAULT_STATE TK_FAULT_MODULE
+: >"$TK_FAULT_CONTROL"
+ftok="pkcs11:serial=$S?module-path=$FAULTMOD_RP"
+n=$(objs)
+logins=$(tk_fault_count C_Login)
+SSH_ASKPASS=$T/badpin.sh keygen -C wrongpin "$ftok"
+is "$rc:$(cat "$T/out")" "1:" "a wrong PIN fails"
+is "$(($(tk_fault_count C_Login) - logins))" 1 "  after exactly one C_Login"
+check "  saying so" grep -q 'login failed: wrong PIN' "$T/err"
+is "$(objs)" "$n" "  and no object was made"
+
+# ----------------------------------- a token without Ed25519 (fault module)
+tk_fault_ctl "no_mech 0x1055"
+: >"$T/askpass.count"
+logins=$(tk_fault_count C_Login)
+keygen -t ed25519 "$ftok"
+is "$rc:$(cat "$T/out")" "1:" "a token that cannot make Ed25519 keys: refused"
+check "  saying what it can make" grep -q \
+    'token "kg one" cannot make ed25519 keys; it can make: rsa [0-9]*-[0-9]*, ecdsa 256 384 521$' \
+    "$T/err"
+is "$(tk_askpass_calls):$(($(tk_fault_count C_Login) - logins))" "0:0" \
+    "  before any PIN is asked or tried"
+
+# ---------------------------------------------- a failure after the key
+tk_fault_ctl "fail C_Sign CKR_DEVICE_ERROR 1"
+keygen -C signfails "$ftok"
+is "$rc:$(cat "$T/out")" "1:" "a key that fails its test signature: exit 1, nothing printed"
+left=$(sed -n 's/.*it is still on the token: //p' "$T/err")
+check "  naming what was left on the token" \
+    test "$(tk_comment "$("$TOKENKEYS" list "$left" 2>/dev/null)")" = "$left"
+: >"$TK_FAULT_CONTROL"
+
+# ------------------------------------------------------- --format json
+keygen --format json -C jsonkey "$tok"
+jline=$(sed -n 's/.*"line": "\([^"]*\)".*/\1/p' "$T/out")
+juri=$(tk_comment "$jline")
+is "$("$TOKENKEYS" list --format json "$juri" 2>/dev/null)" "$(cat "$T/out")" \
+    "--format json prints what list --format json prints"
+
+# ------------------------------------------- the new key signs via the agent
+command -v pgrep >/dev/null || bail "pgrep missing"
+keygen -t ed25519 -C agentkey "$tok"
+cp "$T/out" "$T/agentkey.pub"
+SSH_ASKPASS=$T/pin.sh SSH_ASKPASS_REQUIRE=force DISPLAY= \
+    "$TOKENKEYS" agent -D -d -a "$T/agent.sock" "$tok" \
+    </dev/null >"$T/agent.out" 2>"$T/agent.log" &
+apid=$!
+tk_at_exit "kill $apid 2>/dev/null"
+tk_agent_ready agent "$T/agent.sock" 150 "$apid" || bail "agent"
+echo "message $RANDOM" >"$T/msg"
+SSH_AUTH_SOCK=$T/agent.sock ssh-keygen -Y sign -n file -f "$T/agentkey.pub" \
+    "$T/msg" </dev/null >/dev/null 2>&1
+printf 'tk %s\n' "$(cat "$T/agentkey.pub")" >"$T/allowed"
+verify() {
+	ssh-keygen -Y verify -f "$T/allowed" -I tk -n file -s "$T/msg.sig" \
+	    <"$T/msg" >/dev/null 2>&1
+}
+check "the new key signs through tokenkeys agent (ssh-keygen -Y sign)" verify
+tk_agent_stop "$apid"
+
+done_testing
