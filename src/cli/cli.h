@@ -15,6 +15,7 @@ int	list_main(int, char **);
 int	tokens_main(int, char **);
 int	agent_main(int, char **);
 int	keygen_main(int, char **);
+int	delete_main(int, char **);
 int	helper_main(int, char **);
 
 /* "tokenkeys: " + message on stderr. */

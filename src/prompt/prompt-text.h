@@ -46,6 +46,13 @@ void	tk_ptext_final_confirm(char *buf, size_t bufsz, const char *label,
 void	tk_ptext_use_confirm(char *buf, size_t bufsz, const char *comment,
 	    const char *label, const char *fp);
 
+/*
+ * tokenkeys delete: destroy these n key pairs (keys: one line each, type,
+ * fingerprint and URI, sanitised by the caller)?
+ */
+void	tk_ptext_delete_confirm(char *buf, size_t bufsz, size_t n,
+	    const char *keys);
+
 /* A PIN pad takes the PIN (TK_PIN_USE_PAD). */
 void	tk_ptext_pinpad(char *buf, size_t bufsz, const char *label,
 	    const char *fp);
