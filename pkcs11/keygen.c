@@ -13,10 +13,10 @@
 
 #include "pkcs11/ctx.h"
 #include "pkcs11/keygen.h"
+#include "pkcs11/onetoken.h"
 #include "pkcs11/sign.h"
 
 #define MECH_MAX	4096	/* mechanisms we look at */
-#define CAND_MAX	16	/* candidate tokens we name */
 #define FRESH_ID_LEN	16
 
 struct tk_keygen {
@@ -24,8 +24,6 @@ struct tk_keygen {
 	P11KitUri		*uri;
 	char			*uristr;
 	struct tk_p11_token	 tok;
-	size_t			 ntok;
-	char			*cands[CAND_MAX];
 	char			 name[32 * 4 + 1];
 	CK_MECHANISM_TYPE	*mechs;
 	CK_ULONG		 nmechs;
@@ -100,26 +98,10 @@ bits_of(const struct tk_keygen_spec *sp)
 	}
 }
 
-static int
-tok_cb(void *arg, const struct tk_p11_token *t)
-{
-	struct tk_keygen	*g = arg;
-
-	if (!t->present)
-		return 0;
-	if (g->ntok == 0)
-		g->tok = *t;
-	if (g->ntok < CAND_MAX)
-		(void)tk_uri_for_token(t, &g->cands[g->ntok]);
-	g->ntok++;
-	return 0;
-}
-
 int
 tk_keygen_open(struct tk_ctx *ctx, const char *uri, struct tk_keygen **out)
 {
 	struct tk_keygen	*g;
-	size_t			 i;
 	int			 r = TK_ERR_NOMEM;
 
 	*out = NULL;
@@ -130,23 +112,9 @@ tk_keygen_open(struct tk_ctx *ctx, const char *uri, struct tk_keygen **out)
 		goto out;
 	if ((r = tk_uri_parse(uri, &g->uri)) != 0)
 		goto out;
-	if ((r = tk_ctx_walk(ctx, uri, 0, 0, tok_cb, NULL, g, NULL)) != 0)
+	if ((r = tk_one_token(ctx, uri, &g->tok)) != 0)
 		goto out;
-	if (g->ntok == 0) {
-		r = TK_ERR_NOT_FOUND;
-		goto out;
-	}
 	tk_p11_token_label(&g->tok, g->name, sizeof(g->name));
-	if (g->ntok > 1) {
-		tk_modset_report(&ctx->ms, TK_ERR_RANGE, "%zu tokens match; "
-		    "name one of them:", g->ntok);
-		for (i = 0; i < g->ntok && i < CAND_MAX; i++)
-			if (g->cands[i] != NULL)
-				ctx->ms.log(ctx->ms.logarg, TK_ERR_RANGE,
-				    g->cands[i]);
-		r = TK_ERR_RANGE;
-		goto out;
-	}
 	*out = g;
 	g = NULL;
 	r = 0;
@@ -158,14 +126,10 @@ tk_keygen_open(struct tk_ctx *ctx, const char *uri, struct tk_keygen **out)
 void
 tk_keygen_free(struct tk_keygen *g)
 {
-	size_t	i;
-
 	if (g == NULL)
 		return;
 	if (g->have_s)
 		(void)g->tok.mod->f->C_CloseSession(g->s);
-	for (i = 0; i < CAND_MAX; i++)
-		free(g->cands[i]);
 	if (g->uri != NULL)
 		p11_kit_uri_free(g->uri);
 	free(g->uristr);

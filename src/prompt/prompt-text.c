@@ -108,6 +108,15 @@ tk_ptext_cli_pin(char *buf, size_t bufsz, const char *name)
 }
 
 void
+tk_ptext_cli_pin_what(char *buf, size_t bufsz, const char *what,
+    const char *name)
+{
+	struct safe	n;
+
+	snprintf(buf, bufsz, "%s for token \"%s\"", what, safe(&n, name));
+}
+
+void
 tk_ptext_cli_tries(char *buf, size_t bufsz, int tries_left)
 {
 	if (tries_left == 1)

@@ -46,6 +46,8 @@
  *	hang FUNC		FUNC never returns
  *	crash FUNC		FUNC calls abort()
  *	pin_tries N		emulated user PIN retry counter of N tries
+ *				(C_Login and C_SetPIN's old PIN count;
+ *				C_InitPIN refills it)
  *	pin_reset		refill the counter (once per control version)
  *	count_reset		zero call counts (once per control version)
  *	login_error CKR		what a wrong PIN returns (CKR_PIN_INCORRECT)
