@@ -13,7 +13,7 @@ done
 tk_tmpdir
 [ -n "${KEEP:-}" ] && trap - EXIT
 tk_softhsm_init "$T/hsm"
-plan 47
+plan 57
 
 S=$(tk_token_new "kg one" 1234 12345678) || bail "token"
 S2=$(tk_token_new "kg two" 1234 12345678) || bail "second token"
@@ -139,6 +139,40 @@ is "$rc:$(cat "$T/out")" "1:" "a key that fails its test signature: exit 1, noth
 left=$(sed -n 's/.*it is still on the token: //p' "$T/err")
 check "  naming what was left on the token" \
     test "$(tk_comment "$("$TOKENKEYS" list "$left" 2>/dev/null)")" = "$left"
+: >"$TK_FAULT_CONTROL"
+
+# ------------------------------------- generation refused, locked, PIN pad
+n=$(objs)
+# CKR_FUNCTION_NOT_SUPPORTED, CKR_TEMPLATE_INCONSISTENT,
+# CKR_ATTRIBUTE_VALUE_INVALID
+for rv in 0x54 0xd1 0x13; do
+	tk_fault_ctl "fail C_GenerateKeyPair $rv always"
+	keygen -C refused "$ftok"
+	is "$rc:$(cat "$T/out"):$(wc -l <"$T/err")" "1::1" \
+	    "a token refusing generation (CKR $rv): exit 1, one line"
+done
+check "  naming the token and the cause" \
+    grep -q 'token "kg one" did not make the key pair: .*' "$T/err"
+is "$(objs)" "$n" "  and no object was made"
+
+tk_fault_ctl "pin_tries 1" "pin_reset"
+: >"$T/askpass.count"
+keygen -C finaltry "$ftok"
+is "$rc:$(tk_askpass_calls)" "0:1" "on the final PIN try: one prompt, the key is made"
+check "  the prompt said it is the last try" \
+    grep -q 'last try' "$T/askpass.prompts"
+SSH_ASKPASS=$T/badpin.sh keygen -C locking "$ftok"
+: >"$T/askpass.count"
+logins=$(tk_fault_count C_Login)
+keygen -C locked "$ftok"
+is "$rc:$(tk_askpass_calls):$(($(tk_fault_count C_Login) - logins))" "1:0:0" \
+    "a locked PIN: no prompt, no C_Login"
+check "  saying so" grep -q 'is locked: PIN retries exhausted' "$T/err"
+
+tk_fault_ctl "protected_auth" "pin 1234"
+: >"$T/askpass.count"
+keygen -C pinpad "$ftok"
+is "$rc:$(tk_askpass_calls)" "0:0" "a PIN pad: nothing asked, the key is made"
 : >"$TK_FAULT_CONTROL"
 
 # ------------------------------------------------------- --format json
