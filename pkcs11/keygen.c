@@ -15,6 +15,7 @@
 #include "pkcs11/keygen.h"
 #include "pkcs11/onetoken.h"
 #include "pkcs11/sign.h"
+#include "pkcs11/x509gen.h"
 
 #define MECH_MAX	4096	/* mechanisms we look at */
 #define FRESH_ID_LEN	16
@@ -29,7 +30,7 @@ struct tk_keygen {
 	CK_ULONG		 nmechs;
 	CK_SESSION_HANDLE	 s;
 	int			 have_s;
-	CK_OBJECT_HANDLE	 priv;
+	CK_OBJECT_HANDLE	 priv, pub;
 	int			 have_priv;
 	int			 type;
 };
@@ -405,11 +406,10 @@ generate(struct tk_keygen *g, const struct tk_keygen_spec *sp,
 }
 
 int
-tk_keygen_make(struct tk_keygen *g, const struct tk_keygen_spec *spec,
+tk_keygen_make(struct tk_keygen *g, struct tk_keygen_spec *sp,
     char **keyuri)
 {
 	CK_FUNCTION_LIST	*f = g->tok.mod->f;
-	struct tk_keygen_spec	 sp = *spec;
 	struct tk_p11_object	 o;
 	CK_OBJECT_HANDLE	 pub, priv;
 	CK_RV			 rv;
@@ -431,27 +431,28 @@ tk_keygen_make(struct tk_keygen *g, const struct tk_keygen_spec *spec,
 		r = TK_ERR_DENIED;
 		goto out;
 	}
-	if ((r = pick_id(g, &sp)) != 0)
+	if ((r = pick_id(g, sp)) != 0)
 		goto out;
-	if (sp.label_given && (r = in_use(g, CKA_LABEL, sp.label,
-	    strlen(sp.label), &used)) != 0)
+	if (sp->label_given && (r = in_use(g, CKA_LABEL, sp->label,
+	    strlen(sp->label), &used)) != 0)
 		goto out;
-	if (sp.label_given && used) {
+	if (sp->label_given && used) {
 		r = TK_ERR_DENIED;
 		tk_modset_report(&g->ctx->ms, r, "token \"%s\" already has an "
-		    "object labelled \"%s\"", g->name, sp.label);
+		    "object labelled \"%s\"", g->name, sp->label);
 		goto out;
 	}
-	if ((r = generate(g, &sp, &pub, &priv)) != 0)
+	if ((r = generate(g, sp, &pub, &priv)) != 0)
 		goto out;
 	g->priv = priv;
+	g->pub = pub;
 	g->have_priv = 1;
-	g->type = sp.type;
+	g->type = sp->type;
 	memset(&o, 0, sizeof(o));
 	o.cls = CKO_PUBLIC_KEY;
-	memcpy(o.id, sp.id, sp.idlen);
-	o.idlen = sp.idlen;
-	snprintf(o.label, sizeof(o.label), "%s", sp.label);
+	memcpy(o.id, sp->id, sp->idlen);
+	o.idlen = sp->idlen;
+	snprintf(o.label, sizeof(o.label), "%s", sp->label);
 	r = tk_uri_for_key(&g->tok, &o, keyuri);
  out:
 	return r;
@@ -517,5 +518,95 @@ tk_keygen_sign(struct tk_keygen *g, int hash, const uint8_t *data,
 	*siglen = n;
 	r = 0;
  out:
+	return r;
+}
+
+static int
+sign_cb(void *arg, int hash, const uint8_t *data, size_t datalen,
+    uint8_t *sig, size_t sigsz, size_t *siglen)
+{
+	return tk_keygen_sign(arg, hash, data, datalen, sig, sigsz, siglen);
+}
+
+/* The new public key, read back from its object. */
+static int
+pub_read(struct tk_keygen *g, struct tk_pubkey *k, uint8_t *a, size_t asz,
+    uint8_t *b, size_t bsz)
+{
+	CK_ATTRIBUTE	t[2];
+	CK_RV		rv;
+	int		r = TK_ERR_BAD_KEY;
+
+	memset(k, 0, sizeof(*k));
+	if (g->type == TK_KEY_RSA) {
+		t[0] = (CK_ATTRIBUTE){ CKA_MODULUS, a, asz };
+		t[1] = (CK_ATTRIBUTE){ CKA_PUBLIC_EXPONENT, b, bsz };
+	} else {
+		t[0] = (CK_ATTRIBUTE){ CKA_EC_PARAMS, a, asz };
+		t[1] = (CK_ATTRIBUTE){ CKA_EC_POINT, b, bsz };
+	}
+	rv = g->tok.mod->f->C_GetAttributeValue(g->s, g->pub, t, 2);
+	if (rv != CKR_OK || !tk_attr_ok(&t[0], asz) || !tk_attr_ok(&t[1], bsz))
+		goto out;
+	r = g->type == TK_KEY_RSA ?
+	    tk_decode_rsa(a, t[0].ulValueLen, b, t[1].ulValueLen, k) :
+	    tk_decode_ec(a, t[0].ulValueLen, b, t[1].ulValueLen, k);
+ out:
+	return r;
+}
+
+int
+tk_keygen_cert(struct tk_keygen *g, const struct tk_keygen_spec *sp)
+{
+	static CK_BBOOL		 yes = CK_TRUE, no = CK_FALSE;
+	CK_OBJECT_CLASS		 cls = CKO_CERTIFICATE;
+	CK_CERTIFICATE_TYPE	 ct = CKC_X_509;
+	struct tk_pubkey	 k;
+	CK_ATTRIBUTE		 t[9];
+	CK_OBJECT_HANDLE	 h;
+	uint8_t			 a[TK_RSA_MAX_BITS / 8 + 1];
+	uint8_t			 b[TK_EC_POINT_MAX + 8];
+	uint8_t			*der = NULL, *subj = NULL;
+	size_t			 derlen = 0, subjlen = 0;
+	CK_RV			 rv;
+	int			 r;
+
+	memset(&k, 0, sizeof(k));
+	if (!g->have_priv) {
+		r = TK_ERR_INVAL;
+		goto out;
+	}
+	if ((r = pub_read(g, &k, a, sizeof(a), b, sizeof(b))) != 0) {
+		tk_modset_report(&g->ctx->ms, r, "token \"%s\": cannot read "
+		    "back the new public key: %s", g->name, tk_strerror(r));
+		goto out;
+	}
+	if ((r = tk_x509_selfsigned(&k, sp->label, sign_cb, g, &der, &derlen,
+	    &subj, &subjlen)) != 0) {
+		tk_modset_report(&g->ctx->ms, r, "token \"%s\": cannot make "
+		    "the certificate: %s", g->name, tk_strerror(r));
+		goto out;
+	}
+	t[0] = (CK_ATTRIBUTE){ CKA_CLASS, &cls, sizeof(cls) };
+	t[1] = (CK_ATTRIBUTE){ CKA_CERTIFICATE_TYPE, &ct, sizeof(ct) };
+	t[2] = (CK_ATTRIBUTE){ CKA_TOKEN, &yes, sizeof(yes) };
+	t[3] = (CK_ATTRIBUTE){ CKA_PRIVATE, &no, sizeof(no) };
+	t[4] = (CK_ATTRIBUTE){ CKA_ID, (void *)sp->id, sp->idlen };
+	t[5] = (CK_ATTRIBUTE){ CKA_LABEL, (void *)sp->label,
+	    strlen(sp->label) };
+	t[6] = (CK_ATTRIBUTE){ CKA_SUBJECT, subj, subjlen };
+	t[7] = (CK_ATTRIBUTE){ CKA_VALUE, der, derlen };
+	rv = g->tok.mod->f->C_CreateObject(g->s, t, 8, &h);
+	if (rv != CKR_OK) {
+		r = tk_p11_rv(rv);
+		tk_modset_report(&g->ctx->ms, r, "token \"%s\" did not store "
+		    "the certificate: %s", g->name, p11_kit_strerror(rv));
+		goto out;
+	}
+	r = 0;
+ out:
+	tk_pubkey_clear(&k);
+	free(der);
+	free(subj);
 	return r;
 }

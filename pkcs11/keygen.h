@@ -43,11 +43,19 @@ const char *tk_keygen_token(const struct tk_keygen *);
 int	tk_keygen_check(struct tk_keygen *, const struct tk_keygen_spec *);
 /*
  * Log in (the PIN gate, the context's PIN callback or the URI's
- * pin-source), refuse an id or label in use, generate the pair.  On
- * success *keyuri (caller frees) names the new pair.
+ * pin-source), refuse an id or label in use, generate the pair.  A fresh
+ * id is filled in spec.  On success *keyuri (caller frees) names the new
+ * pair.
  */
-int	tk_keygen_make(struct tk_keygen *, const struct tk_keygen_spec *,
+int	tk_keygen_make(struct tk_keygen *, struct tk_keygen_spec *,
 	    char **keyuri);
+/*
+ * Store a self-signed X.509 certificate for the new key pair (signed on
+ * the token; CA:FALSE, keyUsage digitalSignature, CN = the label) with
+ * the id and label of spec (as tk_keygen_make() left it).
+ */
+int	tk_keygen_cert(struct tk_keygen *, const struct tk_keygen_spec *);
+
 /*
  * Sign data with the new private key: hash as TK_HASH_* (pkcs11/sign.h);
  * the token's raw signature in sig (sigsz bytes at most), *siglen.

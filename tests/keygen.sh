@@ -13,7 +13,7 @@ done
 tk_tmpdir
 [ -n "${KEEP:-}" ] && trap - EXIT
 tk_softhsm_init "$T/hsm"
-plan 57
+plan 72
 
 S=$(tk_token_new "kg one" 1234 12345678) || bail "token"
 S2=$(tk_token_new "kg two" 1234 12345678) || bail "second token"
@@ -173,6 +173,40 @@ tk_fault_ctl "protected_auth" "pin 1234"
 : >"$T/askpass.count"
 keygen -C pinpad "$ftok"
 is "$rc:$(tk_askpass_calls)" "0:0" "a PIN pad: nothing asked, the key is made"
+: >"$TK_FAULT_CONTROL"
+
+# ------------------------------------------------------------- --cert
+for spec in "c1:-t ecdsa" "c2:-t ed25519" "c3:-t rsa -b 2048"; do
+	id=${spec%%:*}
+	args=${spec#*:}
+	# shellcheck disable=SC2086
+	keygen --cert $args -C "cert $id" --id "$id" "$tok"
+	tk_p11tool --slot "$slot" --read-object --type cert --id "$id" \
+	    -o "$T/$id.der" >/dev/null 2>&1
+	openssl x509 -inform DER -in "$T/$id.der" -out "$T/$id.pem" 2>/dev/null
+	openssl x509 -in "$T/$id.pem" -pubkey -noout >"$T/$id.spki" 2>/dev/null
+	is "$rc:$(tk_spki_line "$T/$id.spki" 2>/dev/null)" \
+	    "0:$(cut -d' ' -f1,2 "$T/out")" \
+	    "keygen --cert $args: a certificate with the id parses and carries the key"
+	openssl x509 -in "$T/$id.pem" -noout -subject \
+	    -ext basicConstraints,keyUsage >"$T/$id.txt" 2>&1
+	check "  subject CN = the label, CA:FALSE, digitalSignature only" \
+	    test "$(tr -s ' \n' ' ' <"$T/$id.txt")" = \
+	    "subject=CN = cert $id X509v3 Basic Constraints: critical CA:FALSE X509v3 Key Usage: critical Digital Signature "
+	check "  its self-signature (made on the token) verifies" \
+	    openssl verify -check_ss_sig -partial_chain -trusted "$T/$id.pem" \
+	    "$T/$id.pem"
+	is "$("$TOKENKEYS" list "$tok;id=%$id" 2>/dev/null)" "$(cat "$T/out")" \
+	    "  list prints the key once, the same line"
+done
+
+tk_fault_ctl "corrupt_sig"
+keygen --cert -C badcert "$ftok"
+is "$rc:$(cat "$T/out")" "1:" "--cert with a signature that does not verify: exit 1, nothing printed"
+check "  saying so" grep -q 'cannot make the certificate: signature verification failed' "$T/err"
+left=$(sed -n 's/.*without a certificate is on the token: //p' "$T/err")
+check "  naming the key pair left on the token" \
+    test "$(tk_comment "$("$TOKENKEYS" list "$left" 2>/dev/null)")" = "$left"
 : >"$TK_FAULT_CONTROL"
 
 # ------------------------------------------------------- --format json

@@ -17,15 +17,16 @@
 #include "pkcs11/sign.h"
 #include "ssh/sshsig.h"
 
-enum { OPT_MODULE = 256, OPT_FORMAT, OPT_ID, OPT_ALWAYS_AUTH };
+enum { OPT_MODULE = 256, OPT_FORMAT, OPT_ID, OPT_ALWAYS_AUTH, OPT_CERT };
 
 static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: tokenkeys keygen [-v] [-t rsa|ecdsa|ed25519] "
 	    "[-b bits] [-C label] [--id HEX]\n"
-	    "                        [--always-auth] [--module PATH] "
-	    "[--format text|json] [URI]\n"
+	    "                        [--always-auth] [--cert] "
+	    "[--module PATH] [--format text|json]\n"
+	    "                        [URI]\n"
 	    "Make a key pair on the one token the pkcs11: URI selects "
 	    "(default: pkcs11:)\nand print its authorized_keys line.\n");
 }
@@ -171,6 +172,7 @@ keygen_main(int argc, char **argv)
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "id", required_argument, NULL, OPT_ID },
 		{ "always-auth", no_argument, NULL, OPT_ALWAYS_AUTH },
+		{ "cert", no_argument, NULL, OPT_CERT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -181,7 +183,7 @@ keygen_main(int argc, char **argv)
 	const char		*uri = "pkcs11:";
 	char			 label[TK_LABEL_MAX + 1], safe[1024];
 	char			*keyuri = NULL;
-	int			 ch, ex = 0, json = 0, r;
+	int			 ch, ex = 0, json = 0, cert = 0, r;
 
 	memset(&sp, 0, sizeof(sp));
 	default_label(label, sizeof(label));
@@ -225,6 +227,9 @@ keygen_main(int argc, char **argv)
 		case OPT_ALWAYS_AUTH:
 			sp.always_auth = 1;
 			break;
+		case OPT_CERT:
+			cert = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			goto out;
@@ -261,6 +266,11 @@ keygen_main(int argc, char **argv)
 	if (tk_keygen_check(g, &sp) != 0 ||
 	    tk_keygen_make(g, &sp, &keyuri) != 0)
 		goto out;
+	if (cert && tk_keygen_cert(g, &sp) != 0) {
+		cli_warnx("the key pair without a certificate is on the token: "
+		    "%s", keyuri);
+		goto out;
+	}
 	if ((r = show_key(ctx, g, keyuri, &sp, json)) != 0) {
 		cli_warnx("the new key on token \"%s\" failed its test "
 		    "signature (%s); it is still on the token: %s",
