@@ -13,7 +13,7 @@ done
 tk_tmpdir
 [ -n "${KEEP:-}" ] && trap - EXIT
 tk_softhsm_init "$T/hsm"
-plan 72
+plan 75
 
 S=$(tk_token_new "kg one" 1234 12345678) || bail "token"
 S2=$(tk_token_new "kg two" 1234 12345678) || bail "second token"
@@ -144,8 +144,8 @@ check "  naming what was left on the token" \
 # ------------------------------------- generation refused, locked, PIN pad
 n=$(objs)
 # CKR_FUNCTION_NOT_SUPPORTED, CKR_TEMPLATE_INCONSISTENT,
-# CKR_ATTRIBUTE_VALUE_INVALID
-for rv in 0x54 0xd1 0x13; do
+# CKR_ATTRIBUTE_VALUE_INVALID, CKR_DEVICE_REMOVED (a card pulled)
+for rv in 0x54 0xd1 0x13 0x32; do
 	tk_fault_ctl "fail C_GenerateKeyPair $rv always"
 	keygen -C refused "$ftok"
 	is "$rc:$(cat "$T/out"):$(wc -l <"$T/err")" "1::1" \
@@ -154,6 +154,14 @@ done
 check "  naming the token and the cause" \
     grep -q 'token "kg one" did not make the key pair: .*' "$T/err"
 is "$(objs)" "$n" "  and no object was made"
+
+tk_fault_ctl "attr badpub baddata CKA_EC_POINT"
+keygen -C badpub "$ftok"
+is "$rc:$(cat "$T/out")" "1:" \
+    "a public key the token hands back undecodable: exit 1, nothing printed"
+check "  saying so and naming what is left on the token" grep -q \
+    'cannot be read back .*; the key pair is still on the token: pkcs11:.*object=badpub' \
+    "$T/err"
 
 tk_fault_ctl "pin_tries 1" "pin_reset"
 : >"$T/askpass.count"

@@ -125,7 +125,10 @@ check_key(struct tk_keygen *g, const struct tk_key *k)
 	return r;
 }
 
-/* Find the new key as list would, check it, print it. */
+/*
+ * Find the new key as list would, check it, print it; on failure say
+ * why, naming what was left on the token.
+ */
 static int
 show_key(struct tk_ctx *ctx, struct tk_keygen *g, const char *keyuri,
     const struct tk_keygen_spec *sp, int json)
@@ -135,17 +138,27 @@ show_key(struct tk_ctx *ctx, struct tk_keygen *g, const char *keyuri,
 	char			*line = NULL;
 	int			 r;
 
-	if ((r = tk_find_keys(ctx, keyuri, 0, &list)) != 0)
+	if ((r = tk_find_keys(ctx, keyuri, 0, &list)) != 0) {
+		cli_warnx("the new public key on token \"%s\" cannot be read "
+		    "back (%s); the key pair is still on the token: %s",
+		    tk_keygen_token(g), tk_strerror(r), keyuri);
 		goto out;
+	}
 	k = tk_keylist_get(list, 0);
-	if (!sp->always_auth && (r = check_key(g, k)) != 0)
+	if (!sp->always_auth && (r = check_key(g, k)) != 0) {
+		cli_warnx("the new key on token \"%s\" failed its test "
+		    "signature (%s); it is still on the token: %s",
+		    tk_keygen_token(g), tk_strerror(r), keyuri);
 		goto out;
+	}
 	if (json) {
 		printf("[");
 		r = cli_key_json(k, TK_FP_SHA256, tk_key_uri(k), 1);
 		printf("\n]\n");
 	} else if ((r = cli_key_line(k, tk_key_uri(k), &line)) == 0)
 		printf("%s\n", line);
+	if (r != 0)
+		cli_warnx("%s", tk_strerror(r));
  out:
 	free(line);
 	tk_keylist_free(list);
@@ -271,12 +284,8 @@ keygen_main(int argc, char **argv)
 		    "%s", keyuri);
 		goto out;
 	}
-	if ((r = show_key(ctx, g, keyuri, &sp, json)) != 0) {
-		cli_warnx("the new key on token \"%s\" failed its test "
-		    "signature (%s); it is still on the token: %s",
-		    tk_keygen_token(g), tk_strerror(r), keyuri);
+	if (show_key(ctx, g, keyuri, &sp, json) != 0)
 		goto out;
-	}
 	ex = cli_flush_stdout();
  out:
 	free(keyuri);
