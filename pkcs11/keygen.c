@@ -352,7 +352,8 @@ generate(struct tk_keygen *g, const struct tk_keygen_spec *sp,
 	size_t			 oidlen = 0;
 	CK_RV			 rv;
 
-#define A(t, n, ty, v, l)	((t)[(n)++] = (CK_ATTRIBUTE){ (ty), (void *)(v), (l) })
+#define A(t, n, ty, v, l)	\
+	((t)[(n)++] = (CK_ATTRIBUTE){ (ty), (void *)(v), (l) })
 	switch (sp->type) {
 	case TK_KEY_ECDSA_P256:
 		oid = oid_p256, oidlen = sizeof(oid_p256);

@@ -81,8 +81,9 @@ tk_pin_change(struct tk_ctx *c, const struct tk_p11_token *t, int so,
 		rv = f->C_Login(s, CKU_SO, (CK_UTF8CHAR *)old,
 		    old != NULL ? oldlen : 0);
 	if (rv == CKR_OK)
-		rv = f->C_SetPIN(s, (CK_UTF8CHAR *)old, old != NULL ? oldlen : 0,
-		    (CK_UTF8CHAR *)new, new != NULL ? newlen : 0);
+		rv = f->C_SetPIN(s, (CK_UTF8CHAR *)old,
+		    old != NULL ? oldlen : 0, (CK_UTF8CHAR *)new,
+		    new != NULL ? newlen : 0);
 	if (so)
 		(void)f->C_Logout(s);
 	(void)f->C_CloseSession(s);

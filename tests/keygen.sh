@@ -13,7 +13,7 @@ done
 tk_tmpdir
 [ -n "${KEEP:-}" ] && trap - EXIT
 tk_softhsm_init "$T/hsm"
-plan 75
+plan 78
 
 S=$(tk_token_new "kg one" 1234 12345678) || bail "token"
 S2=$(tk_token_new "kg two" 1234 12345678) || bail "second token"
@@ -154,6 +154,15 @@ done
 check "  naming the token and the cause" \
     grep -q 'token "kg one" did not make the key pair: .*' "$T/err"
 is "$(objs)" "$n" "  and no object was made"
+
+tk_fault_ctl "read_only"
+: >"$T/askpass.count"
+logins=$(tk_fault_count C_Login)
+keygen -C readonly "$ftok"
+is "$rc:$(cat "$T/out")" "1:" "a read-only token: exit 1, nothing printed"
+check "  saying so" grep -q 'token "kg one" is read-only: it cannot store a new key' "$T/err"
+is "$(tk_askpass_calls):$(($(tk_fault_count C_Login) - logins))" "0:0" \
+    "  before any PIN is asked or tried"
 
 tk_fault_ctl "attr badpub baddata CKA_EC_POINT"
 keygen -C badpub "$ftok"

@@ -14,7 +14,7 @@ done
 tk_tmpdir
 [ -n "${KEEP:-}" ] && trap - EXIT
 tk_softhsm_init "$T/hsm"
-plan 26
+plan 29
 
 S=$(tk_token_new "pw one" 1234 12345678) || bail "token"
 FAULTMOD_RP=$(realpath "$FAULTMOD")
@@ -114,6 +114,14 @@ is "$rc:$asked:$calls:$(tk_fault_pins_left)" "0:3:1 0 1:3" \
     "unblock: SO login, C_InitPIN, the PIN is unlocked"
 check "  the new PIN works" works 7777
 check "  the prompt asked for the SO PIN" grep -q 'SO PIN for token "pw one"' "$T/prompts"
+
+tk_fault_ctl "pin_tries 3" "read_only"
+pw passwd 7777 1111 1111
+is "$rc:$asked:$calls" "1:0:0 0 0" "passwd on a read-only token: nothing asked or tried"
+check "  saying so" grep -q 'token "pw one" is read-only' "$T/err"
+pw unblock 12345678 1111 1111
+is "$rc:$asked:$calls" "1:0:0 0 0" "unblock on a read-only token: nothing asked or tried"
+tk_fault_ctl "pin_tries 3"
 
 pw passwd --so 12345678 11112222 11112222
 is "$rc:$calls" "0:1 1 0" "passwd --so: SO login and C_SetPIN"

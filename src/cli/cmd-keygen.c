@@ -202,8 +202,8 @@ keygen_main(int argc, char **argv)
 	default_label(label, sizeof(label));
 	opterr = 0;
 	optind = 1;
-	while (ex == 0 &&
-	    (ch = getopt_long(argc, argv, "+:t:b:C:vh", longopts, NULL)) != -1) {
+	while (ex == 0 && (ch = getopt_long(argc, argv, "+:t:b:C:vh", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 't':
 			type = optarg;

@@ -35,6 +35,11 @@ change(struct tk_ctx *ctx, const struct tk_p11_token *t, int so)
 	int		 r, ex = 1;
 
 	tk_p11_token_label(t, name, sizeof(name));
+	if (t->tinfo.flags & CKF_WRITE_PROTECTED) {
+		cli_warnx("token \"%s\" is read-only: tokenkeys cannot "
+		    "change its PIN", name);
+		goto out;
+	}
 	flags = tk_pin_state(t, so, &min, &max);
 	switch (tk_pin_gate(flags, TK_PIN_FROM_PROMPT)) {
 	case TK_PIN_REFUSE_LOCKED:

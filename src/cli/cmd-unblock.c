@@ -33,6 +33,11 @@ unblock(struct tk_ctx *ctx, const struct tk_p11_token *t)
 	int		 r, ex = 1;
 
 	tk_p11_token_label(t, name, sizeof(name));
+	if (t->tinfo.flags & CKF_WRITE_PROTECTED) {
+		cli_warnx("token \"%s\" is read-only: tokenkeys cannot "
+		    "set its PIN", name);
+		goto out;
+	}
 	flags = tk_pin_state(t, 1, &min, &max);
 	(void)tk_pin_state(t, 0, &umin, &umax);
 	switch (tk_pin_gate(flags, TK_PIN_FROM_PROMPT)) {

@@ -257,6 +257,8 @@ ctl_line(struct ctl *ctl, const char *line)
 		ctl->corrupt_sig = 1;
 	else if (strcmp(k, "protected_auth") == 0 && nf == 1)
 		ctl->protected_auth = 1;
+	else if (strcmp(k, "read_only") == 0 && nf == 1)
+		ctl->read_only = 1;
 	else if (strcmp(k, "no_mech") == 0 && nf == 2) {
 		if (ctl->nnomech == MAX_NOMECH) {
 			err = "too many no_mech lines";

@@ -56,6 +56,8 @@
  *	always_auth		private keys have CKA_ALWAYS_AUTHENTICATE
  *	corrupt_sig		flip a bit in every signature
  *	protected_auth		PIN pad: a NULL PIN logs in with "pin"
+ *	read_only		the token says CKF_WRITE_PROTECTED and
+ *				refuses read-write sessions
  *	attr LABEL KIND ATTR	objects labelled LABEL report ATTR mutated;
  *				KIND is empty, huge, unavailable or baddata
  *	attr LABEL label VALUE	objects labelled LABEL report label VALUE
@@ -240,6 +242,7 @@ struct ctl {
 	int		 always_auth;
 	int		 corrupt_sig;
 	int		 protected_auth;
+	int		 read_only;
 	long		 chatter;	/* C_Initialize writes lines to fd 2 */
 	struct attr_rule attrs[MAX_ATTR];
 	size_t		 nattr;
