@@ -13,7 +13,7 @@ done
 tk_tmpdir
 [ -n "${KEEP:-}" ] && trap - EXIT
 tk_softhsm_init "$T/hsm"
-plan 78
+plan 80
 
 S=$(tk_token_new "kg one" 1234 12345678) || bail "token"
 S2=$(tk_token_new "kg two" 1234 12345678) || bail "second token"
@@ -67,6 +67,13 @@ check "the private key has the public key's id" grep -q 'ID: *0a0b$' "$T/priv"
 check "it can only sign" grep -q 'Usage: *sign$' "$T/priv"
 check "it is sensitive and never extractable" \
     grep -q 'Access: *sensitive, always sensitive, never extractable' "$T/priv"
+check "  and needs no PIN per signature without --always-auth" \
+    lacks -q 'always authenticate' "$T/priv"
+keygen --always-auth -C aakey --id 0aaa "$tok"
+tk_p11tool --slot "$slot" --login --pin 1234 --list-objects --type privkey \
+    2>/dev/null | awk -v RS= '/label: *aakey\n/' >"$T/aapriv"
+is "$rc:$(grep -c 'Access: *always authenticate, sensitive' "$T/aapriv")" \
+    "0:1" "--always-auth: the private key wants the PIN for every signature"
 tk_p11tool --slot "$slot" --list-objects --type privkey >"$T/nologin" 2>&1
 check "it is private: not visible without a login" \
     lacks -q 'label: *attrs' "$T/nologin"
