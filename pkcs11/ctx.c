@@ -106,11 +106,10 @@ pin_from_source(struct tk_ctx *c, const char *uri, const char *name,
 	return r;
 }
 
-static int
-login_cb(void *arg, const struct tk_p11_token *t, CK_SESSION_HANDLE s)
+int
+tk_ctx_login(struct tk_ctx *c, P11KitUri *uri, const char *uristr,
+    const struct tk_p11_token *t, CK_SESSION_HANDLE s)
 {
-	struct walkarg		*wa = arg;
-	struct tk_ctx		*c = wa->ctx;
 	CK_FUNCTION_LIST	*f = t->mod->f;
 	CK_SESSION_INFO		 si;
 	char			 name[32 * 4 + 1];
@@ -128,8 +127,8 @@ login_cb(void *arg, const struct tk_p11_token *t, CK_SESSION_HANDLE s)
 	    si.state == CKS_RW_USER_FUNCTIONS))
 		goto out;
 	tk_p11_token_label(t, name, sizeof(name));
-	from = p11_kit_uri_get_pin_source(wa->uri) != NULL ||
-	    p11_kit_uri_get_pin_value(wa->uri) != NULL ? TK_PIN_FROM_FILE :
+	from = p11_kit_uri_get_pin_source(uri) != NULL ||
+	    p11_kit_uri_get_pin_value(uri) != NULL ? TK_PIN_FROM_FILE :
 	    TK_PIN_FROM_PROMPT;
 	g = tk_pin_gate(tk_p11_token_flags(t->tinfo.flags), from);
 	if (g == TK_PIN_REFUSE_LOCKED) {
@@ -156,7 +155,7 @@ login_cb(void *arg, const struct tk_p11_token *t, CK_SESSION_HANDLE s)
 	if ((r = tk_secret_alloc((void **)&pin, TK_PIN_MAX)) != 0)
 		goto out;
 	if (from == TK_PIN_FROM_FILE) {
-		if ((r = pin_from_source(c, wa->uristr, name, pin, TK_PIN_MAX,
+		if ((r = pin_from_source(c, uristr, name, pin, TK_PIN_MAX,
 		    &len)) != 0) {
 			r = -1;
 			goto out;
@@ -185,6 +184,14 @@ login_cb(void *arg, const struct tk_p11_token *t, CK_SESSION_HANDLE s)
  out:
 	tk_secret_free(pin, TK_PIN_MAX);
 	return r;
+}
+
+static int
+login_cb(void *arg, const struct tk_p11_token *t, CK_SESSION_HANDLE s)
+{
+	struct walkarg	*wa = arg;
+
+	return tk_ctx_login(wa->ctx, wa->uri, wa->uristr, t, s);
 }
 
 static int

@@ -29,4 +29,14 @@ int	tk_ctx_walk(struct tk_ctx *, const char *uri, int findflags,
 	    int all_slots, tk_token_cb *, tk_object_cb *, void *,
 	    size_t *matched);
 
+/*
+ * Log in as the user on session s of token t, if the token wants a login
+ * and s is not logged in yet: the PIN gate decides; the PIN comes from
+ * uri's pin-source (uristr is uri as given) or the context's PIN
+ * callback; one C_Login, never retried.  0, or -1 after saying why
+ * through the modset's log.
+ */
+int	tk_ctx_login(struct tk_ctx *, P11KitUri *uri, const char *uristr,
+	    const struct tk_p11_token *, CK_SESSION_HANDLE);
+
 #endif /* TK_CTX_H */

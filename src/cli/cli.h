@@ -14,6 +14,10 @@
 int	list_main(int, char **);
 int	tokens_main(int, char **);
 int	agent_main(int, char **);
+int	keygen_main(int, char **);
+int	delete_main(int, char **);
+int	passwd_main(int, char **);
+int	unblock_main(int, char **);
 int	helper_main(int, char **);
 
 /* "tokenkeys: " + message on stderr. */
@@ -28,6 +32,29 @@ void	cli_log(void *, int, const char *);
 void	cli_set_verbose(int);
 /* A library PIN callback that prompts the user (askpass, terminal). */
 int	cli_pin(void *, const char *, int, char *, size_t, size_t *);
+/*
+ * Ask for one PIN of passwd or unblock: what ("Current PIN"), the token's
+ * name, tries_left as for cli_pin, the token's length range (0: none).
+ * As tk_prompt_pin().
+ */
+int	cli_pin_what(const char *what, const char *name, int tries_left,
+	    size_t min, size_t max, char *pin, size_t pinsz, size_t *len);
+/*
+ * A new PIN, typed twice: as cli_pin_what(), and TK_ERR_INVAL when the
+ * two differ.
+ */
+int	cli_new_pin(const char *what, const char *name, size_t min,
+	    size_t max, char *pin, size_t pinsz, size_t *len);
+struct tk_p11_token;
+/*
+ * Load module (if set) and find the one token uri selects: 0, or the
+ * exit status after saying why.
+ */
+int	cli_one_token(struct tk_ctx *, const char *module, const char *uri,
+	    struct tk_p11_token *);
+/* The line for a new or old PIN that was not given (cli_new_pin()). */
+void	cli_pin_failed(const char *name, int err, size_t min, size_t max,
+	    const char *what);
 /* Report a URI the library refused; returns the exit status to use. */
 int	cli_uri_error(const char *uri, int err);
 /*
@@ -39,6 +66,12 @@ int	cli_ctx_new(struct tk_ctx **, int flags);
 int	cli_format(const char *arg, int *json);
 /* Flush stdout: 0, or 1 after saying that the output is incomplete. */
 int	cli_flush_stdout(void);
+
+/* "TYPE BASE64[ COMMENT]" for k, allocated in *line. */
+int	cli_key_line(const struct tk_key *, const char *comment, char **line);
+/* k as one JSON object of list --format json ("," first unless first). */
+int	cli_key_json(const struct tk_key *, int fpalg, const char *comment,
+	    int first);
 
 /* JSON string (quoted, escaped; token strings sanitised first). */
 void	json_string(FILE *, const char *);

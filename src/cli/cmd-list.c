@@ -50,36 +50,6 @@ comment_of(const struct tk_key *k, const struct listopts *o, char *buf,
 	return c;
 }
 
-/* The authorized_keys line for k with comment c, allocated in *line. */
-static int
-key_line(const struct tk_key *k, const char *c, char **line)
-{
-	const uint8_t	*blob;
-	char		*b64 = NULL;
-	size_t		 len, b64sz;
-	int		 r;
-
-	*line = NULL;
-	blob = tk_key_blob(k, &len);
-	b64sz = len / 3 * 4 + 8;
-	if ((b64 = malloc(b64sz)) == NULL) {
-		r = TK_ERR_NOMEM;
-		goto out;
-	}
-	if ((r = tk_blob_base64(blob, len, b64, b64sz)) != 0)
-		goto out;
-	if (asprintf(line, "%s %s%s%s", tk_key_type_name(k), b64,
-	    *c != '\0' ? " " : "", c) == -1) {
-		*line = NULL;
-		r = TK_ERR_NOMEM;
-		goto out;
-	}
-	r = 0;
- out:
-	free(b64);
-	return r;
-}
-
 static int
 print_text(const struct tk_key *k, const struct listopts *o)
 {
@@ -94,7 +64,7 @@ print_text(const struct tk_key *k, const struct listopts *o)
 		printf("%u %s %s (%s)\n", tk_key_bits(k), fp,
 		    *c != '\0' ? c : "no comment", tk_key_type_short(k));
 	} else {
-		if ((r = key_line(k, c, &line)) != 0)
+		if ((r = cli_key_line(k, c, &line)) != 0)
 			goto out;
 		printf("%s\n", line);
 	}
@@ -106,36 +76,10 @@ print_text(const struct tk_key *k, const struct listopts *o)
 static int
 print_json(const struct tk_key *k, const struct listopts *o, int first)
 {
-	const uint8_t	*id;
-	char		*line = NULL, fp[128], cbuf[1024];
-	size_t		 idlen;
-	int		 r;
+	char	cbuf[1024];
 
-	if ((r = tk_key_fingerprint(k, o->fpalg, fp, sizeof(fp))) != 0)
-		goto out;
-	if ((r = key_line(k, comment_of(k, o, cbuf, sizeof(cbuf)),
-	    &line)) != 0)
-		goto out;
-	id = tk_key_id(k, &idlen);
-	printf("%s\n  {\"type\": \"%s\", \"bits\": %u",
-	    first ? "" : ",", tk_key_type_name(k), tk_key_bits(k));
-	json_field(stdout, "fingerprint", fp);
-	json_field(stdout, "label", tk_key_label(k));
-	printf(", \"id\": ");
-	json_hex(stdout, id, idlen);
-	json_field(stdout, "uri", tk_key_uri(k));
-	printf(", \"token\": {\"label\": ");
-	json_string(stdout, tk_key_token_label(k));
-	json_field(stdout, "serial", tk_key_token_serial(k));
-	json_field(stdout, "manufacturer", tk_key_token_manufacturer(k));
-	json_field(stdout, "model", tk_key_token_model(k));
-	printf("}");
-	json_field(stdout, "module", tk_key_module_path(k));
-	json_field(stdout, "line", line);
-	printf("}");
- out:
-	free(line);
-	return r;
+	return cli_key_json(k, o->fpalg, comment_of(k, o, cbuf, sizeof(cbuf)),
+	    first);
 }
 
 /* 0 to go on, -1 after --help, else the exit status (after saying why). */

@@ -15,6 +15,10 @@ static const struct {
 } cmds[] = {
 	{ "list", list_main, "print the SSH public keys of token keys" },
 	{ "tokens", tokens_main, "show modules, slots and tokens" },
+	{ "keygen", keygen_main, "make a key pair on a token" },
+	{ "delete", delete_main, "destroy key pairs on a token" },
+	{ "passwd", passwd_main, "change a token's PIN" },
+	{ "unblock", unblock_main, "set a new PIN with the SO PIN (PUK)" },
 	{ "agent", agent_main, "run an SSH agent that signs on tokens" },
 	{ "__helper", helper_main, NULL },	/* started by the agent */
 };

@@ -84,6 +84,13 @@ tk_ptext_use_confirm(char *buf, size_t bufsz, const char *comment,
 }
 
 void
+tk_ptext_delete_confirm(char *buf, size_t bufsz, size_t n, const char *keys)
+{
+	snprintf(buf, bufsz, "Delete %s%zu key pair%s from the token for good?"
+	    "\n%s", n == 1 ? "this " : "these ", n, n == 1 ? "" : "s", keys);
+}
+
+void
 tk_ptext_pinpad(char *buf, size_t bufsz, const char *label, const char *fp)
 {
 	struct safe	l;
@@ -98,6 +105,15 @@ tk_ptext_cli_pin(char *buf, size_t bufsz, const char *name)
 	struct safe	n;
 
 	snprintf(buf, bufsz, "PIN for token \"%s\"", safe(&n, name));
+}
+
+void
+tk_ptext_cli_pin_what(char *buf, size_t bufsz, const char *what,
+    const char *name)
+{
+	struct safe	n;
+
+	snprintf(buf, bufsz, "%s for token \"%s\"", what, safe(&n, name));
 }
 
 void

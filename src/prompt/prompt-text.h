@@ -46,9 +46,23 @@ void	tk_ptext_final_confirm(char *buf, size_t bufsz, const char *label,
 void	tk_ptext_use_confirm(char *buf, size_t bufsz, const char *comment,
 	    const char *label, const char *fp);
 
+/*
+ * tokenkeys delete: destroy these n key pairs (keys: one line each, type,
+ * fingerprint and URI, sanitised by the caller)?
+ */
+void	tk_ptext_delete_confirm(char *buf, size_t bufsz, size_t n,
+	    const char *keys);
+
 /* A PIN pad takes the PIN (TK_PIN_USE_PAD). */
 void	tk_ptext_pinpad(char *buf, size_t bufsz, const char *label,
 	    const char *fp);
+
+/*
+ * The command line's prompt for a PIN of passwd or unblock: what ("Current
+ * PIN", "New PIN", "SO PIN", ...) and the token (raw name).
+ */
+void	tk_ptext_cli_pin_what(char *buf, size_t bufsz, const char *what,
+	    const char *name);
 
 /* The command line's PIN prompt, naming the token (raw name). */
 void	tk_ptext_cli_pin(char *buf, size_t bufsz, const char *name);

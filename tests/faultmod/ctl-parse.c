@@ -4,6 +4,8 @@
  * each directive does to a parsed control (see faultmod.h).
  */
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "faultmod.h"
@@ -255,6 +257,23 @@ ctl_line(struct ctl *ctl, const char *line)
 		ctl->corrupt_sig = 1;
 	else if (strcmp(k, "protected_auth") == 0 && nf == 1)
 		ctl->protected_auth = 1;
+	else if (strcmp(k, "read_only") == 0 && nf == 1)
+		ctl->read_only = 1;
+	else if (strcmp(k, "no_mech") == 0 && nf == 2) {
+		if (ctl->nnomech == MAX_NOMECH) {
+			err = "too many no_mech lines";
+			goto out;
+		}
+		char *end;
+
+		errno = 0;
+		ctl->nomech[ctl->nnomech] = strtoul(a1, &end, 0);
+		if (errno != 0 || *a1 == '\0' || *end != '\0') {
+			err = "expected no_mech NUMBER";
+			goto out;
+		}
+		ctl->nnomech++;
+	}
 	else if (strcmp(k, "attr") == 0 && nf == 4) {
 		if (ctl->nattr == MAX_ATTR) {
 			err = "too many attr lines";

@@ -46,6 +46,8 @@
  *	hang FUNC		FUNC never returns
  *	crash FUNC		FUNC calls abort()
  *	pin_tries N		emulated user PIN retry counter of N tries
+ *				(C_Login and C_SetPIN's old PIN count;
+ *				C_InitPIN refills it)
  *	pin_reset		refill the counter (once per control version)
  *	count_reset		zero call counts (once per control version)
  *	login_error CKR		what a wrong PIN returns (CKR_PIN_INCORRECT)
@@ -54,9 +56,14 @@
  *	always_auth		private keys have CKA_ALWAYS_AUTHENTICATE
  *	corrupt_sig		flip a bit in every signature
  *	protected_auth		PIN pad: a NULL PIN logs in with "pin"
+ *	read_only		the token says CKF_WRITE_PROTECTED and
+ *				refuses read-write sessions
  *	attr LABEL KIND ATTR	objects labelled LABEL report ATTR mutated;
  *				KIND is empty, huge, unavailable or baddata
  *	attr LABEL label VALUE	objects labelled LABEL report label VALUE
+ *	no_mech MECH		the token lacks mechanism MECH (a number,
+ *				0x1040): C_GetMechanismList leaves it out,
+ *				C_GetMechanismInfo says CKR_MECHANISM_INVALID
  *
  * FUNC is a PKCS#11 function name (C_Sign), CKR a return value name
  * (CKR_DEVICE_ERROR) or number (0x30), ATTR an attribute name (CKA_ID) or
@@ -99,6 +106,7 @@
  *	pin.c		logins, the emulated PIN counter and always_auth
  *	attr.c		attribute mutation
  *	sign.c		the sign family (corrupt_sig, always_auth)
+ *	mech.c		the mechanism list (no_mech)
  *	sess.c		per-session always-authenticate bookkeeping
  *	ctl.c		control file versions (re-read on change)
  *	ctl-parse.c	control file syntax and directives
@@ -124,6 +132,7 @@
 #define MAX_FAIL	64		/* fail directives per control file */
 #define FAIL_UNTIL_INIT	(-2)		/* fail_rule.count: to C_Initialize */
 #define MAX_ATTR	64		/* attr directives per control file */
+#define MAX_NOMECH	16		/* no_mech directives */
 #define MAX_STR		256		/* labels, PINs, field values */
 #define MAX_FIELDS	5
 #define MAX_CTL_SIZE	(64 * 1024)
@@ -233,9 +242,12 @@ struct ctl {
 	int		 always_auth;
 	int		 corrupt_sig;
 	int		 protected_auth;
+	int		 read_only;
 	long		 chatter;	/* C_Initialize writes lines to fd 2 */
 	struct attr_rule attrs[MAX_ATTR];
 	size_t		 nattr;
+	CK_MECHANISM_TYPE nomech[MAX_NOMECH];
+	size_t		 nnomech;
 };
 
 /* The shared state file, in memory. */
@@ -342,6 +354,7 @@ void		 wrap_slot(CK_FUNCTION_LIST *);
 void		 wrap_pin(CK_FUNCTION_LIST *);
 void		 wrap_attr(CK_FUNCTION_LIST *);
 void		 wrap_sign(CK_FUNCTION_LIST *);
+void		 wrap_mech(CK_FUNCTION_LIST *);
 
 #pragma GCC visibility pop
 

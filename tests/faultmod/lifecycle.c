@@ -92,6 +92,10 @@ w_OpenSession(CK_SLOT_ID id, CK_FLAGS flags, CK_VOID_PTR app,
 
 	if ((rv = call_enter(&c, F_OpenSession, K_SLOT, NULL)) != CKR_OK)
 		goto out;
+	if (c.ctl->read_only && (flags & CKF_RW_SESSION)) {
+		rv = CKR_TOKEN_WRITE_PROTECTED;
+		goto out;
+	}
 	rv = g_real->C_OpenSession(id, flags, app, notify, ps);
 	if (rv == CKR_OK)
 		*ps = tag(&c, *ps);

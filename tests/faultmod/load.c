@@ -105,6 +105,7 @@ load(void)
 	wrap_pin(&g_list);
 	wrap_attr(&g_list);
 	wrap_sign(&g_list);
+	wrap_mech(&g_list);
 	g_load_rv = CKR_OK;
  out:
 	return;

@@ -35,6 +35,8 @@ remember_pin(const unsigned char *pin, CK_ULONG len)
 	pthread_mutex_unlock(&g_mtx);
 }
 
+static int	wrong_pin(CK_RV);
+
 static CK_RV
 w_InitPIN(CK_SESSION_HANDLE s, CK_UTF8CHAR_PTR pin, CK_ULONG len)
 {
@@ -43,8 +45,12 @@ w_InitPIN(CK_SESSION_HANDLE s, CK_UTF8CHAR_PTR pin, CK_ULONG len)
 
 	if ((rv = call_enter(&c, F_InitPIN, K_SESSION, &s)) != CKR_OK)
 		goto out;
-	if ((rv = g_real->C_InitPIN(s, pin, len)) == CKR_OK)
+	if ((rv = g_real->C_InitPIN(s, pin, len)) == CKR_OK) {
 		remember_pin(pin, len);
+		/* a PIN the SO sets unblocks, as on a card */
+		if (c.pin_max > 0)
+			state_txn(&c, -1, PIN_GOOD);
+	}
  out:
 	call_leave(&c);
 	return rv;
@@ -59,8 +65,15 @@ w_SetPIN(CK_SESSION_HANDLE s, CK_UTF8CHAR_PTR old, CK_ULONG oldlen,
 
 	if ((rv = call_enter(&c, F_SetPIN, K_SESSION, &s)) != CKR_OK)
 		goto out;
+	if (c.pin_max > 0 && c.pin_left <= 0) {
+		rv = CKR_PIN_LOCKED;
+		goto out;
+	}
 	if ((rv = g_real->C_SetPIN(s, old, oldlen, pin, len)) == CKR_OK)
 		remember_pin(pin, len);
+	/* the old PIN is verified: a try on the counter, as on a card */
+	if (c.pin_max > 0 && (rv == CKR_OK || wrong_pin(rv)))
+		state_txn(&c, -1, rv == CKR_OK ? PIN_GOOD : PIN_BAD);
  out:
 	call_leave(&c);
 	return rv;

@@ -80,6 +80,8 @@ w_GetTokenInfo(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info)
 	}
 	if (c.ctl->protected_auth)
 		info->flags |= CKF_PROTECTED_AUTHENTICATION_PATH;
+	if (c.ctl->read_only)
+		info->flags |= CKF_WRITE_PROTECTED;
 	if (c.ctl->has_serial)
 		memcpy(info->serialNumber, c.ctl->serial,
 		    sizeof(info->serialNumber));

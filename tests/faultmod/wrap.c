@@ -56,10 +56,6 @@ w_##name params								\
 }
 
 WRAP_PLAIN(GetInfo, K_PLAIN, (CK_INFO_PTR p), (p))
-WRAP_PLAIN(GetMechanismList, K_SLOT,
-    (CK_SLOT_ID id, CK_MECHANISM_TYPE_PTR p, CK_ULONG_PTR n), (id, p, n))
-WRAP_PLAIN(GetMechanismInfo, K_SLOT,
-    (CK_SLOT_ID id, CK_MECHANISM_TYPE t, CK_MECHANISM_INFO_PTR p), (id, t, p))
 WRAP_PLAIN(InitToken, K_SLOT,
     (CK_SLOT_ID id, CK_UTF8CHAR_PTR pin, CK_ULONG len, CK_UTF8CHAR_PTR l),
     (id, pin, len, l))
@@ -139,8 +135,6 @@ void
 wrap_plain(CK_FUNCTION_LIST *l)
 {
 	FM_SET(l, GetInfo);
-	FM_SET(l, GetMechanismList);
-	FM_SET(l, GetMechanismInfo);
 	FM_SET(l, InitToken);
 	FM_SET(l, GetSessionInfo);
 	FM_SET(l, GetOperationState);
