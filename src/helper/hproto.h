@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The helper protocol: what the agent (src/helper/hclient.c) and a helper process
- * (src/helper/helper.c) say to each other over their socketpair.  Pure encoding
- * and decoding over struct tk_buf; no I/O, so it can be fuzzed.
+ * The helper protocol: what the agent (hclient.c) and a helper process
+ * (helper.c) say to each other over their socketpair.  Pure encoding and
+ * decoding over struct tk_buf; no I/O, so it can be fuzzed.
  *
  * Frame:	uint32 length (of everything after it), byte type,
  *		uint32 request id, payload.
