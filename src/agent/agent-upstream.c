@@ -9,7 +9,6 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <sys/un.h>
 
 #include <errno.h>
@@ -23,6 +22,8 @@
 
 #include "tokenkeys.h"
 #include "agent/agent.h"
+#include "common/deadline.h"
+#include "common/fdio.h"
 
 struct upsock {
 	struct agent_upstream	 ops;
@@ -34,50 +35,17 @@ struct upconn {
 	int	fd;
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wait for ev on fd until the deadline: 0, TK_ERR_TIMEOUT or TK_ERR_*. */
-static int
-wait_fd(int fd, short ev, long long deadline)
-{
-	struct pollfd	pfd;
-	long long	left;
-	int		n;
-
-	for (;;) {
-		if ((left = deadline - now_ms()) <= 0)
-			return TK_ERR_TIMEOUT;
-		pfd.fd = fd;
-		pfd.events = ev;
-		pfd.revents = 0;
-		n = poll(&pfd, 1, (int)left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return TK_ERR_SYSTEM;
-		if (n == 0)
-			return TK_ERR_TIMEOUT;
-		return 0;
-	}
-}
-
 static int
 up_open(void *arg, void **ucp)
 {
 	struct upsock	*u = arg;
 	struct upconn	*uc = NULL;
-	long long	 deadline = now_ms() + AGENT_UP_LIST_MS;
+	struct timespec	 deadline;
 	socklen_t	 elen = sizeof(int);
 	int		 fd = -1, err = 0, r;
 
 	*ucp = NULL;
+	tk_deadline_set(&deadline, AGENT_UP_LIST_MS);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0)) < 0) {
 		r = TK_ERR_SYSTEM;
@@ -88,7 +56,7 @@ up_open(void *arg, void **ucp)
 			r = TK_ERR_CONNECTION;
 			goto out;
 		}
-		if ((r = wait_fd(fd, POLLOUT, deadline)) != 0)
+		if ((r = tk_deadline_wait_fd(fd, POLLOUT, &deadline)) != 0)
 			goto out;
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 ||
 		    err != 0) {
@@ -111,85 +79,24 @@ up_open(void *arg, void **ucp)
 }
 
 static int
-send_frame(int fd, const uint8_t *req, size_t len, long long deadline)
-{
-	struct iovec	 iov[2];
-	struct msghdr	 mh;
-	uint8_t		 hdr[4];
-	size_t		 off = 0, total = len + 4;
-	ssize_t		 n;
-	int		 r;
-
-	tk_be32_put(hdr, (uint32_t)len);
-	while (off < total) {
-		memset(&mh, 0, sizeof(mh));
-		if (off < 4) {
-			iov[0].iov_base = hdr + off;
-			iov[0].iov_len = 4 - off;
-			iov[1].iov_base = (void *)(uintptr_t)req;
-			iov[1].iov_len = len;
-			mh.msg_iovlen = 2;
-		} else {
-			iov[0].iov_base = (void *)(uintptr_t)(req + off - 4);
-			iov[0].iov_len = total - off;
-			mh.msg_iovlen = 1;
-		}
-		mh.msg_iov = iov;
-		n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if ((r = wait_fd(fd, POLLOUT, deadline)) != 0)
-				return r;
-			continue;
-		}
-		if (n <= 0)
-			return TK_ERR_CONNECTION;
-		off += (size_t)n;
-	}
-	return 0;
-}
-
-static int
-recv_full(int fd, uint8_t *p, size_t len, long long deadline)
-{
-	size_t	off = 0;
-	ssize_t	n;
-	int	r;
-
-	while (off < len) {
-		n = recv(fd, p + off, len - off, MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if ((r = wait_fd(fd, POLLIN, deadline)) != 0)
-				return r;
-			continue;
-		}
-		if (n <= 0)
-			return TK_ERR_CONNECTION;
-		off += (size_t)n;
-	}
-	return 0;
-}
-
-static int
 up_call(void *arg, void *ucp, const uint8_t *req, size_t len,
     struct tk_buf *reply, int timeout_ms)
 {
 	struct upsock	*u = arg;
 	struct upconn	*uc = ucp;
-	long long	 deadline;
+	struct timespec	 deadline;
 	uint8_t		 hdr[4], *p;
 	uint32_t	 n;
 	int		 r;
 
 	if (atomic_load(&u->hung) && timeout_ms > AGENT_UP_HUNG_MS)
 		timeout_ms = AGENT_UP_HUNG_MS;
-	deadline = now_ms() + timeout_ms;
+	tk_deadline_set(&deadline, (unsigned int)timeout_ms);
 	tk_buf_reset(reply);
-	if ((r = send_frame(uc->fd, req, len, deadline)) != 0 ||
-	    (r = recv_full(uc->fd, hdr, 4, deadline)) != 0)
+	tk_be32_put(hdr, (uint32_t)len);
+	if ((r = tk_fd_send_all_by(uc->fd, hdr, 4, &deadline)) != 0 ||
+	    (r = tk_fd_send_all_by(uc->fd, req, len, &deadline)) != 0 ||
+	    (r = tk_fd_read_full_by(uc->fd, hdr, 4, &deadline)) != 0)
 		goto out;
 	n = tk_be32_get(hdr);
 	if (n == 0 || n > AGENT_MAX_FRAME) {
@@ -198,7 +105,7 @@ up_call(void *arg, void *ucp, const uint8_t *req, size_t len,
 	}
 	if ((r = tk_buf_reserve(reply, n, &p)) != 0)
 		goto out;
-	r = recv_full(uc->fd, p, n, deadline);
+	r = tk_fd_read_full_by(uc->fd, p, n, &deadline);
  out:
 	atomic_store(&u->hung, r == TK_ERR_TIMEOUT);
 	if (r != 0)

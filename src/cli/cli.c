@@ -84,11 +84,12 @@ cli_uri_error(const char *uri, int err)
 }
 
 int
-cli_ctx_new(struct tk_ctx **ctx, int flags)
+cli_ctx_new(struct tk_ctx **ctx, int by_path)
 {
 	int	ex = 0;
 
-	if (tk_ctx_new(ctx, flags) != 0) {
+	if (tk_ctx_new(ctx, TK_CTX_CAPTURE_STDERR |
+	    (by_path ? TK_CTX_NO_REGISTRY : 0)) != 0) {
 		cli_warnx("out of memory");
 		ex = 1;
 	} else

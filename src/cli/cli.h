@@ -58,10 +58,11 @@ void	cli_pin_failed(const char *name, int err, size_t min, size_t max,
 /* Report a URI the library refused; returns the exit status to use. */
 int	cli_uri_error(const char *uri, int err);
 /*
- * A context logging to stderr (flags as for tk_ctx_new()).  0, or 1
- * after saying why.
+ * A context logging to stderr that keeps modules' own stderr for -v;
+ * by_path: the user named a module with --module, so p11-kit's registry
+ * is not loaded.  0, or 1 after saying why.
  */
-int	cli_ctx_new(struct tk_ctx **, int flags);
+int	cli_ctx_new(struct tk_ctx **, int by_path);
 /* --format text|json: *json set, 0; or EXIT_USAGE after saying why. */
 int	cli_format(const char *arg, int *json);
 /* Flush stdout: 0, or 1 after saying that the output is incomplete. */

@@ -261,8 +261,7 @@ keygen_main(int argc, char **argv)
 	if (optind < argc)
 		uri = argv[optind];
 	sp.label = label;
-	if ((ex = cli_ctx_new(&ctx, TK_CTX_CAPTURE_STDERR |
-	    (module != NULL ? TK_CTX_NO_REGISTRY : 0))) != 0)
+	if ((ex = cli_ctx_new(&ctx, module != NULL)) != 0)
 		goto out;
 	tk_ctx_set_pin_fn(ctx, cli_pin, NULL);
 	ex = 1;

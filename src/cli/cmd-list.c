@@ -188,8 +188,7 @@ list_main(int argc, char **argv)
 	int			 r, ex = 0, nuris;
 
 	memset(&o, 0, sizeof(o));
-	if ((ex = cli_ctx_new(&ctx, TK_CTX_CAPTURE_STDERR |
-	    (has_module_opt(argc, argv) ? TK_CTX_NO_REGISTRY : 0))) != 0)
+	if ((ex = cli_ctx_new(&ctx, has_module_opt(argc, argv))) != 0)
 		goto out;
 	tk_ctx_set_pin_fn(ctx, cli_pin, NULL);
 	if ((r = parse_opts(argc, argv, &o, ctx)) != 0) {

@@ -182,8 +182,7 @@ tokens_main(int argc, char **argv)
 	}
 	if (argc - optind == 1)
 		uri = argv[optind];
-	if ((ex = cli_ctx_new(&ctx, TK_CTX_CAPTURE_STDERR |
-	    (modpath != NULL ? TK_CTX_NO_REGISTRY : 0))) != 0)
+	if ((ex = cli_ctx_new(&ctx, modpath != NULL)) != 0)
 		goto out;
 	if (modpath != NULL && tk_ctx_add_module(ctx, modpath) != 0) {
 		ex = 1;

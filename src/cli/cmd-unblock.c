@@ -118,8 +118,7 @@ unblock_main(int argc, char **argv)
 		cli_warnx("unblock: one URI; see 'tokenkeys unblock --help'");
 		ex = EXIT_USAGE;
 	}
-	if (ex != 0 || (ex = cli_ctx_new(&ctx, TK_CTX_CAPTURE_STDERR |
-	    (module != NULL ? TK_CTX_NO_REGISTRY : 0))) != 0)
+	if (ex != 0 || (ex = cli_ctx_new(&ctx, module != NULL)) != 0)
 		goto out;
 	if ((ex = cli_one_token(ctx, module, argv[optind], &t)) != 0)
 		goto out;

@@ -79,3 +79,28 @@ tk_fd_read_full(int fd, void *p, size_t n)
  out:
 	return r;
 }
+
+int
+tk_fd_read_full_by(int fd, void *p, size_t n, const struct timespec *d)
+{
+	uint8_t	*b = p;
+	ssize_t	 got;
+	size_t	 off;
+	int	 r = 0;
+
+	for (off = 0; off < n; ) {
+		if ((r = tk_deadline_wait_fd(fd, POLLIN, d)) != 0)
+			goto out;
+		got = recv(fd, b + off, n - off, MSG_DONTWAIT);
+		if (got == -1 && (errno == EINTR || errno == EAGAIN ||
+		    errno == EWOULDBLOCK))
+			continue;
+		if (got <= 0) {
+			r = TK_ERR_CONNECTION;
+			goto out;
+		}
+		off += (size_t)got;
+	}
+ out:
+	return r;
+}

@@ -21,5 +21,8 @@ int	tk_fd_send_all_by(int fd, const void *p, size_t n,
 	    const struct timespec *d);
 /* Read exactly n bytes: 0, or TK_ERR_CONNECTION on end of file or error. */
 int	tk_fd_read_full(int fd, void *p, size_t n);
+/* The same by deadline d, without blocking past it (TK_ERR_TIMEOUT). */
+int	tk_fd_read_full_by(int fd, void *p, size_t n,
+	    const struct timespec *d);
 
 #endif /* TK_FDIO_H */
