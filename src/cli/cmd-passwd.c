@@ -11,6 +11,7 @@
 #include "common/secret.h"
 #include "pkcs11/pingate.h"
 #include "pkcs11/pinset.h"
+#include "prompt/prompt-text.h"
 
 #define PIN_BUF		256
 
@@ -29,7 +30,7 @@ static int
 change(struct tk_ctx *ctx, const struct tk_p11_token *t, int so)
 {
 	const char	*what = so ? "SO PIN" : "PIN";
-	char		 name[32 * 4 + 1], *old = NULL, *new = NULL;
+	char		 name[32 * 4 + 1], msg[256], *old = NULL, *new = NULL;
 	size_t		 min, max, oldlen = 0, newlen = 0;
 	unsigned int	 flags;
 	int		 r, ex = 1;
@@ -52,8 +53,9 @@ change(struct tk_ctx *ctx, const struct tk_p11_token *t, int so)
 			    name);
 		goto out;
 	case TK_PIN_USE_PAD:
-		fprintf(stderr, "token \"%s\": enter the old and the new %s "
-		    "on the reader's keypad\n", name, what);
+		tk_ptext_pinpad_set(msg, sizeof(msg), name, so ?
+		    "the old and the new SO PIN" : "the old and the new PIN");
+		fprintf(stderr, "%s\n", msg);
 		if (tk_pin_change(ctx, t, so, NULL, 0, NULL, 0) == 0)
 			ex = 0;
 		goto out;

@@ -11,6 +11,7 @@
 #include "common/secret.h"
 #include "pkcs11/pingate.h"
 #include "pkcs11/pinset.h"
+#include "prompt/prompt-text.h"
 
 #define PIN_BUF		256
 
@@ -27,7 +28,7 @@ usage(FILE *f)
 static int
 unblock(struct tk_ctx *ctx, const struct tk_p11_token *t)
 {
-	char		 name[32 * 4 + 1], *so = NULL, *new = NULL;
+	char		 name[32 * 4 + 1], msg[256], *so = NULL, *new = NULL;
 	size_t		 min, max, solen = 0, newlen = 0, umin, umax;
 	unsigned int	 flags;
 	int		 r, ex = 1;
@@ -46,8 +47,9 @@ unblock(struct tk_ctx *ctx, const struct tk_p11_token *t)
 		    "cannot be unblocked", name);
 		goto out;
 	case TK_PIN_USE_PAD:
-		fprintf(stderr, "token \"%s\": enter the SO PIN and the new "
-		    "PIN on the reader's keypad\n", name);
+		tk_ptext_pinpad_set(msg, sizeof(msg), name,
+		    "the SO PIN and the new PIN");
+		fprintf(stderr, "%s\n", msg);
 		if (tk_pin_unblock(ctx, t, NULL, 0, NULL, 0) == 0)
 			ex = 0;
 		goto out;

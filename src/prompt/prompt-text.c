@@ -100,6 +100,16 @@ tk_ptext_pinpad(char *buf, size_t bufsz, const char *label, const char *fp)
 }
 
 void
+tk_ptext_pinpad_set(char *buf, size_t bufsz, const char *label,
+    const char *what)
+{
+	struct safe	l;
+
+	snprintf(buf, bufsz, "token \"%s\": enter %s on the reader's keypad",
+	    safe(&l, label), what);
+}
+
+void
 tk_ptext_cli_pin(char *buf, size_t bufsz, const char *name)
 {
 	struct safe	n;

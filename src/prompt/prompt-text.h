@@ -58,6 +58,13 @@ void	tk_ptext_pinpad(char *buf, size_t bufsz, const char *label,
 	    const char *fp);
 
 /*
+ * A PIN pad takes the PINs of a PIN change or an unblock: what names
+ * them ("the old and the new PIN", "the SO PIN and the new PIN").
+ */
+void	tk_ptext_pinpad_set(char *buf, size_t bufsz, const char *label,
+	    const char *what);
+
+/*
  * The command line's prompt for a PIN of passwd or unblock: what ("Current
  * PIN", "New PIN", "SO PIN", ...) and the token (raw name).
  */
