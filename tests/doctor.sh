@@ -1,0 +1,175 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# tokenkeys doctor, local checks: each driven into its states and its line
+# and exit status asserted.  Token states through the fault module; no
+# agent, a stale socket, a tokenkeys agent, a plain ssh-agent; wrong modes
+# in ~/.ssh; a pkcs11: IdentityFile; --sign; --format json.
+
+. "$(dirname "$0")/lib.sh"
+
+tk_fault_setup
+command -v ssh-agent >/dev/null || skip_all "ssh-agent not installed"
+command -v python3 >/dev/null || skip_all "python3 not installed"
+plan 27
+
+mkdir -p "$T/home"
+export HOME=$T/home
+FM=$FAULTMOD_RP
+
+# doctor ARGS...: output in $T/out, exit status in $rc.
+doctor() {
+	"$TOKENKEYS" doctor --module "$FM" "$@" </dev/null >"$T/out" 2>"$T/err"
+	rc=$?
+}
+# line LEVEL CHECK PATTERN: a line of that level and check matching.
+line() {
+	grep -E "^$1 +$2: .*$3" "$T/out" >/dev/null && return 0
+	diag "no line $1 $2: $3 in:" "$(cat "$T/out" "$T/err")"
+	return 1
+}
+# spend N wrong PINs on the token through the fault module
+wrong_pins() {
+	local i
+	for i in $(seq "$1"); do
+		pkcs11-tool --module "$FM" --token-label "tk one" -l \
+		    --pin 99999 -O >/dev/null 2>&1
+	done
+}
+
+# 1-2: no agent at all
+doctor
+check "no agent: exit 1" test "$rc" = 1
+check "no agent: FAIL says SSH_AUTH_SOCK is not set and how to start one" \
+    line FAIL agent 'SSH_AUTH_SOCK is not set.*eval "\$\(tokenkeys agent\)"'
+[ "$rc" = 1 ] || diag "$(cat "$T/out" "$T/err")"
+
+# 3: a healthy token
+check "token ok: its keys are counted" line ok 'token "tk one"' '1 key$'
+
+# 4-7: the PIN counter, down to locked, and back
+tk_fault_ctl "pin_tries 3"
+wrong_pins 1
+doctor
+check "one wrong PIN: warn PIN retry count low" \
+    line warn 'token "tk one"' 'PIN retry count low'
+wrong_pins 1
+doctor
+check "two wrong PINs: warn final PIN try, and how to unblock" \
+    line warn 'token "tk one"' "final PIN try.*tokenkeys unblock 'pkcs11:"
+wrong_pins 1
+doctor
+check "locked: FAIL with the unblock command, exit 1" sh -c \
+    'grep -Eq "^FAIL +token \"tk one\": PIN locked.*tokenkeys unblock" "$1" &&
+    [ "$2" = 1 ]' sh "$T/out" "$rc"
+tk_fault_ctl "pin_tries 3" "pin_reset"
+doctor
+check "PIN counter refilled: ok again" line ok 'token "tk one"' '1 key$'
+
+# 8: a PIN pad reader
+tk_fault_ctl "pin_tries 3" "pin_reset" "protected_auth"
+doctor
+check "PIN pad: said on the token's line" \
+    line ok 'token "tk one"' 'PIN pad: the PIN is typed on the reader'
+
+# 9: the token removed
+tk_fault_ctl "absent"
+doctor
+check "token gone: warn no token found" line warn tokens 'no token found'
+tk_fault_ctl ""
+
+# 10-11: SSH_AUTH_SOCK pointing nowhere, or at a dead socket
+SSH_AUTH_SOCK=$T/nothing.sock doctor
+check "SSH_AUTH_SOCK names no file: FAIL the agent has gone" \
+    line FAIL agent 'does not exist: the agent has gone'
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
+    "$T/dead.sock"
+SSH_AUTH_SOCK=$T/dead.sock doctor
+check "a socket nobody listens on: FAIL stale socket" \
+    line FAIL agent 'nothing answers on SSH_AUTH_SOCK=.*stale socket'
+
+# 12-16: a tokenkeys agent serving the token
+tk_agent_start one "$ONE_URI" -P "$FAULT_ALLOW" || bail "agent did not start"
+AGENT_PID=$TK_AGENT_PID
+logins=$(tk_fault_count C_Login)
+SSH_AUTH_SOCK=$T/one.sock doctor
+check "tokenkeys agent: recognised" \
+    line ok agent 'a tokenkeys agent \(extensions: query'
+check "tokenkeys agent: serves the token key" \
+    line ok 'agent keys' '1 key served: 1 on tokens, 0 other'
+check "tokenkeys agent: exit 0 when nothing failed" test "$rc" = 0
+[ "$rc" = 0 ] || diag "$(cat "$T/out" "$T/err")"
+check "without --sign no PIN is asked and no login is made" sh -c \
+    '[ "$1" = "$2" ] && [ "$(cat "$3")" = "" ]' sh "$logins" \
+    "$(tk_fault_count C_Login)" "$T/pin.count"
+SSH_AUTH_SOCK=$T/one.sock doctor --sign
+check "--sign: the key signs through the agent and it verifies" \
+    line ok sign 'ECDSA key "ec256" on "tk one" signs, and the signature verifies'
+
+# 17-18: a token that returns broken signatures
+tk_fault_ctl "corrupt_sig"
+SSH_AUTH_SOCK=$T/one.sock doctor --sign
+check "--sign on a bad signature: FAIL the agent refused" \
+    line FAIL sign 'ECDSA key "ec256" on "tk one": the agent refused'
+check "--sign on a bad signature: exit 1" test "$rc" = 1
+tk_fault_ctl ""
+tk_agent_stop "$AGENT_PID"
+
+# 19-21: a second, plain ssh-agent
+ssh-agent -D -a "$T/plain.sock" </dev/null >/dev/null 2>&1 &
+PLAIN_PID=$!
+tk_at_exit "kill $PLAIN_PID 2>/dev/null"
+tk_agent_ready plain "$T/plain.sock" 50 "$PLAIN_PID" ||
+    bail "ssh-agent did not start"
+SSH_AUTH_SOCK=$T/plain.sock doctor
+check "plain ssh-agent: warn another agent, not a tokenkeys agent" \
+    line warn agent 'is another agent \(ssh-agent\), not a tokenkeys agent'
+check "plain ssh-agent: warn the token key is not served" \
+    line warn 'agent keys' 'ECDSA key "ec256" on "tk one" is not served'
+check "plain ssh-agent: only warnings, exit 0" test "$rc" = 0
+kill "$PLAIN_PID"
+wait "$PLAIN_PID" 2>/dev/null
+
+# 22-24: modes ssh refuses
+mkdir -p "$HOME/.ssh"
+chmod 775 "$HOME/.ssh"
+echo "Host *" >"$HOME/.ssh/config"
+chmod 666 "$HOME/.ssh/config"
+ssh-keygen -q -t ed25519 -N '' -f "$HOME/.ssh/id_ed25519" ||
+    bail "ssh-keygen failed"
+chmod 644 "$HOME/.ssh/id_ed25519"
+doctor
+check "group-writable ~/.ssh: warn StrictModes, chmod 700" \
+    line warn '~/.ssh' 'writable by the group: sshd with StrictModes.*chmod 700 ~/.ssh'
+check "world-writable ~/.ssh/config: FAIL ssh refuses to start" \
+    line FAIL '~/.ssh' '~/.ssh/config: mode 0666: writable by the group: ssh refuses to start.*chmod 600 ~/.ssh/config'
+check "readable private key: FAIL UNPROTECTED, chmod 600" \
+    line FAIL '~/.ssh' '~/.ssh/id_ed25519: mode 0644.*UNPROTECTED PRIVATE KEY FILE.*chmod 600 ~/.ssh/id_ed25519'
+chmod 700 "$HOME/.ssh"
+chmod 600 "$HOME/.ssh/config" "$HOME/.ssh/id_ed25519"
+
+# 25: a pkcs11: URI as IdentityFile
+cat >"$T/cfg" <<'EOF'
+Host viauri
+  IdentityFile "pkcs11:id=%02"
+  ProxyCommand /bin/false
+EOF
+doctor -F "$T/cfg" viauri
+check "pkcs11: IdentityFile: FAIL with the portable form" \
+    line FAIL 'ssh -G' 'IdentityFile pkcs11:id=%02: upstream and Debian OpenSSH.*tokenkeys ssh-config --host .viauri. --append ~/.ssh/config'
+
+# 26-27: JSON
+tk_fault_ctl "pin_tries 1"
+wrong_pins 1
+doctor --format json
+check "json: exit 1 on a failure" test "$rc" = 1
+check "json: one document with the locked token's FAIL and its fix" \
+    python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+tok = [c for c in d["checks"] if c["check"] == "token \"tk one\""]
+assert tok and tok[0]["status"] == "FAIL", tok
+assert "tokenkeys unblock" in tok[0]["fix"], tok
+assert d["fail"] >= 1 and d["fail"] == sum(c["status"] == "FAIL" for c in d["checks"])
+' "$T/out"
+
+done_testing
