@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <pwd.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -36,9 +37,13 @@ cli_pubdir_default(char *buf, size_t bufsz)
 void
 cli_path_tilde(const char *path, char *buf, size_t bufsz)
 {
-	const char	*home = getenv("HOME");
+	struct passwd	*pw;
+	const char	*home;
 	size_t		 hl;
 
+	/* ssh expands "~" to the account's home, whatever $HOME says */
+	pw = getpwuid(getuid());
+	home = pw != NULL ? pw->pw_dir : NULL;
 	hl = home != NULL ? strlen(home) : 0;
 	if (hl > 1 && strncmp(path, home, hl) == 0 && path[hl] == '/')
 		snprintf(buf, bufsz, "~%s", path + hl);

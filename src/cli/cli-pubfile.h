@@ -16,7 +16,7 @@
 
 /* $HOME/.ssh/tokenkeys into buf: 0, TK_ERR_NOT_FOUND (no $HOME). */
 int	cli_pubdir_default(char *buf, size_t bufsz);
-/* path with $HOME shown as "~" (as ssh_config reads it). */
+/* path with the account's home shown as "~" (as ssh expands it). */
 void	cli_path_tilde(const char *path, char *buf, size_t bufsz);
 /* The file name for k without ".pub": TOKEN_KEY, sanitised to [A-Za-z0-9._-]. */
 void	cli_pubfile_base(const struct tk_key *, char *buf, size_t bufsz);

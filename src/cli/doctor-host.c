@@ -5,6 +5,7 @@
  * PKCS11Provider beside the agent, IdentityAgent, how many keys ssh will
  * offer; then one login with BatchMode, its outcome explained.
  */
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,11 +110,12 @@ resolve(struct dr_report *rep, const struct dr_opts *o, struct resolved *res)
 	return 0;
 }
 
-/* "~/x" as the path it names. */
+/* "~/x" as the path ssh takes it for (the account's home). */
 static void
 expand_tilde(const char *p, char *buf, size_t bufsz)
 {
-	const char	*home = getenv("HOME");
+	struct passwd	*pw = getpwuid(getuid());
+	const char	*home = pw != NULL ? pw->pw_dir : NULL;
 
 	if (p[0] == '~' && p[1] == '/' && home != NULL)
 		snprintf(buf, bufsz, "%s%s", home, p + 1);
