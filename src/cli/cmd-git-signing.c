@@ -108,6 +108,24 @@ git_set(const struct gitsign *o, const char *name, const char *val)
 	return ex != 0;
 }
 
+/* git reads "~/..." in a path setting as under $HOME: so do we. */
+static int
+expand_home(char *path, size_t pathsz)
+{
+	const char	*home = getenv("HOME");
+	char		 tmp[4096];
+
+	if (strncmp(path, "~/", 2) != 0)
+		return 0;
+	if (home == NULL || *home == '\0')
+		return -1;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s%s", home, path + 1) >=
+	    sizeof(tmp) || strlen(tmp) >= pathsz)
+		return -1;
+	memcpy(path, tmp, strlen(tmp) + 1);
+	return 0;
+}
+
 /* Does file hold a line naming email with this "TYPE BASE64"? */
 static int
 has_signer(const char *file, const char *email, const char *keypart)
@@ -254,7 +272,7 @@ git_signing_main(int argc, char **argv)
 	struct tk_keylist	*l = NULL;
 	const struct tk_key	*k;
 	char			 dir[4096], path[4096], email[1024];
-	char			 signers[4096];
+	char			 signers[4096], signers_cfg[4096];
 	int			 ex, state, r;
 
 	memset(&o, 0, sizeof(o));
@@ -306,9 +324,17 @@ git_signing_main(int argc, char **argv)
 	if (signers[0] == '\0')
 		snprintf(signers, sizeof(signers), "%s/allowed_signers",
 		    o.dir);
+	memcpy(signers_cfg, signers, sizeof(signers_cfg));
+	if (expand_home(signers, sizeof(signers)) != 0) {
+		cli_warnx("git-signing: gpg.ssh.allowedSignersFile %s: HOME "
+		    "is not set", signers);
+		ex = 1;
+		goto out;
+	}
 	if ((ex = git_set(&o, "gpg.format", "ssh")) != 0 ||
 	    (ex = git_set(&o, "user.signingkey", path)) != 0 ||
-	    (ex = git_set(&o, "gpg.ssh.allowedSignersFile", signers)) != 0 ||
+	    (ex = git_set(&o, "gpg.ssh.allowedSignersFile",
+	    signers_cfg)) != 0 ||
 	    (ex = add_signer(&o, signers, email, k)) != 0)
 		goto out;
 	ex = cli_flush_stdout();
