@@ -56,9 +56,12 @@ line() {
 doctor -F "$T/ssh_config" test
 check "key missing: exit 1" test "$rc" = 1
 check "key missing: the login is explained as Permission denied" \
-    line FAIL login 'the server took none of the keys ssh offered: .*Permission denied'
+    line FAIL login \
+    'the server took none of the keys ssh offered: .*Permission denied'
 check "key missing: names the key and the ssh-copy-id -f -i line" \
-    line FAIL login "put ECDSA key \"ec 256\" on \"tk doc\" in the server.s authorized_keys: tokenkeys ssh-config .pkcs11:.*token=tk%20doc.* && ssh-copy-id -f -i $T/client/.ssh/tokenkeys/tk_doc_ec_256.pub test$"
+    line FAIL login "put ECDSA key \"ec 256\" on \"tk doc\" in the server.s"\
+" authorized_keys: tokenkeys ssh-config .pkcs11:.*token=tk%20doc.* && "\
+"ssh-copy-id -f -i $T/client/.ssh/tokenkeys/tk_doc_ec_256.pub test$"
 check "ssh -G: IdentitiesOnly and the offered keys counted" \
     line ok 'ssh -G' 'IdentitiesOnly no: ssh offers up to 1 key'
 
@@ -89,16 +92,19 @@ doctor --server --sshd-config "$T/sshd_config" "$TK_USER"
 check "--server: StrictModes yes read from sshd -T" \
     line ok server 'PubkeyAuthentication yes, StrictModes yes'
 check "--server: the group-writable ~/.ssh is a FAIL with its fix" \
-    line FAIL server "$T/home/.ssh: mode 0775: writable by the group: sshd \(StrictModes yes\) refuses.*chmod go-w $T/home/.ssh"
+    line FAIL server "$T/home/.ssh: mode 0775: writable by the group: "\
+"sshd \(StrictModes yes\) refuses.*chmod go-w $T/home/.ssh"
 check "--server: the token key is found in authorized_keys" \
-    line ok server "ECDSA key \"ec 256\" on \"tk doc\" is in $T/home/.ssh/authorized_keys"
+    line ok server \
+    "ECDSA key \"ec 256\" on \"tk doc\" is in $T/home/.ssh/authorized_keys"
 chmod 700 "$T/home/.ssh"
 
 # 13-14: --server with the key gone from authorized_keys
 cp "$T/boot.pub" "$T/home/.ssh/authorized_keys"
 doctor --server --sshd-config "$T/sshd_config" "$TK_USER"
 check "--server: key missing is a FAIL with the line to add it" \
-    line FAIL server "none of the 1 token key is in authorized_keys; add one as that user: tokenkeys list 'pkcs11:.*' >> $T/home/.ssh/authorized_keys"
+    line FAIL server "none of the 1 token key is in authorized_keys; add "\
+"one as that user: tokenkeys list 'pkcs11:.*' >> $T/home/.ssh/authorized_keys"
 check "--server: exit 1" test "$rc" = 1
 
 done_testing

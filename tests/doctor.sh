@@ -81,8 +81,8 @@ tk_fault_ctl ""
 SSH_AUTH_SOCK=$T/nothing.sock doctor
 check "SSH_AUTH_SOCK names no file: FAIL the agent has gone" \
     line FAIL agent 'does not exist: the agent has gone'
-python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
-    "$T/dead.sock"
+python3 -c 'import socket, sys
+socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$T/dead.sock"
 SSH_AUTH_SOCK=$T/dead.sock doctor
 check "a socket nobody listens on: FAIL stale socket" \
     line FAIL agent 'nothing answers on SSH_AUTH_SOCK=.*stale socket'
@@ -103,7 +103,8 @@ check "without --sign no PIN is asked and no login is made" sh -c \
     "$(tk_fault_count C_Login)" "$T/pin.count"
 SSH_AUTH_SOCK=$T/one.sock doctor --sign
 check "--sign: the key signs through the agent and it verifies" \
-    line ok sign 'ECDSA key "ec256" on "tk one" signs, and the signature verifies'
+    line ok sign \
+    'ECDSA key "ec256" on "tk one" signs, and the signature verifies'
 
 # 17-18: a token that returns broken signatures
 tk_fault_ctl "corrupt_sig"
@@ -139,11 +140,14 @@ ssh-keygen -q -t ed25519 -N '' -f "$HOME/.ssh/id_ed25519" ||
 chmod 644 "$HOME/.ssh/id_ed25519"
 doctor
 check "group-writable ~/.ssh: warn StrictModes, chmod 700" \
-    line warn '~/.ssh' 'writable by the group: sshd with StrictModes.*chmod 700 ~/.ssh'
+    line warn '~/.ssh' \
+    'writable by the group: sshd with StrictModes.*chmod 700 ~/.ssh'
 check "world-writable ~/.ssh/config: FAIL ssh refuses to start" \
-    line FAIL '~/.ssh' '~/.ssh/config: mode 0666: writable by the group: ssh refuses to start.*chmod 600 ~/.ssh/config'
+    line FAIL '~/.ssh' '~/.ssh/config: mode 0666: writable by the group: '\
+'ssh refuses to start.*chmod 600 ~/.ssh/config'
 check "readable private key: FAIL UNPROTECTED, chmod 600" \
-    line FAIL '~/.ssh' '~/.ssh/id_ed25519: mode 0644.*UNPROTECTED PRIVATE KEY FILE.*chmod 600 ~/.ssh/id_ed25519'
+    line FAIL '~/.ssh' "$HOME/.ssh/id_ed25519: mode 0644.*UNPROTECTED "\
+"PRIVATE KEY FILE.*chmod 600 $HOME/.ssh/id_ed25519"
 chmod 700 "$HOME/.ssh"
 chmod 600 "$HOME/.ssh/config" "$HOME/.ssh/id_ed25519"
 
@@ -155,7 +159,8 @@ Host viauri
 EOF
 doctor -F "$T/cfg" viauri
 check "pkcs11: IdentityFile: FAIL with the portable form" \
-    line FAIL 'ssh -G' 'IdentityFile pkcs11:id=%02: upstream and Debian OpenSSH.*tokenkeys ssh-config --host .viauri. --append ~/.ssh/config'
+    line FAIL 'ssh -G' 'IdentityFile pkcs11:id=%02: upstream and Debian '\
+'OpenSSH.*tokenkeys ssh-config --host .viauri. --append ~/.ssh/config'
 
 # 26-27: JSON
 tk_fault_ctl "pin_tries 1"
@@ -169,7 +174,8 @@ d = json.load(open(sys.argv[1]))
 tok = [c for c in d["checks"] if c["check"] == "token \"tk one\""]
 assert tok and tok[0]["status"] == "FAIL", tok
 assert "tokenkeys unblock" in tok[0]["fix"], tok
-assert d["fail"] >= 1 and d["fail"] == sum(c["status"] == "FAIL" for c in d["checks"])
+fails = sum(c["status"] == "FAIL" for c in d["checks"])
+assert d["fail"] >= 1 and d["fail"] == fails
 ' "$T/out"
 
 done_testing

@@ -36,7 +36,8 @@ git config user.name "Tok Keys"
 "$TOKENKEYS" git-signing "$URI" >"$T/out" 2>&1
 rc=$?
 check "without user.email: exit 1 and how to set it" sh -c \
-    '[ "$1" = 1 ] && grep -q "user.email is not set: set it first: git config user.email" "$2"' \
+    '[ "$1" = 1 ] && grep -q "user.email is not set: set it first: "\
+"git config user.email" "$2"' \
     sh "$rc" "$T/out"
 git config user.email tk@example.org
 
@@ -63,14 +64,17 @@ PUB=$HOME/.ssh/tokenkeys/tk_git_git_key.pub
 SIGNERS=$HOME/.ssh/tokenkeys/allowed_signers
 check "git-signing: exit 0" test "$rc" = 0
 [ "$rc" = 0 ] || diag "$(cat "$T/out")"
-is "$(git config gpg.format)|$(git config user.signingkey)|$(git config gpg.ssh.allowedSignersFile)" \
-    "ssh|$PUB|$SIGNERS" "git's configuration names the key's file and the signers file"
+got=$(git config gpg.format)\|$(git config user.signingkey)
+got=$got\|$(git config gpg.ssh.allowedSignersFile)
+is "$got" "ssh|$PUB|$SIGNERS" \
+    "git's configuration names the key's file and the signers file"
 is "$(cut -d' ' -f1-4 "$SIGNERS")" \
     "tk@example.org namespaces=\"git\" $(cut -d' ' -f1,2 "$PUB")" \
     "allowed_signers lists the key for user.email"
 check "each change is printed" sh -c \
     'grep -q "^gpg.ssh.allowedSignersFile: (unset) -> $1" "$2" &&
-    grep -q "^$1: add tk@example.org namespaces=\"git\" ecdsa-sha2-nistp256 pkcs11:" "$2"' \
+    grep -q "^$1: add tk@example.org namespaces=\"git\" "\
+"ecdsa-sha2-nistp256 pkcs11:" "$2"' \
     sh "$SIGNERS" "$T/out"
 
 # 9-11: a signed commit verifies
@@ -82,11 +86,13 @@ git verify-commit HEAD >"$T/verify" 2>&1
 rc=$?
 fp=$(ssh-keygen -lf "$PUB" | cut -d' ' -f2)
 check "git verify-commit: good signature by the token key" sh -c \
-    '[ "$1" = 0 ] && grep -q "Good \"git\" signature for tk@example.org with ECDSA key $2" "$3"' \
+    '[ "$1" = 0 ] && grep -q "Good \"git\" signature for "\
+"tk@example.org with ECDSA key $2" "$3"' \
     sh "$rc" "$fp" "$T/verify"
 [ "$rc" = 0 ] || diag "$(cat "$T/commit" "$T/verify")"
 check "git log --show-signature shows it" sh -c \
-    'git log --show-signature -1 | grep -q "Good \"git\" signature for tk@example.org"'
+    'git log --show-signature -1 |
+    grep -q "Good \"git\" signature for tk@example.org"'
 
 # 12-13: run again: nothing changes
 "$TOKENKEYS" git-signing "$URI" >"$T/out" 2>&1

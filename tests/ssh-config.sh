@@ -53,7 +53,8 @@ PUB=$T/client/.ssh/tokenkeys/tk_cfg_login_key.pub
 check "ssh-config: exit 0" test "$rc" = 0
 is "$(cat "$T/block")" "Host test
     IdentityFile $PUB
-    IdentitiesOnly yes" "ssh-config prints the Host block (a path out of ~ in full)"
+    IdentitiesOnly yes" \
+    "ssh-config prints the Host block (a path out of ~ in full)"
 is "$(stat -c %a "$T/client/.ssh/tokenkeys")" 700 "the key directory is 0700"
 is "$(cut -d' ' -f1,2 "$PUB")" \
     "$("$TOKENKEYS" list "$URI" | cut -d' ' -f1,2)" \
@@ -78,8 +79,10 @@ check "six keys first: Too many authentication failures" \
 HOME=$T/client "$TOKENKEYS" doctor -F "$T/ssh_config.many" test \
     </dev/null >"$T/doc" 2>&1
 check "doctor explains it and points to ssh-config" sh -c '
-    grep -Eq "^warn +ssh -G: IdentitiesOnly no: ssh may offer [0-9]+ keys.*MaxAuthTries 6" "$1" &&
-    grep -Eq "^FAIL +login: Too many authentication failures.*tokenkeys ssh-config --host .test." "$1"' \
+    grep -Eq "^warn +ssh -G: IdentitiesOnly no: ssh may offer [0-9]+ "\
+"keys.*MaxAuthTries 6" "$1" &&
+    grep -Eq "^FAIL +login: Too many authentication failures.*"\
+"tokenkeys ssh-config --host .test." "$1"' \
     sh "$T/doc" || diag "$(cat "$T/doc")"
 
 # 9-11: with the block: exactly one key offered, and accepted

@@ -18,7 +18,7 @@
 int	cli_pubdir_default(char *buf, size_t bufsz);
 /* path with the account's home shown as "~" (as ssh expands it). */
 void	cli_path_tilde(const char *path, char *buf, size_t bufsz);
-/* The file name for k without ".pub": TOKEN_KEY, sanitised to [A-Za-z0-9._-]. */
+/* k's file name without ".pub": TOKEN_KEY, in [A-Za-z0-9._-] only. */
 void	cli_pubfile_base(const struct tk_key *, char *buf, size_t bufsz);
 /* The comment of an authorized_keys line ("TYPE BASE64 COMMENT"). */
 const char *cli_publine_comment(const char *line);

@@ -19,10 +19,11 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: tokenkeys doctor [-v] [--format text|json] "
-	    "[--sign] [-F SSH_CONFIG] [--module PATH]\n"
-	    "                        [--dir DIR] [HOST]\n"
+	    "[--sign] [-F SSH_CONFIG]\n"
+	    "                        [--module PATH] [--dir DIR] [HOST]\n"
 	    "       tokenkeys doctor --server [--sshd-config FILE] "
-	    "[--format text|json] [USER]\n"
+	    "[--format text|json]\n"
+	    "                        [USER]\n"
 	    "Check the tokens, the agent, ~/.ssh and, with HOST, the ssh "
 	    "configuration and\none BatchMode login; with --server, this "
 	    "machine's sshd for USER.  One line\nper check: ok, warn or "

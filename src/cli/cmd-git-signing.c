@@ -34,7 +34,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: tokenkeys git-signing [-v] [--global] [--dry-run] "
-	    "[--dir DIR] [--module PATH] URI\n"
+	    "[--dir DIR]\n"
+	    "                             [--module PATH] URI\n"
 	    "Make git sign commits with the token key URI selects, through "
 	    "the agent,\nand verify them; print each change to git's "
 	    "configuration.\n");

@@ -22,7 +22,8 @@ static const struct {
 	{ "agent", agent_main, "run an SSH agent that signs on tokens" },
 	{ "doctor", doctor_main, "check why a token login does not work" },
 	{ "ssh-config", ssh_config_main, "ssh_config lines for token keys" },
-	{ "git-signing", git_signing_main, "sign git commits with a token key" },
+	{ "git-signing", git_signing_main,
+	    "sign git commits with a token key" },
 	{ "__helper", helper_main, NULL },	/* started by the agent */
 };
 
