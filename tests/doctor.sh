@@ -10,7 +10,7 @@
 tk_fault_setup
 command -v ssh-agent >/dev/null || skip_all "ssh-agent not installed"
 command -v python3 >/dev/null || skip_all "python3 not installed"
-plan 27
+plan 28
 
 mkdir -p "$T/home"
 export HOME=$T/home
@@ -75,6 +75,14 @@ check "PIN pad: said on the token's line" \
 tk_fault_ctl "absent"
 doctor
 check "token gone: warn no token found" line warn tokens 'no token found'
+tk_fault_ctl ""
+
+# a module that does not start
+tk_fault_ctl "fail C_Initialize CKR_DEVICE_ERROR always"
+doctor
+check "module fails to start: FAIL names it, exit 1" sh -c \
+    'grep -Eq "^FAIL +module: .*faultmod.so does not load" "$1" &&
+    [ "$2" = 1 ]' sh "$T/out" "$rc" || diag "$(cat "$T/out" "$T/err")"
 tk_fault_ctl ""
 
 # 10-11: SSH_AUTH_SOCK pointing nowhere, or at a dead socket

@@ -123,16 +123,18 @@ doctor_main(int argc, char **argv)
 	}
 	if ((ex = cli_ctx_new(&o.ctx, module != NULL)) != 0)
 		goto out;
-	if (module != NULL && tk_ctx_add_module(o.ctx, module) != 0) {
-		ex = 1;
-		goto out;
-	}
 	if (dr_new(&rep, json) != 0) {
 		cli_warnx("out of memory");
 		ex = 1;
 		goto out;
 	}
-	dr_check_tokens(rep, &o);
+	/* the library has said why on stderr */
+	if (module != NULL && tk_ctx_add_module(o.ctx, module) != 0)
+		dr_add(rep, DR_FAIL, "module", "see the line above; tokenkeys "
+		    "tokens -v --module PATH shows what the module says",
+		    "%s does not load", module);
+	else
+		dr_check_tokens(rep, &o);
 	dr_check_openssh(rep, &o);
 	dr_check_sshdir(rep, &o);
 	dr_check_agent(rep, &o);

@@ -309,15 +309,17 @@ dr_check_host(struct dr_report *rep, struct dr_opts *o)
 {
 	struct resolved	 res;
 	struct cli_run	 run;
-	char		*argv[16];
+	char		*argv[20];
+	/* no multiplexing: the login must authenticate for real */
 	char		*extra[] = { "-o", "BatchMode=yes", "-o",
-			    "ConnectTimeout=20", "-T" };
+			    "ConnectTimeout=20", "-o", "ControlPath=none",
+			    "-T" };
 	int		 r;
 
 	if (resolve(rep, o, &res) != 0)
 		goto out;
 	check_config(rep, o, &res);
-	ssh_argv(o, argv, extra, 5, "true");
+	ssh_argv(o, argv, extra, 7, "true");
 	if ((r = cli_run(argv, LOGIN_MS, OUT_MAX, &run)) != 0) {
 		dr_add(rep, DR_FAIL, "login", "install the OpenSSH client",
 		    "cannot run ssh: %s", tk_strerror(r));

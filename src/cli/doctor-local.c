@@ -126,10 +126,12 @@ dr_check_tokens(struct dr_report *rep, struct dr_opts *o)
 		if (tk_token_flags(t) & TK_TOKEN_MODULE_FAILED) {
 			tk_str_sanitize(tk_token_module_error(t), err,
 			    sizeof(err));
-			dr_add(rep, DR_FAIL, check, "install the module's "
-			    "package again, or remove its p11-kit entry "
-			    "(p11-kit list-modules names them)",
-			    "%s failed to start: %s", path, err);
+			/* skipped by list and the agent too: not fatal */
+			dr_add(rep, DR_WARN, check, "its tokens are not "
+			    "seen: install the module's package again, or "
+			    "remove its p11-kit entry (p11-kit list-modules "
+			    "names them)", "%s failed to start: %s", path,
+			    err);
 			continue;
 		}
 		if (last == NULL || strcmp(last, tk_token_module_path(t)) != 0)
