@@ -15,7 +15,7 @@ for tool in softhsm2-util pkcs11-tool ssh ssh-keygen ssh-copy-id \
 done
 [ -r "$TK_MODULE" ] || skip_all "SoftHSM2 module $TK_MODULE not installed"
 [ -x "$TOKENKEYS" ] || skip_all "tokenkeys binary $TOKENKEYS not built"
-plan 14
+plan 18
 
 tk_tmpdir
 chmod 755 "$T"
@@ -52,7 +52,7 @@ line() {
 	return 1
 }
 
-# 1-4: the token key is not in authorized_keys
+# the token key is not in authorized_keys
 doctor -F "$T/ssh_config" test
 check "key missing: exit 1" test "$rc" = 1
 check "key missing: the login is explained as Permission denied" \
@@ -65,7 +65,7 @@ check "key missing: names the key and the ssh-copy-id -f -i line" \
 check "ssh -G: IdentitiesOnly and the offered keys counted" \
     line ok 'ssh -G' 'IdentitiesOnly no: ssh offers up to 1 key'
 
-# 5-7: doing what it says makes the login work
+# doing what it says makes the login work
 HOME=$T/client "$TOKENKEYS" ssh-config "$URI" >/dev/null 2>"$T/err" ||
     bail "ssh-config failed: $(cat "$T/err")"
 HOME=$T/client ssh-copy-id -f -i "$T/client/.ssh/tokenkeys/tk_doc_ec_256.pub" \
@@ -78,7 +78,39 @@ doctor -F "$T/ssh_config" test
 check "key installed: the login is accepted" line ok login 'logged in'
 check "key installed: exit 0" test "$rc" = 0
 
-# 8-9: a group-writable ~/.ssh on the server: StrictModes refuses
+# the server's host key changed
+cp "$T/known_hosts" "$T/known_hosts.good"
+ssh-keygen -q -t ed25519 -N '' -f "$T/otherhost" || bail "ssh-keygen failed"
+echo "test $(cut -d' ' -f1,2 "$T/otherhost.pub")" >"$T/known_hosts"
+doctor -F "$T/ssh_config" test
+check "changed host key: FAIL with ssh-keygen -R" \
+    line FAIL login 'host key changed; find out why; if the change is '\
+'expected: ssh-keygen -R test'
+# not known at all, and ssh may not add it
+: >"$T/known_hosts"
+sed 's/accept-new/yes/' "$T/ssh_config" >"$T/ssh_config.strict"
+doctor -F "$T/ssh_config.strict" test
+check "unknown host key: FAIL, log in once by hand" \
+    line FAIL login 'host key is not known yet.*log in once by hand'
+cp "$T/known_hosts.good" "$T/known_hosts"
+
+# PKCS11Provider beside the agent
+sed "s|^Host test|Host test\n  PKCS11Provider $TK_MODULE|" "$T/ssh_config" \
+    >"$T/ssh_config.p11"
+doctor -F "$T/ssh_config.p11" test
+check "PKCS11Provider beside the agent: warn" \
+    line warn 'ssh -G' "PKCS11Provider $TK_MODULE: ssh loads the module "\
+"itself beside the agent"
+
+# the server refuses the key's algorithm
+cp "$T/sshd_config" "$T/sshd_config.ed"
+echo "PubkeyAcceptedAlgorithms ssh-ed25519" >>"$T/sshd_config.ed"
+doctor --server --sshd-config "$T/sshd_config.ed" "$TK_USER"
+check "--server: a key type sshd refuses is a FAIL" \
+    line FAIL server 'sshd accepts no signature algorithm of ECDSA key '\
+'"ec 256" on "tk doc" \(ecdsa-sha2-nistp256\)'
+
+# a group-writable ~/.ssh on the server: StrictModes refuses
 chmod 775 "$T/home/.ssh"
 : >"$T/sshd.log"
 doctor -F "$T/ssh_config" test
@@ -87,7 +119,7 @@ check "group-writable ~/.ssh: the login is refused" \
 check "sshd's log says why (bad ownership or modes)" \
     grep -q 'bad ownership or modes' "$T/sshd.log"
 
-# 10-12: doctor --server on this machine names the directory
+# doctor --server on this machine names the directory
 doctor --server --sshd-config "$T/sshd_config" "$TK_USER"
 check "--server: StrictModes yes read from sshd -T" \
     line ok server 'PubkeyAuthentication yes, StrictModes yes'
@@ -99,7 +131,7 @@ check "--server: the token key is found in authorized_keys" \
     "ECDSA key \"ec 256\" on \"tk doc\" is in $T/home/.ssh/authorized_keys"
 chmod 700 "$T/home/.ssh"
 
-# 13-14: --server with the key gone from authorized_keys
+# --server with the key gone from authorized_keys
 cp "$T/boot.pub" "$T/home/.ssh/authorized_keys"
 doctor --server --sshd-config "$T/sshd_config" "$TK_USER"
 check "--server: key missing is a FAIL with the line to add it" \

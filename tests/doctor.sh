@@ -10,7 +10,7 @@
 tk_fault_setup
 command -v ssh-agent >/dev/null || skip_all "ssh-agent not installed"
 command -v python3 >/dev/null || skip_all "python3 not installed"
-plan 28
+plan 32
 
 mkdir -p "$T/home"
 export HOME=$T/home
@@ -36,17 +36,17 @@ wrong_pins() {
 	done
 }
 
-# 1-2: no agent at all
+# no agent at all
 doctor
 check "no agent: exit 1" test "$rc" = 1
 check "no agent: FAIL says SSH_AUTH_SOCK is not set and how to start one" \
     line FAIL agent 'SSH_AUTH_SOCK is not set.*eval "\$\(tokenkeys agent\)"'
 [ "$rc" = 1 ] || diag "$(cat "$T/out" "$T/err")"
 
-# 3: a healthy token
+# a healthy token
 check "token ok: its keys are counted" line ok 'token "tk one"' '1 key$'
 
-# 4-7: the PIN counter, down to locked, and back
+# the PIN counter, down to locked, and back
 tk_fault_ctl "pin_tries 3"
 wrong_pins 1
 doctor
@@ -65,13 +65,13 @@ tk_fault_ctl "pin_tries 3" "pin_reset"
 doctor
 check "PIN counter refilled: ok again" line ok 'token "tk one"' '1 key$'
 
-# 8: a PIN pad reader
+# a PIN pad reader
 tk_fault_ctl "pin_tries 3" "pin_reset" "protected_auth"
 doctor
 check "PIN pad: said on the token's line" \
     line ok 'token "tk one"' 'PIN pad: the PIN is typed on the reader'
 
-# 9: the token removed
+# the token removed
 tk_fault_ctl "absent"
 doctor
 check "token gone: warn no token found" line warn tokens 'no token found'
@@ -85,7 +85,47 @@ check "module fails to start: FAIL names it, exit 1" sh -c \
     [ "$2" = 1 ]' sh "$T/out" "$rc" || diag "$(cat "$T/out" "$T/err")"
 tk_fault_ctl ""
 
-# 10-11: SSH_AUTH_SOCK pointing nowhere, or at a dead socket
+# pcscd, when OpenSC is in p11-kit's registry: nothing on its socket,
+# then something that answers (accepts and hangs up)
+if p11-kit list-modules 2>/dev/null | grep -q '^opensc-pkcs11:'; then
+	PCSCLITE_CSOCK_NAME=$T/pcscd.comm "$TOKENKEYS" doctor </dev/null \
+	    >"$T/out" 2>"$T/err"
+	check "pcscd not running: warn, with how to start it" \
+	    line warn pcscd "nothing answers on $T/pcscd.comm; OpenSC sees "\
+"no card reader without it: sudo systemctl start pcscd.socket"
+	python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(8)
+while True:
+	s.accept()[0].close()' "$T/pcscd.comm" &
+	PCSC_PID=$!
+	tk_at_exit "kill $PCSC_PID 2>/dev/null"
+	for i in $(seq 50); do [ -S "$T/pcscd.comm" ] && break; sleep 0.1; done
+	PCSCLITE_CSOCK_NAME=$T/pcscd.comm timeout 60 "$TOKENKEYS" doctor \
+	    </dev/null >"$T/out" 2>"$T/err"
+	check "pcscd answering: ok" line ok pcscd "answers on $T/pcscd.comm"
+	kill "$PCSC_PID"
+	wait "$PCSC_PID" 2>/dev/null
+else
+	skip "pcscd not running: warn" "OpenSC is not registered"
+	skip "pcscd answering: ok" "OpenSC is not registered"
+fi
+
+# SSH_AUTH_SOCK owned by someone else (needs root to make one)
+if [ "$(id -u)" = 0 ]; then
+	python3 -c 'import socket, sys
+socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$T/theirs.sock"
+	chown nobody "$T/theirs.sock"
+	SSH_AUTH_SOCK=$T/theirs.sock doctor
+	check "another user's socket: FAIL belongs to uid" \
+	    line FAIL agent "theirs.sock belongs to uid $(id -u nobody), "\
+"not to you"
+else
+	skip "another user's socket: FAIL belongs to uid" "needs root"
+fi
+
+# SSH_AUTH_SOCK pointing nowhere, or at a dead socket
 SSH_AUTH_SOCK=$T/nothing.sock doctor
 check "SSH_AUTH_SOCK names no file: FAIL the agent has gone" \
     line FAIL agent 'does not exist: the agent has gone'
@@ -95,7 +135,7 @@ SSH_AUTH_SOCK=$T/dead.sock doctor
 check "a socket nobody listens on: FAIL stale socket" \
     line FAIL agent 'nothing answers on SSH_AUTH_SOCK=.*stale socket'
 
-# 12-16: a tokenkeys agent serving the token
+# a tokenkeys agent serving the token
 tk_agent_start one "$ONE_URI" -P "$FAULT_ALLOW" || bail "agent did not start"
 AGENT_PID=$TK_AGENT_PID
 logins=$(tk_fault_count C_Login)
@@ -114,7 +154,7 @@ check "--sign: the key signs through the agent and it verifies" \
     line ok sign \
     'ECDSA key "ec256" on "tk one" signs, and the signature verifies'
 
-# 17-18: a token that returns broken signatures
+# a token that returns broken signatures
 tk_fault_ctl "corrupt_sig"
 SSH_AUTH_SOCK=$T/one.sock doctor --sign
 check "--sign on a bad signature: FAIL the agent refused" \
@@ -123,7 +163,7 @@ check "--sign on a bad signature: exit 1" test "$rc" = 1
 tk_fault_ctl ""
 tk_agent_stop "$AGENT_PID"
 
-# 19-21: a second, plain ssh-agent
+# a second, plain ssh-agent
 ssh-agent -D -a "$T/plain.sock" </dev/null >/dev/null 2>&1 &
 PLAIN_PID=$!
 tk_at_exit "kill $PLAIN_PID 2>/dev/null"
@@ -138,7 +178,7 @@ check "plain ssh-agent: only warnings, exit 0" test "$rc" = 0
 kill "$PLAIN_PID"
 wait "$PLAIN_PID" 2>/dev/null
 
-# 22-24: modes ssh refuses
+# modes ssh refuses
 mkdir -p "$HOME/.ssh"
 chmod 775 "$HOME/.ssh"
 echo "Host *" >"$HOME/.ssh/config"
@@ -159,7 +199,7 @@ check "readable private key: FAIL UNPROTECTED, chmod 600" \
 chmod 700 "$HOME/.ssh"
 chmod 600 "$HOME/.ssh/config" "$HOME/.ssh/id_ed25519"
 
-# 25: a pkcs11: URI as IdentityFile
+# a pkcs11: URI as IdentityFile
 cat >"$T/cfg" <<'EOF'
 Host viauri
   IdentityFile "pkcs11:id=%02"
@@ -170,7 +210,13 @@ check "pkcs11: IdentityFile: FAIL with the portable form" \
     line FAIL 'ssh -G' 'IdentityFile pkcs11:id=%02: upstream and Debian '\
 'OpenSSH.*tokenkeys ssh-config --host .viauri. --append ~/.ssh/config'
 
-# 26-27: JSON
+# a host that cannot be reached
+printf 'Host nowhere\n  ProxyCommand /bin/false\n' >"$T/cfg2"
+doctor -F "$T/cfg2" nowhere
+check "unreachable host: FAIL cannot connect, with ssh -v HOST" \
+    line FAIL login 'cannot connect: .*ssh -v nowhere shows each step'
+
+# JSON
 tk_fault_ctl "pin_tries 1"
 wrong_pins 1
 doctor --format json

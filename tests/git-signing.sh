@@ -32,7 +32,7 @@ git init -q "$T/repo" || bail "git init failed"
 cd "$T/repo" || bail "no repository"
 git config user.name "Tok Keys"
 
-# 1: no user.email yet
+# no user.email yet
 "$TOKENKEYS" git-signing "$URI" >"$T/out" 2>&1
 rc=$?
 check "without user.email: exit 1 and how to set it" sh -c \
@@ -41,12 +41,12 @@ check "without user.email: exit 1 and how to set it" sh -c \
     sh "$rc" "$T/out"
 git config user.email tk@example.org
 
-# 2: a URI that matches two keys
+# a URI that matches two keys
 "$TOKENKEYS" git-signing 'pkcs11:token=tk%20git' >"$T/out" 2>&1
 check "two keys match: exit 1, asks for one" sh -c \
     '[ "$1" = 1 ] && grep -q "2 keys match" "$2"' sh $? "$T/out"
 
-# 3-4: --dry-run
+# --dry-run
 "$TOKENKEYS" git-signing --dry-run "$URI" >"$T/out" 2>&1
 rc=$?
 check "--dry-run: prints the changes" sh -c '[ "$1" = 0 ] &&
@@ -57,7 +57,7 @@ check "--dry-run: changes nothing" sh -c \
     '[ -z "$(git config --get gpg.format)" ] && [ ! -e "$1" ]' \
     sh "$HOME/.ssh/tokenkeys"
 
-# 5-8: the real thing
+# the real thing
 "$TOKENKEYS" git-signing "$URI" >"$T/out" 2>&1
 rc=$?
 PUB=$HOME/.ssh/tokenkeys/tk_git_git_key.pub
@@ -77,7 +77,7 @@ check "each change is printed" sh -c \
 "ecdsa-sha2-nistp256 pkcs11:" "$2"' \
     sh "$SIGNERS" "$T/out"
 
-# 9-11: a signed commit verifies
+# a signed commit verifies
 echo hello >file
 git add file
 git commit -q -S -m "signed on the token" >"$T/commit" 2>&1
@@ -94,7 +94,7 @@ check "git log --show-signature shows it" sh -c \
     'git log --show-signature -1 |
     grep -q "Good \"git\" signature for tk@example.org"'
 
-# 12-13: run again: nothing changes
+# run again: nothing changes
 "$TOKENKEYS" git-signing "$URI" >"$T/out" 2>&1
 check "again: every setting already there" sh -c \
     'grep -q "^gpg.format: already ssh" "$1" &&

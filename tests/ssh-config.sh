@@ -17,7 +17,7 @@ for tool in softhsm2-util pkcs11-tool ssh ssh-add ssh-keygen \
 done
 [ -r "$TK_MODULE" ] || skip_all "SoftHSM2 module $TK_MODULE not installed"
 [ -x "$TOKENKEYS" ] || skip_all "tokenkeys binary $TOKENKEYS not built"
-plan 15
+plan 16
 
 tk_tmpdir
 chmod 755 "$T"
@@ -46,7 +46,7 @@ done
 nkeys=$(ssh-add -l </dev/null | wc -l)
 check "the agent holds 8 keys: 2 token keys, 6 file keys" test "$nkeys" = 8
 
-# 2-6: ssh-config writes the key file and prints the block
+# ssh-config writes the key file and prints the block
 "$TOKENKEYS" ssh-config --host test "$URI" >"$T/block" 2>"$T/err"
 rc=$?
 PUB=$T/client/.ssh/tokenkeys/tk_cfg_login_key.pub
@@ -66,7 +66,7 @@ check "the file's comment is the key's URI" \
 cp "$PUB" "$T/home/.ssh/authorized_keys"
 chown "$TK_USER" "$T/home/.ssh/authorized_keys"
 
-# 7-8: a config naming the six file keys: ssh offers them first and sshd
+# a config naming the six file keys: ssh offers them first and sshd
 # gives up before the token key
 cp "$T/ssh_config" "$T/ssh_config.many"
 for i in 1 2 3 4 5 6; do
@@ -85,7 +85,7 @@ check "doctor explains it and points to ssh-config" sh -c '
 "tokenkeys ssh-config --host .test." "$1"' \
     sh "$T/doc" || diag "$(cat "$T/doc")"
 
-# 9-11: with the block: exactly one key offered, and accepted
+# with the block: exactly one key offered, and accepted
 cat "$T/block" "$T/ssh_config" >"$T/ssh_config.new"
 : >"$T/sshd.log"
 HOME=$T/client ssh -F "$T/ssh_config.new" test true </dev/null \
@@ -101,13 +101,21 @@ is "$(cat "$T/offered")" "$fp" "sshd was offered exactly the token key"
 check "and accepted it" grep -q "Accepted publickey.*$fp" "$T/sshd.log"
 
 
-# 12: run again: nothing rewritten
+# a file whose key changed (same URI, another key) is rewritten
+cp "$PUB" "$T/pub.good"
+echo "$(cut -d' ' -f1,2 "$T/other1.pub") $(cut -d' ' -f3 "$PUB")" >"$PUB"
+"$TOKENKEYS" ssh-config --host test "$URI" >/dev/null 2>"$T/err"
+check "a changed key's file is rewritten, and says so" sh -c '
+    grep -q "tk_cfg_login_key.pub: rewritten: the key changed" "$1" &&
+    cmp -s "$2" "$3"' sh "$T/err" "$PUB" "$T/pub.good"
+
+# run again: nothing rewritten
 touch -d '2000-01-01' "$PUB"
 "$TOKENKEYS" ssh-config --host test "$URI" >/dev/null 2>"$T/err"
 is "$(stat -c %Y "$PUB")" "$(date -d 2000-01-01 +%s)" \
     "an unchanged key's file is not rewritten"
 
-# 13: a key that left the token: reported, file kept
+# a key that left the token: reported, file kept
 "$TOKENKEYS" ssh-config --host spare 'pkcs11:token=tk%20cfg;object=spare' \
     >/dev/null 2>&1
 pkcs11-tool --module "$TK_MODULE" --token-label "tk cfg" -l --pin 1234 \
@@ -121,7 +129,7 @@ check "a key gone from the token is reported and its file kept" sh -c '
     [ -f "$2" ]' sh "$T/err" "$T/client/.ssh/tokenkeys/tk_cfg_spare.pub" ||
     diag "$(cat "$T/err")"
 
-# 14-15: --append adds the block once
+# --append adds the block once
 "$TOKENKEYS" ssh-config --host test --append "$T/client/.ssh/config" \
     "$URI" >/dev/null 2>&1
 "$TOKENKEYS" ssh-config --host test --append "$T/client/.ssh/config" \
