@@ -15,7 +15,7 @@ for tool in softhsm2-util pkcs11-tool ssh ssh-keygen ssh-copy-id \
 done
 [ -r "$TK_MODULE" ] || skip_all "SoftHSM2 module $TK_MODULE not installed"
 [ -x "$TOKENKEYS" ] || skip_all "tokenkeys binary $TOKENKEYS not built"
-plan 18
+plan 19
 
 tk_tmpdir
 chmod 755 "$T"
@@ -130,6 +130,15 @@ check "--server: the token key is found in authorized_keys" \
     line ok server \
     "ECDSA key \"ec 256\" on \"tk doc\" is in $T/home/.ssh/authorized_keys"
 chmod 700 "$T/home/.ssh"
+
+# on a server the token is the client's, behind a forwarded agent: no
+# token here (SoftHSM sees no token store), the agent's key is looked for
+echo "directories.tokendir = $T/none" >"$T/empty.conf"
+SOFTHSM2_CONF=$T/empty.conf doctor --server --sshd-config "$T/sshd_config" \
+    "$TK_USER"
+check "--server: the agent's token key is found in authorized_keys" \
+    line ok server "the agent's ecdsa-sha2-nistp256 key is in "\
+"$T/home/.ssh/authorized_keys"
 
 # --server with the key gone from authorized_keys
 cp "$T/boot.pub" "$T/home/.ssh/authorized_keys"

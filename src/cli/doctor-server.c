@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/buf.h"
 #include "cli/cli-run.h"
 #include "cli/doctor.h"
 
@@ -22,6 +23,7 @@
 #define OUT_MAX		(256 * 1024)
 #define MAX_AKF		16
 #define B64_MAX		4096
+#define MAX_WANT	256
 
 struct sshd {
 	int	 strict;
@@ -187,50 +189,117 @@ alg_ok(const char *algs, const char *type)
 	return 0;
 }
 
+/* One token key to look for: from a token here, or the agent's. */
+struct want {
+	const uint8_t	*blob;
+	size_t		 bloblen;
+	char		 type[64];
+	char		 name[600];
+	char		 uri[1024];
+	int		 agent;		/* only the agent has it */
+};
+
+/* The type name a blob starts with ("ssh-rsa"...), sanitised. */
+static void
+blob_type(const uint8_t *b, size_t bl, char *buf, size_t bufsz)
+{
+	struct tk_buf	 m;
+	const uint8_t	*t;
+	size_t		 tl;
+	char		 raw[64];
+
+	buf[0] = '\0';
+	tk_buf_init_ro(&m, b, bl);
+	if (tk_buf_get_string(&m, &t, &tl) != 0 || tl >= sizeof(raw))
+		return;
+	memcpy(raw, t, tl);
+	raw[tl] = '\0';
+	tk_str_sanitize(raw, buf, bufsz);
+}
+
+/*
+ * The token keys here and those the agent serves with a pkcs11: comment
+ * (a forwarded agent brings the client's tokens to the server).
+ */
+static size_t
+wanted(const struct dr_opts *o, struct want *w, size_t max)
+{
+	const struct tk_key	*k;
+	size_t			 i, n = 0;
+
+	for (i = 0; i < tk_keylist_count(o->keys) && n < max; i++, n++) {
+		k = tk_keylist_get(o->keys, i);
+		w[n].blob = tk_key_blob(k, &w[n].bloblen);
+		snprintf(w[n].type, sizeof(w[n].type), "%s",
+		    tk_key_type_name(k));
+		dr_key_name(k, w[n].name, sizeof(w[n].name));
+		tk_str_sanitize(tk_key_uri(k), w[n].uri, sizeof(w[n].uri));
+	}
+	for (i = 0; i < o->nids && n < max; i++) {
+		if (strncmp(o->ids[i].comment, "pkcs11:", 7) != 0 ||
+		    dr_token_key(o, o->ids[i].blob, o->ids[i].bloblen) != NULL)
+			continue;
+		w[n].blob = o->ids[i].blob;
+		w[n].bloblen = o->ids[i].bloblen;
+		blob_type(w[n].blob, w[n].bloblen, w[n].type,
+		    sizeof(w[n].type));
+		tk_str_sanitize(o->ids[i].comment, w[n].uri,
+		    sizeof(w[n].uri));
+		snprintf(w[n].name, sizeof(w[n].name), "the agent's %s key",
+		    w[n].type);
+		w[n].agent = 1;
+		n++;
+	}
+	return n;
+}
+
 static void
 check_keys(struct dr_report *rep, const struct dr_opts *o,
     const struct sshd *s, char files[][4096], size_t nfiles)
 {
-	const struct tk_key	*k;
-	const uint8_t		*b;
-	char			 b64[B64_MAX], name[600], uri[1024];
-	char			 fix[6000];
-	const char		*to;
-	size_t			 i, j, n, bl, found = 0;
+	struct want	*w = NULL;
+	char		 b64[B64_MAX], fix[6000];
+	const char	*to;
+	size_t		 i, j, n, found = 0;
 
-	n = tk_keylist_count(o->keys);
+	if ((w = calloc(MAX_WANT, sizeof(*w))) == NULL)
+		return;
+	n = wanted(o, w, MAX_WANT);
 	for (i = 0; i < n; i++) {
-		k = tk_keylist_get(o->keys, i);
-		dr_key_name(k, name, sizeof(name));
-		if (!alg_ok(s->algs, tk_key_type_name(k)))
+		if (!alg_ok(s->algs, w[i].type))
 			dr_add(rep, DR_FAIL, "server", "add its algorithm to "
 			    "PubkeyAcceptedAlgorithms in sshd_config",
 			    "sshd accepts no signature algorithm of %s (%s)",
-			    name, tk_key_type_name(k));
-		b = tk_key_blob(k, &bl);
-		if (tk_blob_base64(b, bl, b64, sizeof(b64)) != 0)
+			    w[i].name, w[i].type);
+		if (tk_blob_base64(w[i].blob, w[i].bloblen, b64,
+		    sizeof(b64)) != 0)
 			continue;
 		for (j = 0; j < nfiles; j++) {
 			if (!file_has(files[j], b64))
 				continue;
 			dr_add(rep, DR_OK, "server", NULL, "%s is in %s",
-			    name, files[j]);
+			    w[i].name, files[j]);
 			found++;
 			break;
 		}
 	}
 	if (n == 0)
-		dr_add(rep, DR_WARN, "server", "plug the token in here to "
-		    "compare its keys", "no token key to look for");
+		dr_add(rep, DR_WARN, "server", "plug the token in here, or "
+		    "log in with the agent forwarded (ssh -A)",
+		    "no token key to look for");
 	else if (found == 0) {
-		k = tk_keylist_get(o->keys, 0);
-		tk_str_sanitize(tk_key_uri(k), uri, sizeof(uri));
 		to = nfiles > 0 ? files[0] : "~/.ssh/authorized_keys";
-		snprintf(fix, sizeof(fix), "add one as that user: tokenkeys "
-		    "list '%s' >> %.4000s", uri, to);
+		if (w[0].agent)
+			snprintf(fix, sizeof(fix), "add one as that user: "
+			    "ssh-add -L | grep -F '%s' >> %.4000s", w[0].uri,
+			    to);
+		else
+			snprintf(fix, sizeof(fix), "add one as that user: "
+			    "tokenkeys list '%s' >> %.4000s", w[0].uri, to);
 		dr_add(rep, DR_FAIL, "server", fix, "none of the %zu token "
 		    "key%s is in authorized_keys", n, n == 1 ? "" : "s");
 	}
+	free(w);
 }
 
 void
