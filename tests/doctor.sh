@@ -10,7 +10,7 @@
 tk_fault_setup
 command -v ssh-agent >/dev/null || skip_all "ssh-agent not installed"
 command -v python3 >/dev/null || skip_all "python3 not installed"
-plan 32
+plan 34
 
 mkdir -p "$T/home"
 export HOME=$T/home
@@ -75,6 +75,21 @@ check "PIN pad: said on the token's line" \
 tk_fault_ctl "absent"
 doctor
 check "token gone: warn no token found" line warn tokens 'no token found'
+tk_fault_ctl ""
+
+# a hostile token label: escaped on doctor's lines; ssh-config makes a
+# plain file name of it, in its directory
+tk_fault_ctl "pin_tries 3" "pin_reset" 'token_label "evil\e]0;pwned\x07/../one"'
+doctor
+check "hostile label: doctor prints no control character" sh -c '
+    grep -q "^ok    token \"evil.*one\": 1 key" "$1" &&
+    ! LC_ALL=C grep -q "[[:cntrl:]]" "$1"' sh "$T/out" ||
+    diag "$(cat -v "$T/out")"
+"$TOKENKEYS" ssh-config --module "$FM" --dir "$T/keys" >"$T/block" 2>&1
+check "hostile label: ssh-config writes one plain file name in its dir" \
+    sh -c '[ "$(ls "$1" | grep -c "^[A-Za-z0-9._-]*\.pub$")" = 1 ] &&
+    [ "$(ls -A "$1" | wc -l)" = 1 ] && ! LC_ALL=C grep -q "[[:cntrl:]]" "$2"' \
+    sh "$T/keys" "$T/block" || diag "$(ls -A "$T/keys")" "$(cat -v "$T/block")"
 tk_fault_ctl ""
 
 # a module that does not start
