@@ -82,6 +82,7 @@ cli_run(char *const argv[], int timeout_ms, size_t max, struct cli_run *res)
 		pfd[0].fd = op[0];
 		pfd[1].fd = ep[0];
 		pfd[0].events = pfd[1].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = 0;
 		if (poll(pfd, 2, left) < 0 && errno != EINTR)
 			break;
 		for (i = 0; i < 2; i++) {
