@@ -18,7 +18,7 @@ for tool in softhsm2-util pkcs11-tool timeout unshare mount; do
 	command -v $tool >/dev/null || skip_all "$tool not installed"
 done
 [ -r "$BC" ] || skip_all "bash-completion not installed ($BC)"
-[ -r "$COMP" ] || skip_all "$COMP missing"
+[ -r "$COMP" ] || bail "$COMP missing"
 [ -r "$TK_MODULE" ] || skip_all "SoftHSM2 module $TK_MODULE missing"
 [ -x "$TOKENKEYS" ] || skip_all "tokenkeys binary $TOKENKEYS not built"
 [ -f "${FAULTMOD:-}" ] || skip_all "fault module not built (FAULTMOD)"
@@ -101,6 +101,14 @@ comp() {
 	    bash --norc --noprofile "$T/driver.sh" "$@" </dev/null 2>"$T/comp.err")
 }
 has() { printf '%s\n' "$1" | grep -qxF -- "$2"; }
+# all_in TEXT WORD...: every WORD is a line of TEXT
+all_in() {
+	local text=$1 w
+	shift
+	for w; do
+		has "$text" "$w" || return 1
+	done
+}
 lines() { printf '%s\n' "$@" | LC_ALL=C sort; }
 
 is "$(comp -p)" "complete -F _tokenkeys tokenkeys" \
@@ -108,15 +116,13 @@ is "$(comp -p)" "complete -F _tokenkeys tokenkeys" \
 
 out=$(comp "tokenkeys ")
 check "the verbs: list, tokens, keygen, delete, passwd, unblock, agent" \
-    eval 'for v in list tokens keygen delete passwd unblock agent; do
-	has "$out" $v || exit 1; done'
+    all_in "$out" list tokens keygen delete passwd unblock agent
 check "...not the helper's internal verb" eval '! has "$out" __helper'
 is "$(comp "tokenkeys li")" "list" "a verb's first letters complete it"
 
 out=$(comp "tokenkeys list -")
 check "list's options: -l -E -v --format --comment --module --login" \
-    eval 'for o in -l -E -v --format --comment --module --login --help; do
-	has "$out" $o || exit 1; done'
+    all_in "$out" -l -E -v --format --comment --module --login --help
 is "$(comp "tokenkeys list -E ")" "$(lines md5 sha256)" \
     "-E: the hash names"
 is "$(comp "tokenkeys keygen -t ")" "$(lines ecdsa ed25519 rsa)" \
@@ -131,8 +137,7 @@ is "$(comp "tokenkeys tokens --format j")" "json" \
     "tokens --format j: json"
 out=$(comp "tokenkeys agent -")
 check "agent's options: -A -a -D -d -k -P -t --config" \
-    eval 'for o in -A -a -D -d -k -P -t -c -s --config; do
-	has "$out" $o || exit 1; done'
+    all_in "$out" -A -a -D -d -k -P -t -c -s --config
 
 : >"$T/hostkeys.conf"
 : >"$T/pkmod.so"
