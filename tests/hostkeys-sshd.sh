@@ -39,10 +39,11 @@ tk_sshd_setup
 
 # --- the units as installed
 SVC=$(cat "$UNIT.service")
-SOCK_UNIT=$(cat "${abs_top_srcdir:-$TK_TESTDIR/..}/contrib/systemd/tokenkeys-hostkeys.socket")
-check "the service runs 'tokenkeys agent -D --config .../tokenkeys/hostkeys.conf'" \
-    eval 'printf "%s\n" "$SVC" |
-	grep -q "^ExecStart=/.*/tokenkeys agent -D --config /.*/tokenkeys/hostkeys.conf$"'
+SRCDIR=${abs_top_srcdir:-$TK_TESTDIR/..}
+SOCK_UNIT=$(cat "$SRCDIR/contrib/systemd/tokenkeys-hostkeys.socket")
+EXEC_RE="^ExecStart=/.*/tokenkeys agent -D --config /.*/tokenkeys/hostkeys.conf$"
+check "the service runs 'tokenkeys agent -D --config .../hostkeys.conf'" \
+    eval 'printf "%s\n" "$SVC" | grep -q "$EXEC_RE"'
 check "the socket is root's alone (0600 in a 0700 directory)" \
     eval 'printf "%s\n" "$SOCK_UNIT" | grep -qx "SocketMode=0600" &&
 	printf "%s\n" "$SOCK_UNIT" | grep -qx "DirectoryMode=0700" &&

@@ -457,7 +457,7 @@ agent_main(int argc, char **argv)
 	struct rlimit		 rl = { 0, 0 };
 	char			 dir[PATH_MAX], path[PATH_MAX];
 	pid_t			 pid;
-	char			**uv = NULL;	/* --config URIs, then argv's */
+	char			**uv = NULL;	/* --config, then argv */
 	size_t			 nuv = 0;
 	const char		*config = NULL;
 	int			 ch, fd = -1, made_dir = 0, made_sock = 0;
