@@ -24,7 +24,7 @@ for tool in apt-get dpkg-buildpackage lintian git softhsm2-util pkcs11-tool \
     pkg-config cc ssh-add; do
 	command -v $tool >/dev/null || skip_all "$tool not installed"
 done
-[ -d "$SRC/debian" ] || skip_all "no debian/ directory in $SRC"
+[ -d "$SRC/debian" ] || bail "no debian/ directory in $SRC"
 git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1 ||
     skip_all "$SRC is not a git checkout (the copy is made from git ls-files)"
 for p in $PKGS; do
@@ -34,7 +34,7 @@ for p in $PKGS; do
 	fi
 done
 
-plan 23
+plan 24
 tk_tmpdir
 export DEBIAN_FRONTEND=noninteractive
 
@@ -200,6 +200,9 @@ check "the host key units and /etc/tokenkeys/hostkeys.conf (a conffile)" \
 	    /lib/systemd/system/tokenkeys-hostkeys.service &&
 	dpkg-query -W -f="\${Conffiles}" tokenkeys |
 	    grep -q "/etc/tokenkeys/hostkeys.conf"'
+tk_run "$TK" agent -D --config /etc/tokenkeys/hostkeys.conf
+check "the shipped hostkeys.conf lists no key: the service says so and stops" \
+    eval '[ "$rc" -ne 0 ] && printf "%s\n" "$err" | grep -q "lists no pkcs11: URI"'
 check "...not enabled by the install" \
     eval '! find /etc/systemd -name "tokenkeys*" | grep -q .'
 if command -v systemd-analyze >/dev/null; then
