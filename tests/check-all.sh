@@ -5,8 +5,8 @@
 # `make distcheck` (the tarball builds and passes too), `make check` again
 # built with ASan+UBSan, the unit and fuzz replay tests under valgrind,
 # and every libFuzzer target for TK_FUZZ_SECONDS (default 25) in a clang
-# build.  The last line is the total, from automake's test-suite
-# summaries.
+# build; with TK_CHECK_DEBIAN=1 the Debian packages too.  The last line
+# is the total, from automake's test-suite summaries.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 top=$(pwd)
@@ -150,6 +150,26 @@ else
 		    tail -40 "$log/fuzz.check" >&2
 	fi
 	count "$log/fuzz.check"
+fi
+
+# The Debian packages: built, lintian, installed, used and purged
+# (tests/debian-packages.sh).  It installs packages on the machine, so
+# only when asked: .ci/run sets TK_CHECK_DEBIAN=1.
+if [ "${TK_CHECK_DEBIAN:-0}" = 1 ]; then
+	echo "== Debian packages"
+	bash tests/debian-packages.sh >"$log/debian" 2>&1
+	rc=$?
+	grep -E '^(not ok|ok .* # SKIP|1\.\.0|Bail out)' "$log/debian"
+	p=$(grep -c '^ok ' "$log/debian")
+	f=$(grep -c '^not ok ' "$log/debian")
+	echo "debian packages: $p passed, $f failed"
+	pass=$((pass + p))
+	fail=$((fail + f))
+	if [ $rc -ne 0 ]; then
+		status=1
+		[ "$f" -gt 0 ] || fail=$((fail + 1))
+		grep -E '^#' "$log/debian" | tail -40 >&2
+	fi
 fi
 
 echo "$pass passed, $fail failed"

@@ -92,6 +92,15 @@ agent_refresh_module(struct agent *a, struct agent_module *m)
 		if (j == a->nsrcs)
 			continue;	/* removed meanwhile */
 		cur = a->srcs[j];
+		/* a pulled card is what a user must be able to read back */
+		if (snap[i]->nkeys < cur->nkeys)
+			agent_log(a, AGENT_LOG_INFO, "%s: %zu of %zu key(s) "
+			    "gone (token not present, or keys deleted): no "
+			    "longer served", cur->uri,
+			    cur->nkeys - snap[i]->nkeys, cur->nkeys);
+		else if (cur->nkeys == 0 && snap[i]->nkeys > 0)
+			agent_log(a, AGENT_LOG_INFO, "%s: %zu key(s) back: "
+			    "served again", cur->uri, snap[i]->nkeys);
 		if (cur->keys != NULL)
 			a->ops->keys_free(cur->keys, cur->nkeys);
 		cur->keys = snap[i]->keys;

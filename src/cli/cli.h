@@ -71,6 +71,15 @@ int	cli_format(const char *arg, int *json);
 /* Flush stdout: 0, or 1 after saying that the output is incomplete. */
 int	cli_flush_stdout(void);
 
+/*
+ * Append the pkcs11: URIs of a file (one a line, '#' comments) to *uris
+ * (*n of them, each allocated; free with cli_urifile_free() on every
+ * path).  The file must be ours or root's and writable by its owner only.
+ * 0, or the exit status after saying why.
+ */
+int	cli_urifile_read(const char *path, char ***uris, size_t *n);
+void	cli_urifile_free(char **uris, size_t n);
+
 /* "TYPE BASE64[ COMMENT]" for k, allocated in *line. */
 int	cli_key_line(const struct tk_key *, const char *comment, char **line);
 /* k as one JSON object of list --format json ("," first unless first). */

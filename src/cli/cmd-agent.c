@@ -48,7 +48,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: tokenkeys agent [-cDdks] [-A socket] [-a socket] "
-	    "[-P allowlist]\n                       [-t life] [URI ...]\n"
+	    "[-P allowlist]\n                       [-t life] "
+	    "[--config FILE] [URI ...]\n"
 	    "\n"
 	    "An SSH agent for keys on PKCS#11 tokens.  With no URI it serves "
 	    "every key\nof every token p11-kit knows; with URIs, the keys "
@@ -65,6 +66,8 @@ usage(FILE *f)
 	    "  -P allowlist  module paths ssh-add -s and module-path= may "
 	    "use\n                (default %s)\n"
 	    "  -t life       lifetime of served keys (seconds, or 1h30m...)\n"
+	    "  --config FILE serve the URIs in FILE too (one a line, "
+	    "# comments)\n"
 	    "  -h, --help    this help\n"
 	    "\nSee tokenkeys-agent(1).\n", AGENT_ALLOWLIST_DEFAULT);
 }
@@ -386,6 +389,29 @@ set_upstream(struct agent *a, const char *arg, const char *ourpath)
 	return 0;
 }
 
+/* --config: the command line's URIs after the file's, in one array. */
+static int
+agent_args(char ***uv, size_t *nuv, int argc, char **argv)
+{
+	char	**nu;
+	int	  i;
+
+	if ((nu = reallocarray(*uv, *nuv + (size_t)argc + 1,
+	    sizeof(*nu))) == NULL)
+		goto fail;
+	*uv = nu;
+	for (i = 0; i < argc; i++) {
+		if ((nu[*nuv] = strdup(argv[i])) == NULL)
+			goto fail;
+		(*nuv)++;
+	}
+	nu[*nuv] = NULL;
+	return 0;
+ fail:
+	cli_warnx("agent: out of memory");
+	return 1;
+}
+
 static int
 serve(struct agent *a, const struct opts *o, int fd, int argc, char **argv)
 {
@@ -422,6 +448,7 @@ agent_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "config", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct agent_ops	*ops;
@@ -430,6 +457,9 @@ agent_main(int argc, char **argv)
 	struct rlimit		 rl = { 0, 0 };
 	char			 dir[PATH_MAX], path[PATH_MAX];
 	pid_t			 pid;
+	char			**uv = NULL;	/* --config, then argv */
+	size_t			 nuv = 0;
+	const char		*config = NULL;
 	int			 ch, fd = -1, made_dir = 0, made_sock = 0;
 	int			 inited = 0, r = 1;
 
@@ -484,6 +514,9 @@ agent_main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'f':
+			config = optarg;
+			break;
 		default:
 			return cli_bad_option("agent", ch, argv[optind - 1]);
 		}
@@ -492,6 +525,15 @@ agent_main(int argc, char **argv)
 	argv += optind;
 	if (o.kill)
 		return kill_agent(&o);
+	if (config != NULL) {
+		if ((r = cli_urifile_read(config, &uv, &nuv)) == 0)
+			r = agent_args(&uv, &nuv, argc, argv);
+		if (r != 0)
+			goto out;
+		argc = (int)nuv;
+		argv = uv;
+	}
+	r = 1;
 
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	(void)setrlimit(RLIMIT_CORE, &rl);
@@ -594,5 +636,6 @@ agent_main(int argc, char **argv)
 		agent_free(&a);
 	if (up != NULL)
 		agent_upstream_free(up);
+	cli_urifile_free(uv, nuv);
 	return r;
 }
