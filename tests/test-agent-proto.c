@@ -884,7 +884,7 @@ test_delegate(void)
 	is_int(U.nclose, U.nopen, "every connection opened was closed");
 	A.up = NULL;
 	stub_up_reset();
-	agent_add_uri(&A, "pkcs11:", "", 0, 0, NULL, 0, 1);
+	agent_add_uri(&A, "pkcs11:", "", 0, 0, NULL, 0, 1, NULL);
 }
 
 int
@@ -903,7 +903,7 @@ main(void)
 	A.unlock_delay_ms = 0;
 	A.allowlist = strdup(AGENT_ALLOWLIST_DEFAULT);
 	agent_load_registry(&A);
-	agent_add_uri(&A, "pkcs11:", "", 0, 0, NULL, 0, 1);
+	agent_add_uri(&A, "pkcs11:", "", 0, 0, NULL, 0, 1, NULL);
 	ok(threads > 0 && nthreads() == threads, "initialising an agent and "
 	    "adding keys starts no thread (%d before, %d after)", threads,
 	    nthreads());

@@ -49,6 +49,7 @@ key_set(struct agent_key *k, struct agent_source *s, const struct tk_hkey *h)
 	    h->token_serial != NULL ? h->token_serial : "");
 	k->deadline = s->deadline;
 	k->confirm = s->confirm;
+	k->dests = s->dests;	/* the source's; both live under a->lock */
 	r = 0;
  out:
 	return r;
@@ -64,6 +65,7 @@ agent_rebuild(struct agent *a)
 	int			 r = 0;
 
 	keys_clear(a);
+	a->ndestkeys = 0;
 	for (i = 0; i < a->nsrcs; i++)
 		n += a->srcs[i]->nkeys;
 	if (n > AGENT_MAX_KEYS)
@@ -100,6 +102,9 @@ agent_rebuild(struct agent *a)
 	if (tk_buf_put_u8(&a->idanswer, SSH_AGENT_IDENTITIES_ANSWER) != 0 ||
 	    tk_buf_put_u32(&a->idanswer, (uint32_t)a->nkeys) != 0)
 		r = TK_ERR_NOMEM;
+	for (i = 0; i < a->nkeys; i++)
+		if (a->keys[i].dests != NULL)
+			a->ndestkeys++;
 	for (i = 0; r == 0 && i < a->nkeys; i++) {
 		mark = a->idanswer.len;
 		if ((r = tk_buf_put_string(&a->idanswer, a->keys[i].blob,
@@ -121,6 +126,7 @@ agent_rebuild(struct agent *a)
 		/* never answer with a half-written list */
 		tk_buf_reset(&a->idanswer);
 		keys_clear(a);
+		a->ndestkeys = 0;
 		(void)tk_buf_put_u8(&a->idanswer, SSH_AGENT_IDENTITIES_ANSWER);
 		(void)tk_buf_put_u32(&a->idanswer, 0);
 	}

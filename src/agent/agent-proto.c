@@ -15,6 +15,7 @@
 #include "agent/agent.h"
 #include "pkcs11/p11.h"
 #include "ssh/sshkey.h"
+#include "ssh/userauth.h"
 
 /* Internal verdict: the request is malformed, close the connection. */
 #define FAIL_CLOSE	1
@@ -56,11 +57,67 @@ is_rsa_blob(const uint8_t *blob, size_t len)
 	return len > 11 && memcmp(blob, "\0\0\0\007ssh-rsa", 11) == 0;
 }
 
+/*
+ * A destination-constrained key signs only an ssh login on a connection
+ * bound to that login's session, through permitted hops, for the user
+ * and key the login names (OpenSSH's rules).  On success k->dest_user
+ * and k->dest_host (in ua) name the login for the confirm prompt.
+ */
+static int
+sign_permitted(struct agent *a, const struct agent_conn *c,
+    struct agent_key *k, const char *comment, const uint8_t *blob,
+    size_t bloblen, const uint8_t *data, size_t datalen,
+    struct tk_userauth *ua)
+{
+	const struct agent_bind	*last;
+	const char		*host = NULL;
+	char			 why[256];
+	int			 r = TK_ERR_DENIED;
+
+	if (c->nbinds == 0) {
+		snprintf(why, sizeof(why), "the connection is not bound to "
+		    "an ssh session, and such a key signs only ssh logins "
+		    "(not git or ssh-keygen -Y/-U signatures)");
+		goto out;
+	}
+	last = &c->binds[c->nbinds - 1];
+	if (tk_userauth_parse(data, datalen, ua) != 0)
+		snprintf(why, sizeof(why), "the data to sign is not an ssh "
+		    "login (a publickey userauth request)");
+	else if (!agent_blob_eq(ua->key, ua->keylen, blob, bloblen))
+		snprintf(why, sizeof(why), "the login is for another key");
+	else if (agent_dests_permit(k->dests, c, ua->user, &host, why,
+	    sizeof(why)) != 0)
+		;
+	else if (!agent_blob_eq(ua->sid, ua->sidlen, last->sid, last->sidlen))
+		snprintf(why, sizeof(why), "the login is not for the session "
+		    "this connection was last bound to");
+	else if (c->nbinds > 1 && ua->hostkey == NULL)
+		snprintf(why, sizeof(why), "a login through a forwarded agent "
+		    "that does not name the server's host key");
+	else if (ua->hostkey != NULL && !agent_blob_eq(ua->hostkey,
+	    ua->hostkeylen, last->key, last->keylen))
+		snprintf(why, sizeof(why), "the login names another host key "
+		    "than the one this connection was bound to");
+	else {
+		k->dest_user = ua->user;
+		k->dest_host = host;
+		r = 0;
+	}
+ out:
+	if (r != 0)
+		agent_log(a, AGENT_LOG_INFO, "sign request with %s refused: "
+		    "its destination constraints (ssh-add -h) do not permit "
+		    "it: %s", comment, why);
+	return r;
+}
+
 static int
 proc_sign(struct agent *a, struct agent_conn *c, const uint8_t *msg,
     size_t len, struct tk_buf *m, struct tk_buf *reply)
 {
 	struct agent_key	 k;
+	struct tk_userauth	 ua;
 	const uint8_t		*blob, *data;
 	size_t			 bloblen, datalen, siglen = 0;
 	uint32_t		 flags;
@@ -88,6 +145,11 @@ proc_sign(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 		r = status(reply, 0);
 		goto out;
 	}
+	if (k.dests != NULL && sign_permitted(a, c, &k, comment, blob,
+	    bloblen, data, datalen, &ua) != 0) {
+		r = status(reply, 0);
+		goto out;
+	}
 	if (is_rsa_blob(blob, bloblen)) {
 		if (flags & SSH_AGENT_RSA_SHA2_256)
 			alg = TK_SIG_RSA_SHA256;
@@ -109,6 +171,7 @@ proc_sign(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 		r = tk_buf_put_string(reply, sig, siglen);
  out:
 	agent_module_release(a, k.mod);	/* held by agent_key_lookup */
+	agent_dests_unref(k.dests);	/* likewise */
 	free(sig);
 	return r;
 }
@@ -142,15 +205,33 @@ proc_remove(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 	return r;
 }
 
+/*
+ * A constraint extension's name, for the log: sanitised, and shortened
+ * if it is long.
+ */
+static void
+ext_name(const uint8_t *p, size_t n, char *safe, size_t safesz)
+{
+	char	name[128];
+
+	if (n >= sizeof(name))
+		n = sizeof(name) - 1;
+	memcpy(name, p, n);
+	name[n] = '\0';
+	tk_str_sanitize(name, safe, safesz);
+}
+
 /* 20 / 26: ssh-add -s READER, constraints after the fixed fields. */
 static int
 proc_add_reader(struct agent *a, struct agent_conn *c, struct tk_buf *m,
     int constrained, struct tk_buf *reply)
 {
 	char		 reader[AGENT_URI_MAX], rpath[PATH_MAX], safe[512];
+	char		 why[256];
 	char		*pin = NULL, *uri = NULL;
-	const uint8_t	*p;
-	size_t		 pinlen = 0;
+	const uint8_t	*p, *ext, *body;
+	struct agent_dests *dests = NULL;
+	size_t		 pinlen = 0, extlen, bodylen;
 	uint32_t	 life = a->lifetime;
 	uint8_t		 ctype;
 	time_t		 deadline = 0;
@@ -181,8 +262,40 @@ proc_add_reader(struct agent *a, struct agent_conn *c, struct tk_buf *m,
 			}
 		} else if (ctype == SSH_AGENT_CONSTRAIN_CONFIRM)
 			confirm = 1;
-		else {
-			/* extensions (restrict-destination...) and others */
+		else if (ctype == SSH_AGENT_CONSTRAIN_EXTENSION) {
+			if (tk_buf_get_string(m, &ext, &extlen) != 0) {
+				r = FAIL_CLOSE;
+				goto out;
+			}
+			if (extlen == 36 && memcmp(ext, "restrict-destination-"
+			    "v00@openssh.com", 36) == 0) {
+				/* ssh-add -h */
+				if (tk_buf_get_string(m, &body,
+				    &bodylen) != 0) {
+					r = FAIL_CLOSE;
+					goto out;
+				}
+				if (dests != NULL)
+					snprintf(why, sizeof(why), "given "
+					    "twice");
+				if (dests != NULL || agent_dests_parse(body,
+				    bodylen, &dests, why, sizeof(why)) != 0) {
+					agent_log(a, AGENT_LOG_ERR, "ssh-add -s "
+					    "refused: destination constraint "
+					    "(restrict-destination-v00@"
+					    "openssh.com): %s", why);
+					r = status(reply, 0);
+					goto out;
+				}
+			} else {
+				ext_name(ext, extlen, safe, sizeof(safe));
+				agent_log(a, AGENT_LOG_ERR, "ssh-add -s "
+				    "refused: constraint extension \"%s\" is "
+				    "not implemented by this agent", safe);
+				r = status(reply, 0);
+				goto out;
+			}
+		} else {
 			agent_log(a, AGENT_LOG_ERR, "ssh-add -s refused: "
 			    "constraint %u is not implemented by this agent",
 			    ctype);
@@ -226,18 +339,21 @@ proc_add_reader(struct agent *a, struct agent_conn *c, struct tk_buf *m,
 	if (life > 0)
 		deadline = agent_now(a) + (time_t)life;
 	r = agent_add_uri(a, uri, reader, deadline, confirm,
-	    pinlen > 0 ? pin : NULL, pinlen, 0);
+	    pinlen > 0 ? pin : NULL, pinlen, 0, dests);
 	if (r != 0)
 		agent_log(a, AGENT_LOG_ERR, "ssh-add -s %s failed: %s", safe,
 		    r == TK_ERR_NOT_FOUND ? "no key matches" : tk_strerror(r));
 	else
-		agent_log(a, AGENT_LOG_INFO, "serving %s%s%s", safe,
+		agent_log(a, AGENT_LOG_INFO, "serving %s%s%s%s", safe,
 		    confirm ? " (confirm each use)" : "",
-		    deadline ? " (with a lifetime)" : "");
+		    deadline ? " (with a lifetime)" : "",
+		    dests != NULL ? " (for the destinations ssh-add -h named "
+		    "only)" : "");
 	r = status(reply, r == 0);
  out:
 	if (pin != NULL)
 		tk_secret_free(pin, TK_PIN_MAX);
+	agent_dests_unref(dests);
 	free(uri);
 	return r;
 }
@@ -318,6 +434,7 @@ proc_session_bind(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 {
 	const uint8_t	*key, *sid, *sig;
 	size_t		 keylen, sidlen, siglen;
+	char		 why[128];
 	int		 fwd, r;
 	uint8_t		 t;
 
@@ -331,13 +448,7 @@ proc_session_bind(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 	if (sidlen == 0 || sidlen > sizeof(c->session_id)) {
 		agent_log(a, AGENT_LOG_ERR, "session-bind refused: session id "
 		    "of %zu bytes", sidlen);
-		r = status(reply, 0);
-		goto out;
-	}
-	if (c->nbinds >= AGENT_MAX_BINDS || c->bound_auth) {
-		agent_log(a, AGENT_LOG_ERR, "session-bind refused: %s",
-		    c->bound_auth ? "connection already bound for "
-		    "authentication" : "too many bindings");
+		c->bind_refused = 1;
 		r = status(reply, 0);
 		goto out;
 	}
@@ -350,7 +461,13 @@ proc_session_bind(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 		r = FAIL_CLOSE;
 		goto out;
 	}
-	c->nbinds++;
+	if ((r = agent_bind_add(c, key, keylen, sid, sidlen, fwd, why,
+	    sizeof(why))) != 0) {
+		agent_log(a, AGENT_LOG_ERR, "session-bind refused: %s", why);
+		c->bind_refused = 1;
+		r = status(reply, 0);
+		goto out;
+	}
 	c->bound = 1;
 	if (fwd)
 		c->forwarded = 1;
@@ -456,6 +573,40 @@ proc_extension(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 	return r;
 }
 
+/* A request's name for the debug log (-d logs every request). */
+static const char *
+request_name(uint8_t type)
+{
+	switch (type) {
+	case SSH_AGENTC_REMOVE_ALL_RSA_IDENTITIES:
+		return "remove all (protocol 1)";
+	case SSH_AGENTC_REQUEST_IDENTITIES:
+		return "list keys";
+	case SSH_AGENTC_SIGN_REQUEST:
+		return "sign";
+	case SSH_AGENTC_ADD_IDENTITY:
+	case SSH_AGENTC_ADD_ID_CONSTRAINED:
+		return "add a key file";
+	case SSH_AGENTC_REMOVE_IDENTITY:
+		return "remove a key";
+	case SSH_AGENTC_REMOVE_ALL_IDENTITIES:
+		return "remove all keys";
+	case SSH_AGENTC_ADD_SMARTCARD_KEY:
+	case SSH_AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED:
+		return "add a token (ssh-add -s)";
+	case SSH_AGENTC_REMOVE_SMARTCARD_KEY:
+		return "remove a token (ssh-add -e)";
+	case SSH_AGENTC_LOCK:
+		return "lock";
+	case SSH_AGENTC_UNLOCK:
+		return "unlock";
+	case SSH_AGENTC_EXTENSION:
+		return "extension";
+	default:
+		return "unknown";
+	}
+}
+
 int
 agent_dispatch(struct agent *a, struct agent_conn *c, const uint8_t *msg,
     size_t len, struct tk_buf *reply)
@@ -470,6 +621,9 @@ agent_dispatch(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 		r = TK_ERR_FORMAT;
 		goto out;
 	}
+	agent_log(a, AGENT_LOG_DEBUG, "request %u (%s), %zu bytes%s", type,
+	    request_name(type), len, c->nbinds > 0 ? ", on a connection "
+	    "bound to an ssh session" : "");
 	if (agent_is_locked(a) && type != SSH_AGENTC_REQUEST_IDENTITIES &&
 	    type != SSH_AGENTC_UNLOCK && type != SSH_AGENTC_LOCK &&
 	    type != SSH_AGENTC_EXTENSION) {
@@ -481,7 +635,7 @@ agent_dispatch(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 	switch (type) {
 	case SSH_AGENTC_REQUEST_IDENTITIES:
 		r = tk_buf_end(&m) != 0 ? FAIL_CLOSE :
-		    agent_identities(a, reply);
+		    agent_identities_conn(a, c, reply);
 		/* locked: the other agent's keys are not listed either */
 		if (r == 0 && a->up != NULL && !agent_is_locked(a))
 			r = agent_up_identities(a, c, reply);
@@ -517,6 +671,19 @@ agent_dispatch(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 			(void)delegate(a, c, msg, len, "removing the other "
 			    "agent's keys", reply);
 		tk_buf_reset(reply);
+		r = status(reply, 1);
+		break;
+	case SSH_AGENTC_REMOVE_ALL_RSA_IDENTITIES:
+		/*
+		 * ssh-add -D sends protocol 1's remove-all before 19 and
+		 * ignores the answer; OpenSSH's agent takes it as remove-all.
+		 * So do we, quietly: 19 follows and is logged.
+		 */
+		if ((r = tk_buf_end(&m)) != 0) {
+			r = FAIL_CLOSE;
+			break;
+		}
+		agent_remove_all(a);
 		r = status(reply, 1);
 		break;
 	case SSH_AGENTC_ADD_SMARTCARD_KEY:

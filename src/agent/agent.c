@@ -187,6 +187,7 @@ conn_serve(struct agent *a, int fd, uid_t uid)
 	while (agent_conn_step(a, &c, fd, &in, &out) == 0)
 		continue;
 	agent_up_close(a, &c);
+	agent_conn_clear(&c);
 	tk_buf_free(&in);
 	tk_buf_free(&out);
 	explicit_bzero(&c, sizeof(c));

@@ -57,6 +57,16 @@ void	cli_pin_failed(const char *name, int err, size_t min, size_t max,
 	    const char *what);
 /* Report a URI the library refused; returns the exit status to use. */
 int	cli_uri_error(const char *uri, int err);
+
+struct tk_buf;
+/*
+ * cli-dest.c: agent --dest DEST (ssh-add -h syntax), host keys from the
+ * known_hosts files khfiles (none: ssh-add's defaults), appended to out
+ * as the body of a restrict-destination-v00@openssh.com constraint.  0,
+ * or an exit status after saying why.
+ */
+int	cli_dest_encode(char *const *dests, size_t ndests,
+	    char *const *khfiles, size_t nkh, struct tk_buf *out);
 /*
  * A context logging to stderr that keeps modules' own stderr for -v;
  * by_path: the user named a module with --module, so p11-kit's registry

@@ -28,6 +28,11 @@
 #include "cli/cli.h"
 #include "pkcs11/p11.h"
 
+#define AGENT_OPT_DESTS	16
+#define OPT_DEST	1000
+#define OPT_KNOWN_HOSTS	1001
+#define OPT_EMPTY	1002
+
 struct opts {
 	const char	*sock;
 	int		 foreground;
@@ -38,6 +43,11 @@ struct opts {
 	const char	*allow;
 	const char	*upstream;	/* -A */
 	char		 updir[PATH_MAX];	/* -A auto: private dir */
+	int		 empty;		/* --empty */
+	char		*dest[AGENT_OPT_DESTS];	/* --dest */
+	size_t		 ndest;
+	char		*khfile[AGENT_OPT_DESTS];	/* --known-hosts */
+	size_t		 nkhfile;
 };
 
 static int	log_stderr;
@@ -48,7 +58,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: tokenkeys agent [-cDdks] [-A socket] [-a socket] "
-	    "[-P allowlist]\n                       [-t life] [URI ...]\n"
+	    "[-P allowlist]\n                       [-t life] [--dest DEST] "
+	    "[--known-hosts FILE]\n                       [--empty | URI ...]\n"
 	    "\n"
 	    "An SSH agent for keys on PKCS#11 tokens.  With no URI it serves "
 	    "every key\nof every token p11-kit knows; with URIs, the keys "
@@ -65,6 +76,13 @@ usage(FILE *f)
 	    "  -P allowlist  module paths ssh-add -s and module-path= may "
 	    "use\n                (default %s)\n"
 	    "  -t life       lifetime of served keys (seconds, or 1h30m...)\n"
+	    "  --dest DEST   use the keys served from the start only to log "
+	    "in to DEST,\n                as ssh-add -h: host, user@host, "
+	    "hostA>hostB (repeatable)\n"
+	    "  --known-hosts FILE\n                host keys for --dest from "
+	    "FILE (repeatable; default\n                ~/.ssh/known_hosts and "
+	    "/etc/ssh/ssh_known_hosts)\n"
+	    "  --empty       serve nothing until ssh-add -s asks\n"
 	    "  -h, --help    this help\n"
 	    "\nSee tokenkeys-agent(1).\n", AGENT_ALLOWLIST_DEFAULT);
 }
@@ -386,8 +404,31 @@ set_upstream(struct agent *a, const char *arg, const char *ourpath)
 	return 0;
 }
 
+/* --dest: the restrict-destination constraint ssh-add -h would send. */
 static int
-serve(struct agent *a, const struct opts *o, int fd, int argc, char **argv)
+make_dests(const struct opts *o, struct agent_dests **out)
+{
+	struct tk_buf	b;
+	char		why[256];
+	int		r;
+
+	tk_buf_init(&b, AGENT_MAX_FRAME, 0);
+	if ((r = cli_dest_encode(o->dest, o->ndest, o->khfile,
+	    o->nkhfile, &b)) != 0)
+		goto out;
+	if (agent_dests_parse(tk_buf_ptr(&b), tk_buf_avail(&b), out, why,
+	    sizeof(why)) != 0) {
+		cli_warnx("agent: --dest: %s", why);
+		r = EXIT_USAGE;
+	}
+ out:
+	tk_buf_free(&b);
+	return r;
+}
+
+static int
+serve(struct agent *a, const struct opts *o, int fd, int argc, char **argv,
+    struct agent_dests *dests)
 {
 	char	upsock[PATH_MAX];
 	time_t	deadline = 0;
@@ -406,14 +447,20 @@ serve(struct agent *a, const struct opts *o, int fd, int argc, char **argv)
 		}
 	}
 	(void)agent_load_registry(a);
-	if (argc == 0)
-		(void)agent_add_uri(a, "pkcs11:", "", deadline, 0, NULL, 0, 1);
+	if (argc == 0 && !o->empty)
+		(void)agent_add_uri(a, "pkcs11:", "", deadline, 0, NULL, 0, 1,
+		    dests);
 	for (i = 0; i < argc; i++)
 		if ((r = agent_add_uri(a, argv[i], argv[i], deadline, 0, NULL,
-		    0, 1)) != 0)
+		    0, 1, dests)) != 0)
 			agent_log(a, AGENT_LOG_ERR, "%s: not served: %s",
 			    argv[i], tk_strerror(r));
-	agent_log(a, AGENT_LOG_INFO, "serving %zu key(s)", a->nkeys);
+	if (o->empty)
+		agent_log(a, AGENT_LOG_INFO, "serving no key until ssh-add -s "
+		    "(--empty)");
+	else
+		agent_log(a, AGENT_LOG_INFO, "serving %zu key(s)%s", a->nkeys,
+		    dests != NULL ? ", for the --dest destinations only" : "");
 	return agent_serve(a, fd) == 0 ? 0 : 1;
 }
 
@@ -422,9 +469,13 @@ agent_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "dest", required_argument, NULL, OPT_DEST },
+		{ "known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS },
+		{ "empty", no_argument, NULL, OPT_EMPTY },
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct agent_ops	*ops;
+	struct agent_dests	*dests = NULL;
 	struct opts		 o;
 	struct agent		 a;
 	struct rlimit		 rl = { 0, 0 };
@@ -481,6 +532,23 @@ agent_main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case OPT_DEST:
+		case OPT_KNOWN_HOSTS:
+			if ((ch == OPT_DEST ? o.ndest : o.nkhfile) >=
+			    AGENT_OPT_DESTS) {
+				cli_warnx("agent: more than %d --%s options",
+				    AGENT_OPT_DESTS, ch == OPT_DEST ? "dest" :
+				    "known-hosts");
+				return EXIT_USAGE;
+			}
+			if (ch == OPT_DEST)
+				o.dest[o.ndest++] = optarg;
+			else
+				o.khfile[o.nkhfile++] = optarg;
+			break;
+		case OPT_EMPTY:
+			o.empty = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -492,6 +560,16 @@ agent_main(int argc, char **argv)
 	argv += optind;
 	if (o.kill)
 		return kill_agent(&o);
+	if (o.empty && (argc > 0 || o.ndest > 0)) {
+		cli_warnx("agent: --empty serves nothing at start: %s", argc > 0 ?
+		    "give no URI with it" : "--dest has no keys to apply to "
+		    "(use ssh-add -h with ssh-add -s)");
+		return EXIT_USAGE;
+	}
+	if (o.nkhfile > 0 && o.ndest == 0) {
+		cli_warnx("agent: --known-hosts is for --dest");
+		return EXIT_USAGE;
+	}
 
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	(void)setrlimit(RLIMIT_CORE, &rl);
@@ -515,6 +593,8 @@ agent_main(int argc, char **argv)
 	if ((a.allowlist = strdup(o.allow)) == NULL)
 		goto out;
 	if ((r = check_uris(&a, argc, argv)) != 0)
+		goto out;
+	if (o.ndest > 0 && (r = make_dests(&o, &dests)) != 0)
 		goto out;
 	r = 1;
 
@@ -578,7 +658,7 @@ agent_main(int argc, char **argv)
 	}
 
 	/* Helpers are spawned from here on: after daemonising. */
-	r = serve(&a, &o, fd, argc, argv);
+	r = serve(&a, &o, fd, argc, argv, dests);
  out:
 	if (made_sock && path[0] != '\0')
 		unlink(path);
@@ -594,5 +674,6 @@ agent_main(int argc, char **argv)
 		agent_free(&a);
 	if (up != NULL)
 		agent_upstream_free(up);
+	agent_dests_unref(dests);
 	return r;
 }
