@@ -21,6 +21,7 @@
 
 #include "tokenkeys.h"
 #include "agent/agent.h"
+#include "ssh/userauth.h"
 
 #define DEST_HOST_MAX	1024	/* NI_MAXHOST, and then some */
 
@@ -412,6 +413,45 @@ agent_dests_permit(const struct agent_dests *ds, const struct agent_conn *c,
 		goto out;
 	}
 	r = 0;
+ out:
+	return r;
+}
+
+int
+agent_dests_sign(const struct agent_dests *ds, const struct agent_conn *c,
+    const uint8_t *blob, size_t bloblen, const uint8_t *data, size_t datalen,
+    struct tk_userauth *ua, const char **host, char *why, size_t whysz)
+{
+	const struct agent_bind	*last;
+	int			 r = TK_ERR_DENIED;
+
+	*host = NULL;
+	if (c->nbinds == 0) {
+		snprintf(why, whysz, "the connection is not bound to an ssh "
+		    "session, and such a key signs only ssh logins (not git "
+		    "or ssh-keygen -Y/-U signatures)");
+		goto out;
+	}
+	last = &c->binds[c->nbinds - 1];
+	if (tk_userauth_parse(data, datalen, ua) != 0)
+		snprintf(why, whysz, "the data to sign is not an ssh login "
+		    "(a publickey userauth request)");
+	else if (!agent_blob_eq(ua->key, ua->keylen, blob, bloblen))
+		snprintf(why, whysz, "the login is for another key");
+	else if (agent_dests_permit(ds, c, ua->user, host, why, whysz) != 0)
+		;
+	else if (!agent_blob_eq(ua->sid, ua->sidlen, last->sid, last->sidlen))
+		snprintf(why, whysz, "the login is not for the session this "
+		    "connection was last bound to");
+	else if (c->nbinds > 1 && ua->hostkey == NULL)
+		snprintf(why, whysz, "a login through a forwarded agent that "
+		    "does not name the server's host key");
+	else if (ua->hostkey != NULL && !agent_blob_eq(ua->hostkey,
+	    ua->hostkeylen, last->key, last->keylen))
+		snprintf(why, whysz, "the login names another host key than "
+		    "the one this connection was bound to");
+	else
+		r = 0;
  out:
 	return r;
 }

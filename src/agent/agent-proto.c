@@ -14,11 +14,14 @@
 #include "tokenkeys.h"
 #include "agent/agent.h"
 #include "pkcs11/p11.h"
+#include "ssh/sshcert.h"
 #include "ssh/sshkey.h"
 #include "ssh/userauth.h"
 
 /* Internal verdict: the request is malformed, close the connection. */
 #define FAIL_CLOSE	1
+/* ...or well-formed but refused (logged): answer SSH_AGENT_FAILURE. */
+#define FAIL_REFUSE	2
 
 static int
 status(struct tk_buf *reply, int ok)
@@ -58,10 +61,9 @@ is_rsa_blob(const uint8_t *blob, size_t len)
 }
 
 /*
- * A destination-constrained key signs only an ssh login on a connection
- * bound to that login's session, through permitted hops, for the user
- * and key the login names (OpenSSH's rules).  On success k->dest_user
- * and k->dest_host (in ua) name the login for the confirm prompt.
+ * A destination-constrained key signs only an ssh login its constraints
+ * permit (agent-dest.c); k->dest_user and k->dest_host then name it for
+ * the confirm prompt.
  */
 static int
 sign_permitted(struct agent *a, const struct agent_conn *c,
@@ -69,46 +71,16 @@ sign_permitted(struct agent *a, const struct agent_conn *c,
     size_t bloblen, const uint8_t *data, size_t datalen,
     struct tk_userauth *ua)
 {
-	const struct agent_bind	*last;
-	const char		*host = NULL;
-	char			 why[256];
-	int			 r = TK_ERR_DENIED;
+	char	why[256];
+	int	r;
 
-	if (c->nbinds == 0) {
-		snprintf(why, sizeof(why), "the connection is not bound to "
-		    "an ssh session, and such a key signs only ssh logins "
-		    "(not git or ssh-keygen -Y/-U signatures)");
-		goto out;
-	}
-	last = &c->binds[c->nbinds - 1];
-	if (tk_userauth_parse(data, datalen, ua) != 0)
-		snprintf(why, sizeof(why), "the data to sign is not an ssh "
-		    "login (a publickey userauth request)");
-	else if (!agent_blob_eq(ua->key, ua->keylen, blob, bloblen))
-		snprintf(why, sizeof(why), "the login is for another key");
-	else if (agent_dests_permit(k->dests, c, ua->user, &host, why,
-	    sizeof(why)) != 0)
-		;
-	else if (!agent_blob_eq(ua->sid, ua->sidlen, last->sid, last->sidlen))
-		snprintf(why, sizeof(why), "the login is not for the session "
-		    "this connection was last bound to");
-	else if (c->nbinds > 1 && ua->hostkey == NULL)
-		snprintf(why, sizeof(why), "a login through a forwarded agent "
-		    "that does not name the server's host key");
-	else if (ua->hostkey != NULL && !agent_blob_eq(ua->hostkey,
-	    ua->hostkeylen, last->key, last->keylen))
-		snprintf(why, sizeof(why), "the login names another host key "
-		    "than the one this connection was bound to");
-	else {
-		k->dest_user = ua->user;
-		k->dest_host = host;
-		r = 0;
-	}
- out:
-	if (r != 0)
+	if ((r = agent_dests_sign(k->dests, c, blob, bloblen, data, datalen,
+	    ua, &k->dest_host, why, sizeof(why))) != 0)
 		agent_log(a, AGENT_LOG_INFO, "sign request with %s refused: "
 		    "its destination constraints (ssh-add -h) do not permit "
 		    "it: %s", comment, why);
+	else
+		k->dest_user = ua->user;
 	return r;
 }
 
@@ -118,14 +90,17 @@ proc_sign(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 {
 	struct agent_key	 k;
 	struct tk_userauth	 ua;
-	const uint8_t		*blob, *data;
-	size_t			 bloblen, datalen, siglen = 0;
+	struct tk_sshcert	 cert;
+	struct tk_buf		 keystore;
+	const uint8_t		*blob, *data, *key;
+	size_t			 bloblen, datalen, siglen = 0, keylen;
 	uint32_t		 flags;
 	char			 comment[AGENT_URI_MAX];
 	uint8_t			*sig = NULL;
 	int			 alg = TK_SIG_DEFAULT, r;
 
 	memset(&k, 0, sizeof(k));
+	tk_buf_init(&keystore, TK_SSHCERT_MAX, 0);
 	if (tk_buf_get_string(m, &blob, &bloblen) != 0 ||
 	    tk_buf_get_string(m, &data, &datalen) != 0 ||
 	    tk_buf_get_u32(m, &flags) != 0 || tk_buf_end(m) != 0) {
@@ -150,7 +125,19 @@ proc_sign(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 		r = status(reply, 0);
 		goto out;
 	}
-	if (is_rsa_blob(blob, bloblen)) {
+	key = blob;
+	keylen = bloblen;
+	if (k.cert) {
+		/* a certificate identity signs with the key it certifies */
+		if ((r = tk_sshcert_parse(blob, bloblen, &cert,
+		    &keystore)) != 0) {
+			r = status(reply, 0);
+			goto out;
+		}
+		key = cert.key;
+		keylen = cert.keylen;
+	}
+	if (is_rsa_blob(key, keylen)) {
 		if (flags & SSH_AGENT_RSA_SHA2_256)
 			alg = TK_SIG_RSA_SHA256;
 		else if (flags & SSH_AGENT_RSA_SHA2_512)
@@ -160,18 +147,19 @@ proc_sign(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 		r = TK_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = agent_sign(a, &k, comment, blob, bloblen, data, datalen, alg,
+	if ((r = agent_sign(a, &k, comment, key, keylen, data, datalen, alg,
 	    sig, AGENT_SIG_MAX, &siglen)) != 0) {
 		r = status(reply, 0);
 		goto out;
 	}
-	agent_log(a, AGENT_LOG_DEBUG, "signed with %s (%zu bytes of data)",
-	    comment, datalen);
+	agent_log(a, AGENT_LOG_DEBUG, "signed with %s%s (%zu bytes of data)",
+	    k.cert ? "a certificate of " : "", comment, datalen);
 	if ((r = tk_buf_put_u8(reply, SSH_AGENT_SIGN_RESPONSE)) == 0)
 		r = tk_buf_put_string(reply, sig, siglen);
  out:
 	agent_module_release(a, k.mod);	/* held by agent_key_lookup */
 	agent_dests_unref(k.dests);	/* likewise */
+	tk_buf_free(&keystore);
 	free(sig);
 	return r;
 }
@@ -206,19 +194,88 @@ proc_remove(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 }
 
 /*
- * A constraint extension's name, for the log: sanitised, and shortened
- * if it is long.
+ * One extension constraint of 26: its name, then its body.  0 (taken),
+ * FAIL_CLOSE (the name does not parse), or FAIL_REFUSE (logged).
  */
-static void
-ext_name(const uint8_t *p, size_t n, char *safe, size_t safesz)
+static int
+constraint_extension(struct agent *a, struct tk_buf *m,
+    struct agent_certs **certs, struct agent_dests **dests)
 {
-	char	name[128];
+	const uint8_t	*body;
+	size_t		 bodylen;
+	char		 name[128], safe[160], why[256];
+	int		 r;
 
-	if (n >= sizeof(name))
-		n = sizeof(name) - 1;
-	memcpy(name, p, n);
-	name[n] = '\0';
-	tk_str_sanitize(name, safe, safesz);
+	if (tk_buf_get_cstring(m, name, sizeof(name)) != 0) {
+		r = FAIL_CLOSE;
+		goto out;
+	}
+	if (strcmp(name, AGENT_EXT_CERTS) == 0) {
+		if (*certs != NULL) {
+			agent_log(a, AGENT_LOG_ERR, "ssh-add -s refused: the "
+			    "%s constraint given twice", name);
+			r = FAIL_REFUSE;
+		} else
+			r = agent_certs_constraint(a, m, certs) == 0 ? 0 :
+			    FAIL_REFUSE;
+		goto out;
+	}
+	if (strcmp(name, "restrict-destination-v00@openssh.com") == 0) {
+		/* ssh-add -h */
+		if (tk_buf_get_string(m, &body, &bodylen) != 0) {
+			r = FAIL_CLOSE;
+			goto out;
+		}
+		if (*dests != NULL)
+			snprintf(why, sizeof(why), "given twice");
+		if (*dests != NULL || agent_dests_parse(body, bodylen, dests,
+		    why, sizeof(why)) != 0) {
+			agent_log(a, AGENT_LOG_ERR, "ssh-add -s refused: the "
+			    "%s constraint: %s", name, why);
+			r = FAIL_REFUSE;
+		} else
+			r = 0;
+		goto out;
+	}
+	tk_str_sanitize(name, safe, sizeof(safe));
+	agent_log(a, AGENT_LOG_ERR, "ssh-add -s refused: the constraint "
+	    "extension \"%s\" is not implemented by this agent", safe);
+	r = FAIL_REFUSE;
+ out:
+	return r;
+}
+
+/*
+ * ssh-add -s with certificates: give the reader its set before its
+ * sources are listed (so certs-only never shows a plain key); put the
+ * old one back if the request fails.
+ */
+static struct agent_certs *
+certs_set(struct agent *a, const char *reader, struct agent_certs *cs)
+{
+	struct agent_certs	*old;
+
+	pthread_mutex_lock(&a->lock);
+	if (cs != NULL)
+		cs->pending = 1;
+	old = agent_certs_swap(a, reader, cs);
+	pthread_mutex_unlock(&a->lock);
+	return old;
+}
+
+/* After agent_add_uri: the set is no longer pending; 0 if it is empty. */
+static size_t
+certs_done(struct agent *a, const char *reader, struct agent_certs *cs)
+{
+	size_t	n = 0;
+
+	pthread_mutex_lock(&a->lock);
+	if (cs != NULL) {
+		cs->pending = 0;
+		n = agent_certs_matched(a, reader);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return n;
 }
 
 /* 20 / 26: ssh-add -s READER, constraints after the fixed fields. */
@@ -227,11 +284,11 @@ proc_add_reader(struct agent *a, struct agent_conn *c, struct tk_buf *m,
     int constrained, struct tk_buf *reply)
 {
 	char		 reader[AGENT_URI_MAX], rpath[PATH_MAX], safe[512];
-	char		 why[256];
 	char		*pin = NULL, *uri = NULL;
-	const uint8_t	*p, *ext, *body;
+	const uint8_t	*p;
+	struct agent_certs *certs = NULL, *old = NULL;
 	struct agent_dests *dests = NULL;
-	size_t		 pinlen = 0, extlen, bodylen;
+	size_t		 pinlen = 0, ncerts;
 	uint32_t	 life = a->lifetime;
 	uint8_t		 ctype;
 	time_t		 deadline = 0;
@@ -263,36 +320,9 @@ proc_add_reader(struct agent *a, struct agent_conn *c, struct tk_buf *m,
 		} else if (ctype == SSH_AGENT_CONSTRAIN_CONFIRM)
 			confirm = 1;
 		else if (ctype == SSH_AGENT_CONSTRAIN_EXTENSION) {
-			if (tk_buf_get_string(m, &ext, &extlen) != 0) {
-				r = FAIL_CLOSE;
-				goto out;
-			}
-			if (extlen == 36 && memcmp(ext, "restrict-destination-"
-			    "v00@openssh.com", 36) == 0) {
-				/* ssh-add -h */
-				if (tk_buf_get_string(m, &body,
-				    &bodylen) != 0) {
-					r = FAIL_CLOSE;
-					goto out;
-				}
-				if (dests != NULL)
-					snprintf(why, sizeof(why), "given "
-					    "twice");
-				if (dests != NULL || agent_dests_parse(body,
-				    bodylen, &dests, why, sizeof(why)) != 0) {
-					agent_log(a, AGENT_LOG_ERR, "ssh-add -s "
-					    "refused: destination constraint "
-					    "(restrict-destination-v00@"
-					    "openssh.com): %s", why);
-					r = status(reply, 0);
-					goto out;
-				}
-			} else {
-				ext_name(ext, extlen, safe, sizeof(safe));
-				agent_log(a, AGENT_LOG_ERR, "ssh-add -s "
-				    "refused: constraint extension \"%s\" is "
-				    "not implemented by this agent", safe);
-				r = status(reply, 0);
+			if ((r = constraint_extension(a, m, &certs,
+			    &dests)) != 0) {
+				r = r == FAIL_CLOSE ? r : status(reply, 0);
 				goto out;
 			}
 		} else {
@@ -338,22 +368,39 @@ proc_add_reader(struct agent *a, struct agent_conn *c, struct tk_buf *m,
 	}
 	if (life > 0)
 		deadline = agent_now(a) + (time_t)life;
+	old = certs_set(a, reader, certs);
 	r = agent_add_uri(a, uri, reader, deadline, confirm,
 	    pinlen > 0 ? pin : NULL, pinlen, 0, dests);
-	if (r != 0)
+	ncerts = certs_done(a, reader, certs);
+	if (r != 0) {
+		/* the reader's old sources stay, and so do their certs */
+		agent_certs_free(certs_set(a, reader, old));
+		old = NULL;
+		certs = NULL;
 		agent_log(a, AGENT_LOG_ERR, "ssh-add -s %s failed: %s", safe,
 		    r == TK_ERR_NOT_FOUND ? "no key matches" : tk_strerror(r));
-	else
-		agent_log(a, AGENT_LOG_INFO, "serving %s%s%s%s", safe,
+	} else if (certs != NULL && certs->certs_only && ncerts == 0) {
+		(void)agent_remove_reader(a, reader);
+		certs = NULL;
+		agent_log(a, AGENT_LOG_ERR, "ssh-add -C -s %s failed: no "
+		    "certificate certifies a key it selects", safe);
+		r = TK_ERR_NOT_FOUND;
+	} else
+		agent_log(a, AGENT_LOG_INFO, "serving %s%s%s%s%s", safe,
 		    confirm ? " (confirm each use)" : "",
 		    deadline ? " (with a lifetime)" : "",
+		    certs == NULL ? "" : certs->certs_only ?
+		    " (certificates only)" : " (and certificates)",
 		    dests != NULL ? " (for the destinations ssh-add -h named "
 		    "only)" : "");
+	certs = NULL;	/* the agent's now, or freed with its reader */
 	r = status(reply, r == 0);
  out:
 	if (pin != NULL)
 		tk_secret_free(pin, TK_PIN_MAX);
 	agent_dests_unref(dests);
+	agent_certs_free(certs);
+	agent_certs_free(old);
 	free(uri);
 	return r;
 }

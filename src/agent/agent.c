@@ -67,6 +67,8 @@ agent_free(struct agent *a)
 {
 	agent_sources_free(a);
 	agent_specs_free(a);
+	agent_certsets_free(a);
+	agent_certdir_free(a);
 	agent_keyset_free(a);
 	agent_hidden_clear(a);
 	agent_mods_free(a);
@@ -247,6 +249,7 @@ refresh_thread(void *arg)
 		if (++tick % AGENT_TICKS_PER_SEC != 0)
 			continue;
 		agent_registry_poll(a);
+		agent_certdir_poll(a);
 		if (tick % (AGENT_REFRESH_SECS * AGENT_TICKS_PER_SEC) == 0)
 			(void)agent_refresh(a);
 		else

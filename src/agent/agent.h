@@ -16,6 +16,7 @@
  *   agent-lookup.c   answers from the served set: identities, a key to
  *                    sign with, ssh-add -d
  *   agent-expire.c   lifetimes, and listing the sources' keys again
+ *   agent-certdir.c  the certs directory and --cert files, followed
  *   agent-source.c   what the user asked to serve: sources (URIs on
  *                    modules), ssh-add -s / -e / -D
  *   agent-sign.c     the signing path: sign, log in when the token
@@ -23,6 +24,7 @@
  *   agent-login.c    one login: the PIN gate, PIN and confirm prompts,
  *                    pin-source files, ssh-add -s PINs
  *   agent-keyset.c   the served keys and the ready identities answer
+ *   agent-certs.c    certificates: ssh-add -s sets, validity windows
  *   agent-specs.c    registry-wide requests, for modules that join later
  *   agent-hidden.c   keys removed with ssh-add -d / -e or by expiry
  *   agent-mods.c     the module table: one helper per module, -P
@@ -74,6 +76,8 @@
 #define AGENT_LOGIN_TIMEOUT_MS	120000	/* PIN pads wait for the user */
 #define AGENT_UP_LIST_MS	1000	/* the other agent's identities */
 #define AGENT_UP_HUNG_MS	50	/* ...once it has not answered */
+#define AGENT_MAX_CERTS		1024	/* per ssh-add -s; from files */
+#define AGENT_EXT_CERTS		"associated-certs-v00@openssh.com"
 #define AGENT_ALLOWLIST_DEFAULT	"/usr/lib*/*,/usr/local/lib*/*"
 
 /* Message numbers (compat.md). */
@@ -218,6 +222,31 @@ struct agent_key {
 	struct agent_dests *dests;
 	const char	*dest_user;
 	const char	*dest_host;
+	int		 cert;		/* blob is a certificate of the key */
+};
+
+/*
+ * A certificate the agent may serve for a token key: blob is served as
+ * an identity of its own wherever key is served (agent-certs.c).
+ */
+struct agent_cert {
+	uint8_t		*blob;
+	size_t		 bloblen;
+	uint8_t		*key;		/* the certified key's plain blob */
+	size_t		 keylen;
+	uint64_t	 valid_after;	/* seconds since the epoch */
+	uint64_t	 valid_before;
+	char		 name[200];	/* key id and origin, sanitised */
+	int		 when;		/* -1, 0, 1 as last logged; 2: not yet */
+};
+
+/* The certificates of one ssh-add -s READER, or of the files. */
+struct agent_certs {
+	char		*reader;	/* NULL: the files' */
+	int		 certs_only;	/* ssh-add -C: not the plain keys */
+	int		 pending;	/* its ssh-add -s is still running */
+	struct agent_cert *v;
+	size_t		 n;
 };
 
 struct agent_blob {
@@ -276,6 +305,15 @@ struct agent {
 
 	uint64_t	 regsig;	/* p11-kit config files, last seen */
 	int		 regsig_set;
+
+	struct agent_certs **certsets;	/* per ssh-add -s READER */
+	size_t		 ncertsets;
+	struct agent_certs filecerts;	/* certs directory, --cert */
+	char		**certpaths;	/* followed files and directories */
+	size_t		 ncertpaths;
+	uint64_t	 certsig;	/* what they were when last read */
+	int		 certsig_set;
+	uint64_t	 cert_next;	/* wall clock: a window opens/closes */
 
 	/* Tests: a clock, else CLOCK_MONOTONIC seconds. */
 	time_t		 (*now)(void);
@@ -482,6 +520,58 @@ int	agent_key_pin_source(struct agent *, const uint8_t *, size_t,
 	    char *path, size_t pathsz);
 void	agent_keyset_free(struct agent *);
 
+/* agent-certdir.c */
+/* Follow a certificate file or directory (before serving). */
+int	agent_certdir_add(struct agent *, const char *path);
+/* Read them again if they changed since the last call. */
+void	agent_certdir_poll(struct agent *);
+void	agent_certdir_free(struct agent *);
+
+/* agent-certs.c (a->lock held, but for agent_certs_constraint) */
+/*
+ * The body of an associated-certs-v00@openssh.com constraint (after its
+ * name) into *out (reader and pending unset).  Certificates we do not
+ * serve are left out with a log line.  TK_ERR_FORMAT or TK_ERR_RANGE
+ * (logged): refuse the request.
+ */
+int	agent_certs_constraint(struct agent *, struct tk_buf *,
+	    struct agent_certs **out);
+/* A certificate's name in log lines: key id, serial, origin. */
+struct tk_sshcert;
+void	agent_cert_name(const struct tk_sshcert *, const char *origin,
+	    char *buf, size_t bufsz);
+/* Keep one parsed certificate (blob of len bytes) in cs. */
+int	agent_certs_push(struct agent_certs *, const uint8_t *blob,
+	    size_t len, const uint8_t *key, size_t keylen,
+	    uint64_t after, uint64_t before, const char *name);
+void	agent_certs_clear(struct agent_certs *);
+void	agent_certs_free(struct agent_certs *);
+/* Give reader the set cs (NULL: none); the old one is returned. */
+struct agent_certs *agent_certs_swap(struct agent *, const char *reader,
+	    struct agent_certs *cs);
+/* ssh-add -C: the reader's plain keys are not served. */
+int	agent_certs_only(struct agent *, const char *reader);
+/* Upper bound of the certificate identities (for agent_rebuild). */
+size_t	agent_certs_count(struct agent *);
+/* Before a rebuild: drop sets no source uses, restart the clock. */
+void	agent_certs_begin(struct agent *);
+/*
+ * Each certificate of reader's set and of the files that certifies key
+ * and is inside its validity window now (windows that open or close
+ * are logged once), fn(arg, cert).
+ */
+int	agent_certs_each(struct agent *, const char *reader,
+	    const uint8_t *key, size_t keylen,
+	    int (*fn)(void *, const struct agent_cert *), void *arg);
+/* A validity window opened or closed since the last rebuild. */
+int	agent_certs_due(struct agent *);
+/*
+ * How many of reader's certificates certify a key of its sources; those
+ * that certify none are logged.
+ */
+size_t	agent_certs_matched(struct agent *, const char *reader);
+void	agent_certsets_free(struct agent *);
+
 /* agent-specs.c (a->lock held) */
 /* Remember a registry-wide request (replacing the reader's). */
 int	agent_spec_add(struct agent *, const char *uri, const char *reader,
@@ -552,6 +642,17 @@ size_t	agent_dests_count(const struct agent_dests *);
 int	agent_dests_permit(const struct agent_dests *,
 	    const struct agent_conn *, const char *user, const char **host,
 	    char *why, size_t whysz);
+struct tk_userauth;
+/*
+ * May a key with these constraints (blob: the identity asked for) sign
+ * data on c?  Only an ssh login (ua: parsed) for that key, permitted hop
+ * by hop, for the session c was last bound to and its host key.  0 with
+ * *host (the last hop's name; may be NULL), or TK_ERR_DENIED with why.
+ */
+int	agent_dests_sign(const struct agent_dests *,
+	    const struct agent_conn *c, const uint8_t *blob, size_t bloblen,
+	    const uint8_t *data, size_t datalen, struct tk_userauth *ua,
+	    const char **host, char *why, size_t whysz);
 /*
  * Record a verified session-bind on c (OpenSSH's rules: a binding for
  * authentication is the last, a session id is bound to one key, the

@@ -27,6 +27,7 @@
 #include "agent/agent.h"
 #include "cli/cli.h"
 #include "pkcs11/p11.h"
+#include "ssh/certfile.h"
 
 #define AGENT_OPT_DESTS	16
 #define OPT_DEST	1000
@@ -48,7 +49,11 @@ struct opts {
 	size_t		 ndest;
 	char		*khfile[AGENT_OPT_DESTS];	/* --known-hosts */
 	size_t		 nkhfile;
+	char		**certs;	/* --cert, in order */
+	size_t		 ncerts;
 };
+
+#define OPT_CERT	256
 
 static int	log_stderr;
 static struct agent_upstream *up;	/* -A */
@@ -83,6 +88,9 @@ usage(FILE *f)
 	    "FILE (repeatable; default\n                ~/.ssh/known_hosts and "
 	    "/etc/ssh/ssh_known_hosts)\n"
 	    "  --empty       serve nothing until ssh-add -s asks\n"
+	    "  --cert PATH   serve the certificates in this file or directory "
+	    "with their\n                keys (repeatable; and always "
+	    "~/.config/tokenkeys/certs/)\n"
 	    "  -h, --help    this help\n"
 	    "\nSee tokenkeys-agent(1).\n", AGENT_ALLOWLIST_DEFAULT);
 }
@@ -321,6 +329,46 @@ check_pin_source(const char *uri, const char *safe)
 	return r;
 }
 
+static int
+add_cert_path(struct opts *o, char *path)
+{
+	char	**nv;
+
+	if ((nv = reallocarray(o->certs, o->ncerts + 1, sizeof(*nv))) == NULL) {
+		cli_warnx("agent: out of memory");
+		return -1;
+	}
+	o->certs = nv;
+	o->certs[o->ncerts++] = path;
+	return 0;
+}
+
+/*
+ * The certs directory and every --cert: a --cert that does not exist is
+ * said now (it is followed all the same, and served once it appears).
+ */
+static int
+follow_certs(struct agent *a, const struct opts *o)
+{
+	struct stat	st;
+	char		dir[PATH_MAX], safe[512];
+	size_t		i;
+	int		r = 0;
+
+	if (tk_certfile_default_dir(dir, sizeof(dir)) == 0)
+		r = agent_certdir_add(a, dir);
+	for (i = 0; r == 0 && i < o->ncerts; i++) {
+		tk_str_sanitize(o->certs[i], safe, sizeof(safe));
+		if (stat(o->certs[i], &st) != 0)
+			cli_warnx("agent: --cert %s: %s (followed: served "
+			    "once it exists)", safe, strerror(errno));
+		if ((r = agent_certdir_add(a, o->certs[i])) != 0)
+			cli_warnx("agent: --cert %s: %s", safe,
+			    tk_strerror(r));
+	}
+	return r;
+}
+
 /* Refuse bad URIs and modules before daemonising, where the user sees. */
 static int
 check_uri(struct agent *a, const char *uri)
@@ -447,6 +495,7 @@ serve(struct agent *a, const struct opts *o, int fd, int argc, char **argv,
 		}
 	}
 	(void)agent_load_registry(a);
+	agent_certdir_poll(a);
 	if (argc == 0 && !o->empty)
 		(void)agent_add_uri(a, "pkcs11:", "", deadline, 0, NULL, 0, 1,
 		    dests);
@@ -472,6 +521,7 @@ agent_main(int argc, char **argv)
 		{ "dest", required_argument, NULL, OPT_DEST },
 		{ "known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS },
 		{ "empty", no_argument, NULL, OPT_EMPTY },
+		{ "cert", required_argument, NULL, OPT_CERT },
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct agent_ops	*ops;
@@ -549,6 +599,10 @@ agent_main(int argc, char **argv)
 		case OPT_EMPTY:
 			o.empty = 1;
 			break;
+		case OPT_CERT:
+			if (add_cert_path(&o, optarg) != 0)
+				return 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -597,6 +651,8 @@ agent_main(int argc, char **argv)
 	if (o.ndest > 0 && (r = make_dests(&o, &dests)) != 0)
 		goto out;
 	r = 1;
+	if (follow_certs(&a, &o) != 0)
+		goto out;
 
 	if ((fd = activated_socket()) >= 0) {
 		o.foreground = 1;
@@ -675,5 +731,6 @@ agent_main(int argc, char **argv)
 	if (up != NULL)
 		agent_upstream_free(up);
 	agent_dests_unref(dests);
+	free(o.certs);
 	return r;
 }
