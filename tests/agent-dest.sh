@@ -18,7 +18,7 @@ done
 [ -r "$TK_MODULE" ] || skip_all "SoftHSM2 module $TK_MODULE not installed"
 [ -x "$TOKENKEYS" ] || skip_all "tokenkeys binary $TOKENKEYS not built"
 
-plan 35
+plan 38
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -229,6 +229,26 @@ fi
 login hostb
 check "...while straight to B does not" \
     sh -c "! grep -q hello-from-hostb '$T/ssh.out'"
+tk_agent_stop "$TK_AGENT_PID"
+
+# ------------------------------- a host certificate and @cert-authority
+ssh-keygen -q -t ed25519 -N '' -C tk-host-ca -f "$T/hostca" ||
+    bail "host CA key"
+ssh-keygen -q -s "$T/hostca" -h -I hosta -n hosta "$T/hostkey.pub" ||
+    bail "cannot certify host key A"
+echo "HostCertificate $T/hostkey-cert.pub" >>"$T/sshd_config"
+echo "@cert-authority hosta $(cut -d' ' -f1,2 "$T/hostca.pub")" \
+    >"$T/known_hosts.ca"
+tk_agent_start main --empty || bail "the agent does not start"
+sa env SSH_ASKPASS="$T/empty.sh" SSH_ASKPASS_REQUIRE=force \
+    ssh-add -H "$T/known_hosts.ca" -h hosta -s "$URI" >"$T/out" 2>&1
+is "$?" 0 "ssh-add -h hosta with only a @cert-authority line for A: taken"
+login hosta -v -o UserKnownHostsFile="$T/known_hosts.ca"
+check "...A shows its host certificate" \
+    grep -q 'Server host certificate' "$T/ssh.out"
+check "...and the key logs in there (the binding's certificate matched \
+the CA)" grep -q hello-from-hosta "$T/ssh.out" ||
+    diag "$(grep -v '^debug' "$T/ssh.out")" "$(tail -5 "$T/main.log")"
 tk_agent_stop "$TK_AGENT_PID"
 
 done_testing

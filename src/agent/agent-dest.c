@@ -18,9 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tokenkeys.h"
 #include "agent/agent.h"
+#include "ssh/sshcert.h"
 #include "ssh/userauth.h"
 
 #define DEST_HOST_MAX	1024	/* NI_MAXHOST, and then some */
@@ -304,19 +306,45 @@ user_match(const char *s, const char *pat)
 }
 
 /*
- * Is this host key one of the hop's?  A CA key (@cert-authority) would
- * match a host certificate it signed; this agent takes no certificate as
- * a session-bind host key yet, so CA keys match nothing.
+ * A host certificate (the binding's key) signed by the hop's CA key
+ * (an @cert-authority line) for the hop's host name, valid now.  Its CA
+ * signature was checked when the binding was made (agent-verify.c).  A
+ * certificate without principals is valid for any host, as in OpenSSH.
  */
+static int
+ca_signed(const struct dest_hop *h, const struct agent_blob *ca,
+    const struct agent_bind *b)
+{
+	struct tk_sshcert	c;
+	struct tk_buf		store;
+	int			ok = 0;
+
+	if (h->host == NULL || !tk_sshcert_is_cert(b->key, b->keylen))
+		return 0;
+	tk_buf_init(&store, TK_SSHCERT_MAX, 0);
+	if (tk_sshcert_parse(b->key, b->keylen, &c, &store) == 0 &&
+	    c.type == TK_SSHCERT_HOST &&
+	    agent_blob_eq(c.ca, c.calen, ca->blob, ca->len) &&
+	    tk_sshcert_when(&c, (uint64_t)time(NULL)) == 0 &&
+	    (c.nprincipals == 0 || tk_sshcert_has_principal(&c, h->host,
+	    strlen(h->host))))
+		ok = 1;
+	tk_buf_free(&store);
+	return ok;
+}
+
+/* Is the binding's host key one of the hop's, or certified by one? */
 static int
 hop_has_key(const struct dest_hop *h, const struct agent_bind *b)
 {
 	size_t	i;
 
-	for (i = 0; i < h->nkeys; i++)
-		if (!h->is_ca[i] && agent_blob_eq(h->keys[i].blob,
-		    h->keys[i].len, b->key, b->keylen))
+	for (i = 0; i < h->nkeys; i++) {
+		if (h->is_ca[i] ? ca_signed(h, &h->keys[i], b) :
+		    agent_blob_eq(h->keys[i].blob, h->keys[i].len, b->key,
+		    b->keylen))
 			return 1;
+	}
 	return 0;
 }
 
