@@ -18,7 +18,7 @@ done
 [ -r "$TK_MODULE" ] || skip_all "SoftHSM2 module $TK_MODULE not installed"
 [ -x "$TOKENKEYS" ] || skip_all "tokenkeys binary $TOKENKEYS not built"
 
-plan 38
+plan 40
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -183,6 +183,10 @@ check "...the login to A is confirmed and done" grep -q hello-from-hosta \
     "$T/ssh.out"
 check "...and the prompt named user and host" \
     grep -q "to log in as \"$TK_USER\" on hosta?" "$T/prompts"
+check "the first look at the tokens is logged as such" \
+    grep -q 'first look at its tokens since it was started' "$T/main.log"
+check "...not as a token put in, pulled or changed" \
+    sh -c "! grep -q 'a token was put in, pulled or changed' '$T/main.log'"
 tk_agent_stop "$TK_AGENT_PID"
 
 # ---------------------------------------------------- agent --dest
