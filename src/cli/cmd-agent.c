@@ -615,9 +615,9 @@ agent_main(int argc, char **argv)
 	if (o.kill)
 		return kill_agent(&o);
 	if (o.empty && (argc > 0 || o.ndest > 0)) {
-		cli_warnx("agent: --empty serves nothing at start: %s", argc > 0 ?
-		    "give no URI with it" : "--dest has no keys to apply to "
-		    "(use ssh-add -h with ssh-add -s)");
+		cli_warnx("agent: --empty serves nothing at start: %s",
+		    argc > 0 ? "give no URI with it" : "--dest has no keys "
+		    "to apply to (use ssh-add -h with ssh-add -s)");
 		return EXIT_USAGE;
 	}
 	if (o.nkhfile > 0 && o.ndest == 0) {
