@@ -17,8 +17,10 @@ for tool in softhsm2-util pkcs11-tool ssh ssh-add ssh-keygen /usr/sbin/sshd \
 done
 [ -r "$TK_MODULE" ] || skip_all "SoftHSM2 module $TK_MODULE not installed"
 [ -x "$TOKENKEYS" ] || skip_all "tokenkeys binary $TOKENKEYS not built"
+POKE=${abs_top_builddir:-$TK_TESTDIR/..}/tests/agent-poke
+[ -x "$POKE" ] || skip_all "$POKE not built (make check builds it)"
 
-plan 40
+plan 42
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -138,6 +140,45 @@ check "ssh-keygen -Y sign with a constrained key is refused" \
     test ! -s "$T/data.sig"
 check "...and the log says why" grep -q 'not bound to an ssh session' \
     "$T/main.log"
+
+# Message 26 with the constraint in encodings no ssh-add sends, over the
+# socket (tests/agent-poke): each refused, the connection kept, the agent
+# serving on; the log says why.
+hex() { od -An -v -tx1 | tr -d ' \n'; }
+str() { printf '%s' "$1" | hex; }
+sshstr() { printf '%08x%s' $((${#1} / 2)) "$1"; }
+hk=$(cut -d' ' -f2 "$T/hostkey.pub" | base64 -d | hex)
+hop() { sshstr "$(sshstr "$(str "$1")")$(sshstr "$(str "$2")")$(sshstr '')$3"; }
+dst() { sshstr "$1$2$(sshstr '')"; }
+frame26() {
+	local b
+	b="1a$(sshstr "$(str "$URI")")$(sshstr '')ff$(sshstr \
+	    "$(str "${2:-restrict-destination-v00@openssh.com}")")$(sshstr "$1")"
+	printf '%08x%s' $((${#b} / 2)) "$b"
+}
+hk0="$(sshstr "$hk")00"
+origin=$(hop '' '' '')
+"$POKE" "$T/main.sock" \
+    raw "$(frame26 "$(sshstr '')$(sshstr "$(str hosta)")$hk0")" \
+    raw "$(frame26 "$(dst "$origin" "$(hop '' '' "$hk0")")")" \
+    raw "$(frame26 "$(dst "$(hop alice hosta "$hk0")" "$(hop '' hostb \
+	"$hk0")")")" \
+    raw "$(frame26 "$(dst "$origin" "$(hop "$(printf '%0257d' 0)" hosta \
+	"$hk0")")")" \
+    raw "$(frame26 "$(sshstr "$origin$(hop '' hosta "$hk0")$(sshstr '')00")")" \
+    raw "$(frame26 "$(dst "$origin" "$(hop '' hosta "$hk0")")" \
+	frobnicate@example.com)" \
+    list >"$T/poke.out" 2>&1
+is "$(tr '\n' ' ' <"$T/poke.out")" "failure failure failure failure \
+failure failure keys 1 " "ssh-add -h encodings no client sends (flat, empty \
+host, from-user, 257-byte user, trailing bytes, an unknown extension): \
+each refused, the connection goes on"
+for why in 'the from hop is missing' 'the to hop has no host name' \
+    'names a user on the from hop' 'is over 256 bytes' 'bytes after it' \
+    'extension "frobnicate@example.com" is not implemented'; do
+	grep -q "$why" "$T/main.log" || break
+done
+check "...and the log says why, each time" grep -q "$why" "$T/main.log"
 
 # ssh-add -D: the protocol-1 remove-all it also sends is not noise
 sa ssh-add -D >/dev/null 2>&1
