@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -60,6 +61,7 @@ host_new(struct host *h)
 	uint8_t		 pub[32];
 	size_t		 publen = sizeof(pub);
 
+	h->pk = NULL;
 	ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
 	EVP_PKEY_keygen_init(ctx);
 	EVP_PKEY_keygen(ctx, &h->pk);
@@ -180,6 +182,91 @@ bind_host(struct agent_conn *c, const struct host *h, uint8_t sidbyte,
 	tk_buf_put_string(&M, h->blob, sizeof(h->blob));
 	tk_buf_put_string(&M, sid, sizeof(sid));
 	tk_buf_put_string(&M, tk_buf_ptr(&sig), tk_buf_avail(&sig));
+	tk_buf_put_u8(&M, fwd ? 1 : 0);
+	r = send_msg(c);
+	tk_buf_free(&sig);
+	return r;
+}
+
+/* Ed25519 signature blob by h over data, appended to out. */
+static void
+ed_sign(const struct host *h, const uint8_t *data, size_t len,
+    struct tk_buf *out)
+{
+	EVP_MD_CTX	*md = EVP_MD_CTX_new();
+	uint8_t		 s[64];
+	size_t		 slen = sizeof(s);
+	size_t		 mark;
+
+	EVP_DigestSignInit(md, NULL, NULL, NULL, h->pk);
+	EVP_DigestSign(md, s, &slen, data, len);
+	EVP_MD_CTX_free(md);
+	tk_buf_open_string(out, &mark);
+	tk_buf_put_cstring(out, "ssh-ed25519");
+	tk_buf_put_string(out, s, slen);
+	tk_buf_close_string(out, mark);
+}
+
+/*
+ * A certificate (PROTOCOL.certkeys) of h's key signed by ca: type 1 user
+ * or 2 host, principals comma-separated ("" none), valid from..to.
+ */
+static void
+cert_make(struct tk_buf *out, const struct host *h, const struct host *ca,
+    uint32_t type, const char *principals, uint64_t from, uint64_t to)
+{
+	struct tk_buf	 pl;
+	char		 buf[256], *p, *tok;
+	uint8_t		 nonce[32];
+
+	memset(nonce, 0x11, sizeof(nonce));
+	tk_buf_reset(out);
+	tk_buf_put_cstring(out, "ssh-ed25519-cert-v01@openssh.com");
+	tk_buf_put_string(out, nonce, sizeof(nonce));
+	tk_buf_put(out, h->blob + 15, 36);	/* string pk */
+	tk_buf_put_u64(out, 1);
+	tk_buf_put_u32(out, type);
+	tk_buf_put_cstring(out, "test host");
+	tk_buf_init(&pl, 1024, 0);
+	snprintf(buf, sizeof(buf), "%s", principals);
+	for (p = buf; (tok = strsep(&p, ",")) != NULL;)
+		if (*tok != '\0')
+			tk_buf_put_cstring(&pl, tok);
+	tk_buf_put_string(out, tk_buf_ptr(&pl), tk_buf_avail(&pl));
+	tk_buf_free(&pl);
+	tk_buf_put_u64(out, from);
+	tk_buf_put_u64(out, to);
+	tk_buf_put_string(out, NULL, 0);
+	tk_buf_put_string(out, NULL, 0);
+	tk_buf_put_string(out, NULL, 0);
+	tk_buf_put_string(out, ca->blob, sizeof(ca->blob));
+	tk_buf_init(&pl, 4096, 0);
+	tk_buf_put(&pl, tk_buf_ptr(out), tk_buf_avail(out));
+	ed_sign(ca, tk_buf_ptr(&pl), tk_buf_avail(&pl), out);
+	tk_buf_free(&pl);
+}
+
+/* session-bind with a host certificate (signed over sid by h's key). */
+static int
+bind_cert(struct agent_conn *c, const struct host *h,
+    const struct tk_buf *cert, uint8_t sidbyte, int fwd)
+{
+	struct tk_buf	 sig, in;
+	const uint8_t	*p;
+	size_t		 n;
+	uint8_t		 sid[32];
+	int		 r;
+
+	memset(sid, sidbyte, sizeof(sid));
+	tk_buf_init(&sig, 1024, 0);
+	ed_sign(h, sid, sizeof(sid), &sig);
+	tk_buf_init_ro(&in, tk_buf_ptr(&sig), tk_buf_avail(&sig));
+	tk_buf_get_string(&in, &p, &n);		/* unwrap the string */
+	msg_start(SSH_AGENTC_EXTENSION);
+	tk_buf_put_cstring(&M, "session-bind@openssh.com");
+	tk_buf_put_string(&M, tk_buf_ptr(cert), tk_buf_avail(cert));
+	tk_buf_put_string(&M, sid, sizeof(sid));
+	tk_buf_put_string(&M, p, n);
 	tk_buf_put_u8(&M, fwd ? 1 : 0);
 	r = send_msg(c);
 	tk_buf_free(&sig);
@@ -562,6 +649,118 @@ test_two_hops(void)
 	tk_buf_free(&d);
 }
 
+/* A destination named by a @cert-authority key (is_ca) only. */
+static void
+put_ca_dest(struct tk_buf *b, const char *to, const struct host *ca)
+{
+	size_t	mark, hm;
+
+	tk_buf_open_string(b, &mark);
+	put_hop(b, "", "", NULL, NULL);
+	tk_buf_open_string(b, &hm);
+	tk_buf_put_cstring(b, "");
+	tk_buf_put_cstring(b, to);
+	tk_buf_put_string(b, NULL, 0);
+	tk_buf_put_string(b, ca->blob, sizeof(ca->blob));
+	tk_buf_put_u8(b, 1);
+	tk_buf_close_string(b, hm);
+	tk_buf_put_string(b, NULL, 0);
+	tk_buf_close_string(b, mark);
+}
+
+static void
+test_host_certs(void)
+{
+	struct agent_conn	 c = { 0 };
+	struct tk_buf		 d, cert;
+	struct host		 ca, ca2;
+	static const struct {
+		uint32_t	 type;
+		const char	*principals;
+		uint64_t	 from, to;
+		int		 other_ca, listed;
+		const char	*what;
+	} cases[] = {
+		{ 2, "hosta", 0, UINT64_MAX, 0, 2, "a host certificate for "
+		    "hosta from the CA" },
+		{ 2, "other,host?", 0, UINT64_MAX, 0, 2, "...one whose "
+		    "principal is a pattern (host?)" },
+		{ 2, "", 0, UINT64_MAX, 0, 2, "...one without principals (any "
+		    "host)" },
+		{ 2, "hostb", 0, UINT64_MAX, 0, 1, "...one for another host "
+		    "name" },
+		{ 1, "hosta", 0, UINT64_MAX, 0, 1, "...a user certificate" },
+		{ 2, "hosta", 0, 1000, 0, 1, "...an expired one" },
+		{ 2, "hosta", UINT64_MAX - 1, UINT64_MAX, 0, 1, "...one not "
+		    "yet valid" },
+		{ 2, "hosta", 0, UINT64_MAX, 1, 1, "...one from another CA" },
+	};
+	size_t			 i;
+
+	host_new(&ca);
+	host_new(&ca2);
+	tk_buf_init(&d, AGENT_MAX_FRAME, 0);
+	tk_buf_init(&cert, 8192, 0);
+	put_ca_dest(&d, "hosta", &ca);
+	is_int(add_dests(&c, "pkcs11:object=ed", &d), SSH_AGENT_SUCCESS,
+	    "ssh-add -h hosta with a @cert-authority key only: taken");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cert_make(&cert, &HA, cases[i].other_ca ? &ca2 : &ca,
+		    cases[i].type, cases[i].principals, cases[i].from,
+		    cases[i].to);
+		conn_reset(&c);
+		if (bind_cert(&c, &HA, &cert, 1, 0) != SSH_AGENT_SUCCESS) {
+			ok(0, "%s: the binding was refused", cases[i].what);
+			continue;
+		}
+		is_int(count_ids(&c), cases[i].listed, "%s: %s",
+		    cases[i].what, cases[i].listed == 2 ? "listed" :
+		    "not listed");
+	}
+	/* the login itself: the hostbound request names the certificate */
+	cert_make(&cert, &HA, &ca, 2, "hosta", 0, UINT64_MAX);
+	conn_reset(&c);
+	bind_cert(&c, &HA, &cert, 1, 0);
+	msg_start(SSH_AGENTC_SIGN_REQUEST);
+	{
+		struct tk_buf	ud;
+		uint8_t		sid[32];
+
+		memset(sid, 1, sizeof(sid));
+		tk_buf_init(&ud, 8192, 0);
+		tk_buf_put_string(&ud, sid, sizeof(sid));
+		tk_buf_put_u8(&ud, 50);
+		tk_buf_put_cstring(&ud, "alice");
+		tk_buf_put_cstring(&ud, "ssh-connection");
+		tk_buf_put_cstring(&ud, "publickey-hostbound-v00@openssh.com");
+		tk_buf_put_u8(&ud, 1);
+		tk_buf_put_cstring(&ud, "ssh-ed25519");
+		tk_buf_put_string(&ud, blob_ed, sizeof(blob_ed));
+		tk_buf_put_string(&ud, tk_buf_ptr(&cert), tk_buf_avail(&cert));
+		tk_buf_put_string(&M, blob_ed, sizeof(blob_ed));
+		tk_buf_put_string(&M, tk_buf_ptr(&ud), tk_buf_avail(&ud));
+		tk_buf_put_u32(&M, 0);
+		tk_buf_free(&ud);
+	}
+	is_int(send_msg(&c), SSH_AGENT_SIGN_RESPONSE, "the login to the host "
+	    "with the certificate is signed");
+
+	/* a certificate whose CA signature does not verify */
+	cert_make(&cert, &HA, &ca, 2, "hosta", 0, UINT64_MAX);
+	cert.d[cert.len - 1] ^= 1;
+	conn_reset(&c);
+	is_int(bind_cert(&c, &HA, &cert, 1, 0), -1, "a host certificate with "
+	    "a forged CA signature: the binding closes the connection");
+	conn_reset(&c);
+	msg_start(SSH_AGENTC_REMOVE_ALL_IDENTITIES);
+	send_msg(&c);
+	agent_add_uri(&A, "pkcs11:", "", 0, 0, NULL, 0, 1, NULL);
+	tk_buf_free(&d);
+	tk_buf_free(&cert);
+	EVP_PKEY_free(ca.pk);
+	EVP_PKEY_free(ca2.pk);
+}
+
 static void
 test_parity(void)
 {
@@ -609,6 +808,7 @@ main(void)
 	test_hostile();
 	test_one_hop();
 	test_two_hops();
+	test_host_certs();
 	test_parity();
 
 	agent_free(&A);

@@ -286,7 +286,7 @@ agent_dests_parse(const uint8_t *p, size_t len, struct agent_dests **out,
 
 /* OpenSSH's match_pattern: '*' any run, '?' any one character. */
 static int
-user_match(const char *s, const char *pat)
+pattern_match(const char *s, const char *pat)
 {
 	for (; *pat != '\0'; pat++, s++) {
 		if (*pat == '*') {
@@ -295,7 +295,7 @@ user_match(const char *s, const char *pat)
 			if (pat[1] == '\0')
 				return 1;
 			for (; *s != '\0'; s++)
-				if (user_match(s, pat + 1))
+				if (pattern_match(s, pat + 1))
 					return 1;
 			return 0;
 		}
@@ -305,11 +305,33 @@ user_match(const char *s, const char *pat)
 	return *s == '\0';
 }
 
+/* One of the certificate's principals, a pattern ('*', '?'), is host. */
+static int
+principal_match(const struct tk_sshcert *c, const char *host)
+{
+	struct tk_buf	 b;
+	const uint8_t	*p;
+	size_t		 n;
+	char		 pat[DEST_HOST_MAX + 1];
+
+	tk_buf_init_ro(&b, c->principals, c->principalslen);
+	while (tk_buf_get_string(&b, &p, &n) == 0) {
+		if (n > DEST_HOST_MAX || memchr(p, '\0', n) != NULL)
+			continue;
+		memcpy(pat, p, n);
+		pat[n] = '\0';
+		if (pattern_match(host, pat))
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * A host certificate (the binding's key) signed by the hop's CA key
  * (an @cert-authority line) for the hop's host name, valid now.  Its CA
- * signature was checked when the binding was made (agent-verify.c).  A
- * certificate without principals is valid for any host, as in OpenSSH.
+ * signature was checked when the binding was made (agent-verify.c).  As
+ * in OpenSSH, principals may be patterns, and a certificate without
+ * principals is valid for any host.
  */
 static int
 ca_signed(const struct dest_hop *h, const struct agent_blob *ca,
@@ -326,8 +348,7 @@ ca_signed(const struct dest_hop *h, const struct agent_blob *ca,
 	    c.type == TK_SSHCERT_HOST &&
 	    agent_blob_eq(c.ca, c.calen, ca->blob, ca->len) &&
 	    tk_sshcert_when(&c, (uint64_t)time(NULL)) == 0 &&
-	    (c.nprincipals == 0 || tk_sshcert_has_principal(&c, h->host,
-	    strlen(h->host))))
+	    (c.nprincipals == 0 || principal_match(&c, h->host)))
 		ok = 1;
 	tk_buf_free(&store);
 	return ok;
@@ -369,7 +390,7 @@ dest_match(const struct agent_dests *ds, const struct agent_bind *from,
 		if (to != NULL && !hop_has_key(&d->to, to))
 			continue;
 		if (d->to.user != NULL && user != NULL &&
-		    !user_match(user, d->to.user))
+		    !pattern_match(user, d->to.user))
 			continue;
 		return d;
 	}
