@@ -24,7 +24,7 @@ done
 POKE=${abs_top_builddir:-$TK_TESTDIR/..}/tests/agent-poke
 [ -x "$POKE" ] || skip_all "tests/agent-poke not built"
 
-plan 57
+plan 59
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -109,6 +109,19 @@ check "the expired certificate is logged as expired" \
     grep -q 'certificate "id-expired".*expired at 2021-01-01' "$T/main.log"
 check "the not-yet-valid one is logged with its start" \
     grep -q 'certificate "id-future".*not valid before' "$T/main.log"
+
+# ------------------------------------------------------- list --certs
+XDG_CONFIG_HOME=$T/xdg "$TOKENKEYS" list --certs "$CERTS_URI" >"$T/list" \
+    2>"$T/err"
+diff <(grep -- '-cert-v01@openssh.com' "$T/L" | tk_sorted) \
+    <(grep -- '-cert-v01@openssh.com' "$T/list" | tk_sorted) >"$T/diff"
+check "list --certs prints the certificate lines the agent serves" \
+    test $? = 0 -a "$(grep -c -- '-cert-v01@openssh.com' "$T/list")" = 5
+XDG_CONFIG_HOME=$T/xdg "$TOKENKEYS" list -l --certs "$CERTS_URI" >"$T/list"
+fp=$(ssh-keygen -lf "$T/c-ec256-cert.pub" | cut -d' ' -f2)
+check "list -l --certs: fingerprint, key ID and validity" \
+    grep -q "^256 $fp .*(ECDSA-CERT) key ID \"id-c-ec256\" serial 0 valid from 20.* to 20" \
+    "$T/list"
 
 # login NAME [SSH OPTIONS]: a login with the agent's identity NAME-cert.pub
 login() {

@@ -251,28 +251,39 @@ constraint_extension(struct agent *a, struct tk_buf *m,
  * old one back if the request fails.
  */
 static struct agent_certs *
-certs_set(struct agent *a, const char *reader, struct agent_certs *cs)
+certs_set(struct agent *a, const char *reader, struct agent_certs *cs,
+    int pending)
 {
 	struct agent_certs	*old;
 
 	pthread_mutex_lock(&a->lock);
 	if (cs != NULL)
-		cs->pending = 1;
+		cs->pending = pending;
 	old = agent_certs_swap(a, reader, cs);
 	pthread_mutex_unlock(&a->lock);
 	return old;
 }
 
-/* After agent_add_uri: the set is no longer pending; 0 if it is empty. */
+/*
+ * After agent_add_uri: the set is no longer pending, and if it was added
+ * (added), certificates ssh-add -d removed are served again, as keys are.
+ * How many certify a key of the reader.
+ */
 static size_t
-certs_done(struct agent *a, const char *reader, struct agent_certs *cs)
+certs_done(struct agent *a, const char *reader, struct agent_certs *cs,
+    int added)
 {
-	size_t	n = 0;
+	size_t	n = 0, i;
 
 	pthread_mutex_lock(&a->lock);
 	if (cs != NULL) {
 		cs->pending = 0;
 		n = agent_certs_matched(a, reader);
+		for (i = 0; added && i < cs->n; i++)
+			agent_hidden_remove(a, cs->v[i].blob,
+			    cs->v[i].bloblen);
+		if (added)
+			(void)agent_rebuild(a);
 	}
 	pthread_mutex_unlock(&a->lock);
 	return n;
@@ -368,13 +379,13 @@ proc_add_reader(struct agent *a, struct agent_conn *c, struct tk_buf *m,
 	}
 	if (life > 0)
 		deadline = agent_now(a) + (time_t)life;
-	old = certs_set(a, reader, certs);
+	old = certs_set(a, reader, certs, 1);
 	r = agent_add_uri(a, uri, reader, deadline, confirm,
 	    pinlen > 0 ? pin : NULL, pinlen, 0, dests);
-	ncerts = certs_done(a, reader, certs);
+	ncerts = certs_done(a, reader, certs, r == 0);
 	if (r != 0) {
 		/* the reader's old sources stay, and so do their certs */
-		agent_certs_free(certs_set(a, reader, old));
+		agent_certs_free(certs_set(a, reader, old, 0));
 		old = NULL;
 		certs = NULL;
 		agent_log(a, AGENT_LOG_ERR, "ssh-add -s %s failed: %s", safe,

@@ -84,6 +84,19 @@ int	cli_key_line(const struct tk_key *, const char *comment, char **line);
 int	cli_key_json(const struct tk_key *, int fpalg, const char *comment,
 	    int first);
 
+/* list --certs: the certificates of the certs directory and --cert. */
+struct cli_certs;
+/* Read them (refused files and lines said on stderr). */
+int	cli_certs_load(char **paths, size_t n, struct cli_certs **);
+void	cli_certs_free(struct cli_certs *);
+/*
+ * Print the certificates of k that are valid now: key lines with
+ * comment, or with fingerprint set ssh-keygen -l lines and key ID,
+ * serial and validity.
+ */
+int	cli_certs_print(const struct cli_certs *, const struct tk_key *k,
+	    const char *comment, int fingerprint, int fpalg);
+
 /* JSON string (quoted, escaped; token strings sanitised first). */
 void	json_string(FILE *, const char *);
 void	json_hex(FILE *, const uint8_t *, size_t);

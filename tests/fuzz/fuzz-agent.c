@@ -32,9 +32,12 @@
  *   - a frame over AGENT_MAX_FRAME, empty, truncated or malformed closes
  *     the connection without an answer; anything else gets exactly one
  *     answer frame, within AGENT_MAX_FRAME, well-formed for its request
- *   - listing shows only the token's keys, each once, with its URI; a
+ *   - listing shows only the token's keys, each once, with its URI, and
+ *     certificates (ssh-add -s with associated-certs-v00@openssh.com) of
+ *     those keys, with the key's URI, inside their validity window; a
  *     signature comes from the token, over the request's data, for a key
- *     listing showed just before
+ *     listing showed just before (a certificate's: with the key it
+ *     certifies, RSA by the flags)
  *   - while locked, no key is listed and the token is not used
  *   - a bound (forwarded) connection adds nothing and sends no PIN
  *   - one login at most per request, no PIN prompt more than once
@@ -52,12 +55,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tokenkeys.h"
 #include "../agent-stub.h"
 #include "agent/agent.h"
 #include "common/buf.h"
+#include "ssh/sshcert.h"
 #include "ssh/userauth.h"
 #include "fuzz.h"
 
@@ -85,6 +90,13 @@ static uint8_t		*rbuf;		/* an answer read by the client */
 		abort();						\
 	}								\
 } while (0)
+
+/* FUZZ_AGENT_LOG=1 in the environment: the agent's log on stderr. */
+static void
+log_stderr(int level, const char *msg)
+{
+	fprintf(stderr, "agent[%d]: %s\n", level, msg);
+}
 
 static time_t
 clock_now(void)
@@ -190,6 +202,23 @@ is_token_key(const uint8_t *blob, size_t len, const uint8_t *uri,
 	return 0;
 }
 
+/*
+ * A certificate of a token key (with that key's URI, if uri is given),
+ * valid now; its key's blob into key (initialised; the caller frees it).
+ */
+static int
+is_token_cert(const uint8_t *blob, size_t len, const uint8_t *uri,
+    size_t urilen, struct tk_buf *key)
+{
+	struct tk_sshcert	c;
+
+	tk_buf_free(key);
+	tk_buf_init(key, TK_SSHCERT_MAX, 0);
+	return tk_sshcert_parse(blob, len, &c, key) == 0 &&
+	    tk_sshcert_when(&c, (uint64_t)time(NULL)) == 0 &&
+	    is_token_key(c.key, c.keylen, uri, urilen);
+}
+
 /* A key of the stub other agent (with its comment, if uri is given). */
 static int
 is_up_key(const uint8_t *blob, size_t len, const uint8_t *com, size_t cl)
@@ -226,7 +255,7 @@ static uint32_t
 check_identities(const uint8_t *p, size_t n, const struct agent_conn *c)
 {
 	char		 why[256];
-	struct tk_buf	 b, b2;
+	struct tk_buf	 b, b2, key;
 	const uint8_t	*blob, *com, *blob2, *com2;
 	size_t		 bl, cl, bl2, cl2;
 	uint32_t	 cnt, i, j;
@@ -238,8 +267,11 @@ check_identities(const uint8_t *p, size_t n, const struct agent_conn *c)
 	for (i = 0; i < cnt; i++) {
 		CHECK(tk_buf_get_string(&b, &blob, &bl) == 0 && bl > 0);
 		CHECK(tk_buf_get_string(&b, &com, &cl) == 0);
+		tk_buf_init(&key, TK_SSHCERT_MAX, 0);
 		CHECK(is_token_key(blob, bl, com, cl) ||
-		    is_up_key(blob, bl, com, cl));
+		    is_up_key(blob, bl, com, cl) ||
+		    is_token_cert(blob, bl, com, cl, &key));
+		tk_buf_free(&key);
 		CHECK(agent_dests_permit(key_dests(blob, bl), c, NULL, NULL,
 		    why, sizeof(why)) == 0);
 		/* no key twice */
@@ -311,7 +343,7 @@ static void
 check_sign(const uint8_t *body, size_t bn, const uint8_t *rep, size_t rn,
     const struct before *was)
 {
-	struct tk_buf	 b;
+	struct tk_buf	 b, key;
 	const uint8_t	*blob, *data, *sig;
 	size_t		 bloblen, datalen, siglen;
 	uint32_t	 flags;
@@ -331,11 +363,19 @@ check_sign(const uint8_t *body, size_t bn, const uint8_t *rep, size_t rn,
 		    U.last_flags == flags);
 		return;
 	}
+	/* a certificate identity signs with the key it certifies */
+	tk_buf_init(&key, TK_SSHCERT_MAX, 0);
+	if (!is_token_key(blob, bloblen, NULL, 0)) {
+		CHECK(is_token_cert(blob, bloblen, NULL, 0, &key));
+		blob = tk_buf_ptr(&key);
+		bloblen = tk_buf_avail(&key);
+	}
 	if (bloblen > 11 && memcmp(blob, "\0\0\0\007ssh-rsa", 11) == 0)
 		alg = flags & SSH_AGENT_RSA_SHA2_256 ? TK_SIG_RSA_SHA256 :
 		    flags & SSH_AGENT_RSA_SHA2_512 ? TK_SIG_RSA_SHA512 :
 		    TK_SIG_DEFAULT;
 	stub_sig(blob, bloblen, data, datalen, alg, want);
+	tk_buf_free(&key);
 	CHECK(siglen == STUB_SIG_LEN && memcmp(sig, want, siglen) == 0);
 	if (was->sign_dests) {
 		struct tk_userauth	ua;
@@ -562,6 +602,10 @@ run(const uint8_t *data, size_t size)
 	/* what `tokenkeys agent` does at start, with the stub's registry */
 	CHECK(agent_init(&A, &stub_ops) == 0);
 	A.now = clock_now;
+	if (getenv("FUZZ_AGENT_LOG") != NULL) {
+		A.logfn = log_stderr;
+		A.debug = 1;
+	}
 	A.unlock_delay_ms = 0;
 	A.lock_rounds = 1;
 	CHECK((A.allowlist = strdup(AGENT_ALLOWLIST_DEFAULT)) != NULL);
