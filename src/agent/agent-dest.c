@@ -144,6 +144,7 @@ hop_parse(struct tk_buf *b, struct dest_hop *h, const char *which,
 		goto out;
 	}
 	r = TK_ERR_FORMAT;
+	n = 0;
 	if (tk_buf_get_string(&hb, &p, &n) != 0 || n != 0) {
 		snprintf(why, whysz, "the %s hop's reserved field is %s",
 		    which, n != 0 ? "not empty (an extension this agent "
