@@ -29,6 +29,20 @@
  *	noise			bytes that are not a frame at all (an HTTP
  *				request line)
  *	raw HEX			these bytes, as they are
+ *	certs READER ONLY FILES MODE
+ *				SSH_AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED with
+ *				associated-certs-v00@openssh.com (certs_only
+ *				ONLY, 0 or 1) carrying the certificates of
+ *				FILES (comma-separated .pub files), as
+ *				OpenSSH 9.6's ssh-add -s sends it.  MODE:
+ *				ok; confirm (a confirm constraint first);
+ *				flat (the certificates not nested in their
+ *				list string); many (1025 entries: the first
+ *				and 1024 empty strings, as 1025 real ones do
+ *				not fit a frame); trailing (a byte after the list);
+ *				inner (a cut-short string inside the list);
+ *				twice (the constraint given twice); other
+ *				(an extension named other@example.com)
  *
  * Exit 0 when every step could be sent (whatever the answers), 2 on a
  * usage or setup error.
@@ -230,6 +244,51 @@ put_pubblob(struct msg *m, const char *path)
 	}
 }
 
+/* The certs step: see the top of the file. */
+static void
+build_certs(struct msg *m, const char *reader, int only, char *files,
+    const char *mode)
+{
+	struct msg	 list;
+	char		*f, *save = NULL;
+	size_t		 i;
+
+	if ((list.d = malloc(POKE_MAX)) == NULL)
+		exit(2);
+	list.len = 0;
+	for (f = strtok_r(files, ",", &save); f != NULL;
+	    f = strtok_r(NULL, ",", &save)) {
+		put_pubblob(&list, f);
+	}
+	if (strcmp(mode, "many") == 0)
+		for (i = 1; i < 1025; i++)
+			put_u32(&list, 0);
+	if (strcmp(mode, "inner") == 0)
+		put_u32(&list, 1000);
+	put_u8(m, 26);
+	put_cstr(m, reader);
+	put_cstr(m, "");
+	if (strcmp(mode, "confirm") == 0)
+		put_u8(m, 2);
+	put_u8(m, 255);
+	put_cstr(m, strcmp(mode, "other") == 0 ? "other@example.com" :
+	    "associated-certs-v00@openssh.com");
+	put_u8(m, (uint8_t)only);
+	if (strcmp(mode, "flat") == 0)
+		put(m, list.d, list.len);
+	else
+		put_str(m, list.d, list.len);
+	if (strcmp(mode, "trailing") == 0)
+		put_u8(m, 0);
+	if (strcmp(mode, "twice") == 0) {
+		put_u8(m, 255);
+		put_cstr(m, "associated-certs-v00@openssh.com");
+		put_u8(m, (uint8_t)only);
+		put_str(m, list.d, list.len);
+	}
+	free(list.d);
+}
+
 static int
 hexval(int c)
 {
@@ -300,6 +359,11 @@ main(int argc, char **argv)
 			put_cstr(&m, argv[i + 1]);
 			put_cstr(&m, argv[i + 2]);
 			i += 2;
+		} else if (strcmp(s, "certs") == 0) {
+			need(i, 4, argc, s);
+			build_certs(&m, argv[i + 1], atoi(argv[i + 2]),
+			    argv[i + 3], argv[i + 4]);
+			i += 4;
 		} else if (strcmp(s, "remove") == 0) {
 			need(i, 1, argc, s);
 			put_u8(&m, 21);

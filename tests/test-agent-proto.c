@@ -498,6 +498,7 @@ test_session_bind(void)
 	    "a bound connection cannot add a module or send a PIN");
 	is_int(count_ids(&c), 2, "...but can list");
 
+	agent_conn_clear(&c);
 	memset(&c, 0, sizeof(c));
 	sid[0] ^= 1;
 	msg_start(SSH_AGENTC_EXTENSION);
@@ -518,6 +519,7 @@ test_session_bind(void)
 	stub_up_reset();
 	stub_up_key_add(blob_ed, sizeof(blob_ed) - 1, "file key");
 	A.up = &stub_upstream;
+	agent_conn_clear(&c);
 	memset(&c, 0, sizeof(c));
 	is_int(count_ids(&c), 3, "-A: a client lists both agents' keys");
 	msg_start(SSH_AGENTC_EXTENSION);
@@ -531,6 +533,7 @@ test_session_bind(void)
 	    "...and the other agent got the binding on that client's "
 	    "connection");
 	agent_up_close(&A, &c);
+	agent_conn_clear(&c);
 	memset(&c, 0, sizeof(c));
 	sid[0] ^= 1;
 	tk_buf_reset(&M);
@@ -543,6 +546,7 @@ test_session_bind(void)
 	is_int(send_msg(&c), -1, "-A: a forged binding closes the connection");
 	is_int(U.nbinds, 1, "...and is not passed on");
 	sid[0] ^= 1;
+	agent_conn_clear(&c);
 	memset(&c, 0, sizeof(c));
 	U.fail = TK_ERR_CONNECTION;
 	msg_start(SSH_AGENTC_EXTENSION);
@@ -558,6 +562,7 @@ test_session_bind(void)
 	    "...but that connection lists token keys only");
 	agent_up_close(&A, &c);
 	is_int(U.nclose, U.nopen, "...and its connections were closed");
+	agent_conn_clear(&c);
 	A.up = NULL;
 	stub_up_reset();
 	tk_buf_free(&key);
@@ -884,7 +889,7 @@ test_delegate(void)
 	is_int(U.nclose, U.nopen, "every connection opened was closed");
 	A.up = NULL;
 	stub_up_reset();
-	agent_add_uri(&A, "pkcs11:", "", 0, 0, NULL, 0, 1);
+	agent_add_uri(&A, "pkcs11:", "", 0, 0, NULL, 0, 1, NULL);
 }
 
 int
@@ -903,7 +908,7 @@ main(void)
 	A.unlock_delay_ms = 0;
 	A.allowlist = strdup(AGENT_ALLOWLIST_DEFAULT);
 	agent_load_registry(&A);
-	agent_add_uri(&A, "pkcs11:", "", 0, 0, NULL, 0, 1);
+	agent_add_uri(&A, "pkcs11:", "", 0, 0, NULL, 0, 1, NULL);
 	ok(threads > 0 && nthreads() == threads, "initialising an agent and "
 	    "adding keys starts no thread (%d before, %d after)", threads,
 	    nthreads());

@@ -52,6 +52,13 @@ main(void)
 	    "SHA256:x");
 	ok(clean(buf) && strstr(buf, "pwned") != NULL,
 	    "use confirmation: escaped, readable part kept");
+	tk_ptext_use_confirm_dest(buf, sizeof(buf), "pkcs11:id=%01", "tok",
+	    "SHA256:x", EVIL_LABEL, "hosta.example");
+	ok(clean(buf) && strstr(buf, "to log in as \"") != NULL &&
+	    strstr(buf, "pwned") != NULL &&
+	    strstr(buf, "on hosta.example?") != NULL,
+	    "use confirmation of a destination-constrained key: names the "
+	    "user (escaped) and the host");
 	tk_ptext_pinpad(buf, sizeof(buf), EVIL_LABEL, "SHA256:x");
 	ok(clean(buf) && strstr(buf, "keypad") != NULL,
 	    "PIN pad message: escaped");

@@ -32,6 +32,9 @@ agent_expire_locked(struct agent *a)
 		changed = 1;
 	}
 	agent_specs_remove(a, NULL, 1);
+	/* a certificate's validity window opened or closed */
+	if (agent_certs_due(a))
+		changed = 1;
 	if (changed)
 		(void)agent_rebuild(a);
 	return changed;

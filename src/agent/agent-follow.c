@@ -19,7 +19,7 @@ agent_follow_tokens(struct agent *a)
 	struct agent_module	*mods[AGENT_MAX_MODULES];
 	uint64_t		 digest;
 	size_t			 n = 0, i;
-	int			 changed, r;
+	int			 changed, known, r;
 
 	if (a->ops->presence == NULL)
 		return;
@@ -42,16 +42,22 @@ agent_follow_tokens(struct agent *a)
 		 * before it may be older than a card pulled meanwhile.
 		 */
 		pthread_mutex_lock(&a->lock);
-		changed = !mods[i]->presence_known ||
-		    mods[i]->presence != digest;
+		known = mods[i]->presence_known;
+		changed = !known || mods[i]->presence != digest;
 		mods[i]->presence = digest;
 		mods[i]->presence_known = 1;
 		pthread_mutex_unlock(&a->lock);
 		if (!changed)
 			continue;
-		agent_log(a, AGENT_LOG_DEBUG, "module %s: a token was put in, "
-		    "pulled or changed: listing its keys again",
-		    mods[i]->path);
+		if (known)
+			agent_log(a, AGENT_LOG_DEBUG, "module %s: a token was "
+			    "put in, pulled or changed: listing its keys "
+			    "again", mods[i]->path);
+		else
+			agent_log(a, AGENT_LOG_DEBUG, "module %s: first look "
+			    "at its tokens since it was started: listing its "
+			    "keys again, in case one changed meanwhile",
+			    mods[i]->path);
 		if ((r = agent_refresh_module(a, mods[i])) != 0)
 			agent_log(a, AGENT_LOG_ERR, "module %s: listing keys "
 			    "failed: %s", mods[i]->path, tk_strerror(r));

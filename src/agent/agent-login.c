@@ -100,8 +100,13 @@ agent_confirm_use(struct agent_ask *q)
 
 	agent_ask_names(q);
 	prompt_init(q, &p);
-	tk_ptext_use_confirm(desc, sizeof(desc), q->comment,
-	    q->t != NULL ? q->t->label : "", q->fp);
+	if (q->k->dests != NULL && q->k->dest_user != NULL)
+		tk_ptext_use_confirm_dest(desc, sizeof(desc), q->comment,
+		    q->t != NULL ? q->t->label : "", q->fp, q->k->dest_user,
+		    q->k->dest_host);
+	else
+		tk_ptext_use_confirm(desc, sizeof(desc), q->comment,
+		    q->t != NULL ? q->t->label : "", q->fp);
 	p.desc = desc;
 	r = run_confirm(q, &p);
 	if (r != 0)

@@ -14,10 +14,14 @@
 #include "tokenkeys.h"
 #include "agent/agent.h"
 #include "pkcs11/p11.h"
+#include "ssh/sshcert.h"
 #include "ssh/sshkey.h"
+#include "ssh/userauth.h"
 
 /* Internal verdict: the request is malformed, close the connection. */
 #define FAIL_CLOSE	1
+/* ...or well-formed but refused (logged): answer SSH_AGENT_FAILURE. */
+#define FAIL_REFUSE	2
 
 static int
 status(struct tk_buf *reply, int ok)
@@ -56,19 +60,47 @@ is_rsa_blob(const uint8_t *blob, size_t len)
 	return len > 11 && memcmp(blob, "\0\0\0\007ssh-rsa", 11) == 0;
 }
 
+/*
+ * A destination-constrained key signs only an ssh login its constraints
+ * permit (agent-dest.c); k->dest_user and k->dest_host then name it for
+ * the confirm prompt.
+ */
+static int
+sign_permitted(struct agent *a, const struct agent_conn *c,
+    struct agent_key *k, const char *comment, const uint8_t *blob,
+    size_t bloblen, const uint8_t *data, size_t datalen,
+    struct tk_userauth *ua)
+{
+	char	why[256];
+	int	r;
+
+	if ((r = agent_dests_sign(k->dests, c, blob, bloblen, data, datalen,
+	    ua, &k->dest_host, why, sizeof(why))) != 0)
+		agent_log(a, AGENT_LOG_INFO, "sign request with %s refused: "
+		    "its destination constraints (ssh-add -h) do not permit "
+		    "it: %s", comment, why);
+	else
+		k->dest_user = ua->user;
+	return r;
+}
+
 static int
 proc_sign(struct agent *a, struct agent_conn *c, const uint8_t *msg,
     size_t len, struct tk_buf *m, struct tk_buf *reply)
 {
 	struct agent_key	 k;
-	const uint8_t		*blob, *data;
-	size_t			 bloblen, datalen, siglen = 0;
+	struct tk_userauth	 ua;
+	struct tk_sshcert	 cert;
+	struct tk_buf		 keystore;
+	const uint8_t		*blob, *data, *key;
+	size_t			 bloblen, datalen, siglen = 0, keylen;
 	uint32_t		 flags;
 	char			 comment[AGENT_URI_MAX];
 	uint8_t			*sig = NULL;
 	int			 alg = TK_SIG_DEFAULT, r;
 
 	memset(&k, 0, sizeof(k));
+	tk_buf_init(&keystore, TK_SSHCERT_MAX, 0);
 	if (tk_buf_get_string(m, &blob, &bloblen) != 0 ||
 	    tk_buf_get_string(m, &data, &datalen) != 0 ||
 	    tk_buf_get_u32(m, &flags) != 0 || tk_buf_end(m) != 0) {
@@ -88,7 +120,24 @@ proc_sign(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 		r = status(reply, 0);
 		goto out;
 	}
-	if (is_rsa_blob(blob, bloblen)) {
+	if (k.dests != NULL && sign_permitted(a, c, &k, comment, blob,
+	    bloblen, data, datalen, &ua) != 0) {
+		r = status(reply, 0);
+		goto out;
+	}
+	key = blob;
+	keylen = bloblen;
+	if (k.cert) {
+		/* a certificate identity signs with the key it certifies */
+		if ((r = tk_sshcert_parse(blob, bloblen, &cert,
+		    &keystore)) != 0) {
+			r = status(reply, 0);
+			goto out;
+		}
+		key = cert.key;
+		keylen = cert.keylen;
+	}
+	if (is_rsa_blob(key, keylen)) {
 		if (flags & SSH_AGENT_RSA_SHA2_256)
 			alg = TK_SIG_RSA_SHA256;
 		else if (flags & SSH_AGENT_RSA_SHA2_512)
@@ -98,17 +147,19 @@ proc_sign(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 		r = TK_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = agent_sign(a, &k, comment, blob, bloblen, data, datalen, alg,
+	if ((r = agent_sign(a, &k, comment, key, keylen, data, datalen, alg,
 	    sig, AGENT_SIG_MAX, &siglen)) != 0) {
 		r = status(reply, 0);
 		goto out;
 	}
-	agent_log(a, AGENT_LOG_DEBUG, "signed with %s (%zu bytes of data)",
-	    comment, datalen);
+	agent_log(a, AGENT_LOG_DEBUG, "signed with %s%s (%zu bytes of data)",
+	    k.cert ? "a certificate of " : "", comment, datalen);
 	if ((r = tk_buf_put_u8(reply, SSH_AGENT_SIGN_RESPONSE)) == 0)
 		r = tk_buf_put_string(reply, sig, siglen);
  out:
 	agent_module_release(a, k.mod);	/* held by agent_key_lookup */
+	agent_dests_unref(k.dests);	/* likewise */
+	tk_buf_free(&keystore);
 	free(sig);
 	return r;
 }
@@ -142,6 +193,102 @@ proc_remove(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 	return r;
 }
 
+/*
+ * One extension constraint of 26: its name, then its body.  0 (taken),
+ * FAIL_CLOSE (the name does not parse), or FAIL_REFUSE (logged).
+ */
+static int
+constraint_extension(struct agent *a, struct tk_buf *m,
+    struct agent_certs **certs, struct agent_dests **dests)
+{
+	const uint8_t	*body;
+	size_t		 bodylen;
+	char		 name[128], safe[160], why[256];
+	int		 r;
+
+	if (tk_buf_get_cstring(m, name, sizeof(name)) != 0) {
+		r = FAIL_CLOSE;
+		goto out;
+	}
+	if (strcmp(name, AGENT_EXT_CERTS) == 0) {
+		if (*certs != NULL) {
+			agent_log(a, AGENT_LOG_ERR, "ssh-add -s refused: the "
+			    "%s constraint given twice", name);
+			r = FAIL_REFUSE;
+		} else
+			r = agent_certs_constraint(a, m, certs) == 0 ? 0 :
+			    FAIL_REFUSE;
+		goto out;
+	}
+	if (strcmp(name, "restrict-destination-v00@openssh.com") == 0) {
+		/* ssh-add -h */
+		if (tk_buf_get_string(m, &body, &bodylen) != 0) {
+			r = FAIL_CLOSE;
+			goto out;
+		}
+		if (*dests != NULL)
+			snprintf(why, sizeof(why), "given twice");
+		if (*dests != NULL || agent_dests_parse(body, bodylen, dests,
+		    why, sizeof(why)) != 0) {
+			agent_log(a, AGENT_LOG_ERR, "ssh-add -s refused: the "
+			    "%s constraint: %s", name, why);
+			r = FAIL_REFUSE;
+		} else
+			r = 0;
+		goto out;
+	}
+	tk_str_sanitize(name, safe, sizeof(safe));
+	agent_log(a, AGENT_LOG_ERR, "ssh-add -s refused: the constraint "
+	    "extension \"%s\" is not implemented by this agent", safe);
+	r = FAIL_REFUSE;
+ out:
+	return r;
+}
+
+/*
+ * ssh-add -s with certificates: give the reader its set before its
+ * sources are listed (so certs-only never shows a plain key); put the
+ * old one back if the request fails.
+ */
+static struct agent_certs *
+certs_set(struct agent *a, const char *reader, struct agent_certs *cs,
+    int pending)
+{
+	struct agent_certs	*old;
+
+	pthread_mutex_lock(&a->lock);
+	if (cs != NULL)
+		cs->pending = pending;
+	old = agent_certs_swap(a, reader, cs);
+	pthread_mutex_unlock(&a->lock);
+	return old;
+}
+
+/*
+ * After agent_add_uri: the set is no longer pending, and if it was added
+ * (added), certificates ssh-add -d removed are served again, as keys are.
+ * How many certify a key of the reader.
+ */
+static size_t
+certs_done(struct agent *a, const char *reader, struct agent_certs *cs,
+    int added)
+{
+	size_t	n = 0, i;
+
+	pthread_mutex_lock(&a->lock);
+	if (cs != NULL) {
+		cs->pending = 0;
+		n = agent_certs_matched(a, reader);
+		for (i = 0; added && i < cs->n; i++)
+			agent_hidden_remove(a, cs->v[i].blob,
+			    cs->v[i].bloblen);
+		if (added)
+			(void)agent_rebuild(a);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return n;
+}
+
 /* 20 / 26: ssh-add -s READER, constraints after the fixed fields. */
 static int
 proc_add_reader(struct agent *a, struct agent_conn *c, struct tk_buf *m,
@@ -150,7 +297,9 @@ proc_add_reader(struct agent *a, struct agent_conn *c, struct tk_buf *m,
 	char		 reader[AGENT_URI_MAX], rpath[PATH_MAX], safe[512];
 	char		*pin = NULL, *uri = NULL;
 	const uint8_t	*p;
-	size_t		 pinlen = 0;
+	struct agent_certs *certs = NULL, *old = NULL;
+	struct agent_dests *dests = NULL;
+	size_t		 pinlen = 0, ncerts;
 	uint32_t	 life = a->lifetime;
 	uint8_t		 ctype;
 	time_t		 deadline = 0;
@@ -181,8 +330,13 @@ proc_add_reader(struct agent *a, struct agent_conn *c, struct tk_buf *m,
 			}
 		} else if (ctype == SSH_AGENT_CONSTRAIN_CONFIRM)
 			confirm = 1;
-		else {
-			/* extensions (restrict-destination...) and others */
+		else if (ctype == SSH_AGENT_CONSTRAIN_EXTENSION) {
+			if ((r = constraint_extension(a, m, &certs,
+			    &dests)) != 0) {
+				r = r == FAIL_CLOSE ? r : status(reply, 0);
+				goto out;
+			}
+		} else {
 			agent_log(a, AGENT_LOG_ERR, "ssh-add -s refused: "
 			    "constraint %u is not implemented by this agent",
 			    ctype);
@@ -225,19 +379,39 @@ proc_add_reader(struct agent *a, struct agent_conn *c, struct tk_buf *m,
 	}
 	if (life > 0)
 		deadline = agent_now(a) + (time_t)life;
+	old = certs_set(a, reader, certs, 1);
 	r = agent_add_uri(a, uri, reader, deadline, confirm,
-	    pinlen > 0 ? pin : NULL, pinlen, 0);
-	if (r != 0)
+	    pinlen > 0 ? pin : NULL, pinlen, 0, dests);
+	ncerts = certs_done(a, reader, certs, r == 0);
+	if (r != 0) {
+		/* the reader's old sources stay, and so do their certs */
+		agent_certs_free(certs_set(a, reader, old, 0));
+		old = NULL;
+		certs = NULL;
 		agent_log(a, AGENT_LOG_ERR, "ssh-add -s %s failed: %s", safe,
 		    r == TK_ERR_NOT_FOUND ? "no key matches" : tk_strerror(r));
-	else
-		agent_log(a, AGENT_LOG_INFO, "serving %s%s%s", safe,
+	} else if (certs != NULL && certs->certs_only && ncerts == 0) {
+		(void)agent_remove_reader(a, reader);
+		certs = NULL;
+		agent_log(a, AGENT_LOG_ERR, "ssh-add -C -s %s failed: no "
+		    "certificate certifies a key it selects", safe);
+		r = TK_ERR_NOT_FOUND;
+	} else
+		agent_log(a, AGENT_LOG_INFO, "serving %s%s%s%s%s", safe,
 		    confirm ? " (confirm each use)" : "",
-		    deadline ? " (with a lifetime)" : "");
+		    deadline ? " (with a lifetime)" : "",
+		    certs == NULL ? "" : certs->certs_only ?
+		    " (certificates only)" : " (and certificates)",
+		    dests != NULL ? " (for the destinations ssh-add -h named "
+		    "only)" : "");
+	certs = NULL;	/* the agent's now, or freed with its reader */
 	r = status(reply, r == 0);
  out:
 	if (pin != NULL)
 		tk_secret_free(pin, TK_PIN_MAX);
+	agent_dests_unref(dests);
+	agent_certs_free(certs);
+	agent_certs_free(old);
 	free(uri);
 	return r;
 }
@@ -318,6 +492,7 @@ proc_session_bind(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 {
 	const uint8_t	*key, *sid, *sig;
 	size_t		 keylen, sidlen, siglen;
+	char		 why[128];
 	int		 fwd, r;
 	uint8_t		 t;
 
@@ -331,13 +506,7 @@ proc_session_bind(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 	if (sidlen == 0 || sidlen > sizeof(c->session_id)) {
 		agent_log(a, AGENT_LOG_ERR, "session-bind refused: session id "
 		    "of %zu bytes", sidlen);
-		r = status(reply, 0);
-		goto out;
-	}
-	if (c->nbinds >= AGENT_MAX_BINDS || c->bound_auth) {
-		agent_log(a, AGENT_LOG_ERR, "session-bind refused: %s",
-		    c->bound_auth ? "connection already bound for "
-		    "authentication" : "too many bindings");
+		c->bind_refused = 1;
 		r = status(reply, 0);
 		goto out;
 	}
@@ -350,7 +519,13 @@ proc_session_bind(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 		r = FAIL_CLOSE;
 		goto out;
 	}
-	c->nbinds++;
+	if ((r = agent_bind_add(c, key, keylen, sid, sidlen, fwd, why,
+	    sizeof(why))) != 0) {
+		agent_log(a, AGENT_LOG_ERR, "session-bind refused: %s", why);
+		c->bind_refused = 1;
+		r = status(reply, 0);
+		goto out;
+	}
 	c->bound = 1;
 	if (fwd)
 		c->forwarded = 1;
@@ -456,6 +631,40 @@ proc_extension(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 	return r;
 }
 
+/* A request's name for the debug log (-d logs every request). */
+static const char *
+request_name(uint8_t type)
+{
+	switch (type) {
+	case SSH_AGENTC_REMOVE_ALL_RSA_IDENTITIES:
+		return "remove all (protocol 1)";
+	case SSH_AGENTC_REQUEST_IDENTITIES:
+		return "list keys";
+	case SSH_AGENTC_SIGN_REQUEST:
+		return "sign";
+	case SSH_AGENTC_ADD_IDENTITY:
+	case SSH_AGENTC_ADD_ID_CONSTRAINED:
+		return "add a key file";
+	case SSH_AGENTC_REMOVE_IDENTITY:
+		return "remove a key";
+	case SSH_AGENTC_REMOVE_ALL_IDENTITIES:
+		return "remove all keys";
+	case SSH_AGENTC_ADD_SMARTCARD_KEY:
+	case SSH_AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED:
+		return "add a token (ssh-add -s)";
+	case SSH_AGENTC_REMOVE_SMARTCARD_KEY:
+		return "remove a token (ssh-add -e)";
+	case SSH_AGENTC_LOCK:
+		return "lock";
+	case SSH_AGENTC_UNLOCK:
+		return "unlock";
+	case SSH_AGENTC_EXTENSION:
+		return "extension";
+	default:
+		return "unknown";
+	}
+}
+
 int
 agent_dispatch(struct agent *a, struct agent_conn *c, const uint8_t *msg,
     size_t len, struct tk_buf *reply)
@@ -470,6 +679,9 @@ agent_dispatch(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 		r = TK_ERR_FORMAT;
 		goto out;
 	}
+	agent_log(a, AGENT_LOG_DEBUG, "request %u (%s), %zu bytes%s", type,
+	    request_name(type), len, c->nbinds > 0 ? ", on a connection "
+	    "bound to an ssh session" : "");
 	if (agent_is_locked(a) && type != SSH_AGENTC_REQUEST_IDENTITIES &&
 	    type != SSH_AGENTC_UNLOCK && type != SSH_AGENTC_LOCK &&
 	    type != SSH_AGENTC_EXTENSION) {
@@ -481,7 +693,7 @@ agent_dispatch(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 	switch (type) {
 	case SSH_AGENTC_REQUEST_IDENTITIES:
 		r = tk_buf_end(&m) != 0 ? FAIL_CLOSE :
-		    agent_identities(a, reply);
+		    agent_identities_conn(a, c, reply);
 		/* locked: the other agent's keys are not listed either */
 		if (r == 0 && a->up != NULL && !agent_is_locked(a))
 			r = agent_up_identities(a, c, reply);
@@ -517,6 +729,19 @@ agent_dispatch(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 			(void)delegate(a, c, msg, len, "removing the other "
 			    "agent's keys", reply);
 		tk_buf_reset(reply);
+		r = status(reply, 1);
+		break;
+	case SSH_AGENTC_REMOVE_ALL_RSA_IDENTITIES:
+		/*
+		 * ssh-add -D sends protocol 1's remove-all before 19 and
+		 * ignores the answer; OpenSSH's agent takes it as remove-all.
+		 * So do we, quietly: 19 follows and is logged.
+		 */
+		if ((r = tk_buf_end(&m)) != 0) {
+			r = FAIL_CLOSE;
+			break;
+		}
+		agent_remove_all(a);
 		r = status(reply, 1);
 		break;
 	case SSH_AGENTC_ADD_SMARTCARD_KEY:

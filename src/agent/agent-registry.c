@@ -36,6 +36,7 @@ serve_new_module(struct agent *a, struct agent_module *m)
 			specs[n] = a->specs[i];
 			specs[n].uri = strdup(a->specs[i].uri);
 			specs[n].reader = strdup(a->specs[i].reader);
+			specs[n].dests = agent_dests_ref(a->specs[i].dests);
 			if (specs[n].uri == NULL || specs[n].reader == NULL)
 				agent_spec_clear(&specs[n]);
 			else
@@ -45,7 +46,8 @@ serve_new_module(struct agent *a, struct agent_module *m)
 	pthread_mutex_unlock(&a->lock);
 	for (i = 0; i < n; i++) {
 		if ((r = agent_add_sources(a, specs[i].uri, specs[i].reader,
-		    specs[i].deadline, specs[i].confirm, NULL, 0, 1, m)) != 0)
+		    specs[i].deadline, specs[i].confirm, NULL, 0, 1, m,
+		    specs[i].dests)) != 0)
 			agent_log(a, AGENT_LOG_ERR, "module %s: serving %s "
 			    "failed: %s", m->path, specs[i].uri,
 			    tk_strerror(r));

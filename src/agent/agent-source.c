@@ -27,6 +27,7 @@ agent_source_free(struct agent *a, struct agent_source *s)
 	free(s->uri);
 	free(s->reader);
 	free(s->pin_source);
+	agent_dests_unref(s->dests);
 	free(s);
 }
 
@@ -103,7 +104,7 @@ uri_pin_source(struct agent *a, const char *uri, char **pinsrc)
 int
 agent_add_sources(struct agent *a, const char *uri, const char *reader,
     time_t deadline, int confirm, const char *pin, size_t pinlen,
-    int allow_empty, struct agent_module *only)
+    int allow_empty, struct agent_module *only, struct agent_dests *dests)
 {
 	struct agent_source	*ns[AGENT_MAX_MODULES];
 	struct agent_module	*mods[AGENT_MAX_MODULES], *m;
@@ -164,6 +165,7 @@ agent_add_sources(struct agent *a, const char *uri, const char *reader,
 		    __ATOMIC_RELAXED);
 		ns[n]->deadline = deadline;
 		ns[n]->confirm = confirm;
+		ns[n]->dests = agent_dests_ref(dests);
 		if ((r = agent_source_list(a, ns[n])) != 0)
 			agent_log(a, AGENT_LOG_ERR, "module %s: listing keys "
 			    "failed: %s", mods[i]->path, tk_strerror(r));
@@ -217,7 +219,7 @@ agent_add_sources(struct agent *a, const char *uri, const char *reader,
 		ns[i] = NULL;
 	}
 	if (r == 0 && wide)
-		r = agent_spec_add(a, uri, reader, deadline, confirm);
+		r = agent_spec_add(a, uri, reader, deadline, confirm, dests);
 	if (r == 0)
 		r = agent_rebuild(a);
 	pthread_mutex_unlock(&a->lock);
@@ -233,10 +235,10 @@ agent_add_sources(struct agent *a, const char *uri, const char *reader,
 int
 agent_add_uri(struct agent *a, const char *uri, const char *reader,
     time_t deadline, int confirm, const char *pin, size_t pinlen,
-    int allow_empty)
+    int allow_empty, struct agent_dests *dests)
 {
 	return agent_add_sources(a, uri, reader, deadline, confirm, pin, pinlen,
-	    allow_empty, NULL);
+	    allow_empty, NULL, dests);
 }
 
 int

@@ -16,6 +16,7 @@ agent_spec_clear(struct agent_spec *sp)
 {
 	free(sp->uri);
 	free(sp->reader);
+	agent_dests_unref(sp->dests);
 	memset(sp, 0, sizeof(*sp));
 }
 
@@ -40,7 +41,7 @@ agent_specs_remove(struct agent *a, const char *reader, int expired)
 /* Remember a registry-wide request (replacing the reader's); lock held. */
 int
 agent_spec_add(struct agent *a, const char *uri, const char *reader,
-    time_t deadline, int confirm)
+    time_t deadline, int confirm, struct agent_dests *dests)
 {
 	struct agent_spec	*ns, sp;
 	int			 r = TK_ERR_NOMEM;
@@ -60,6 +61,7 @@ agent_spec_add(struct agent *a, const char *uri, const char *reader,
 	a->specs = ns;
 	sp.deadline = deadline;
 	sp.confirm = confirm;
+	sp.dests = agent_dests_ref(dests);
 	a->specs[a->nspecs++] = sp;
 	memset(&sp, 0, sizeof(sp));
 	r = 0;

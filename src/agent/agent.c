@@ -67,6 +67,8 @@ agent_free(struct agent *a)
 {
 	agent_sources_free(a);
 	agent_specs_free(a);
+	agent_certsets_free(a);
+	agent_certdir_free(a);
 	agent_keyset_free(a);
 	agent_hidden_clear(a);
 	agent_mods_free(a);
@@ -193,6 +195,7 @@ conn_serve(struct agent *a, int fd, uid_t uid)
 	while (agent_conn_step(a, &c, fd, &in, &out) == 0)
 		continue;
 	agent_up_close(a, &c);
+	agent_conn_clear(&c);
 	tk_buf_free(&in);
 	tk_buf_free(&out);
 	explicit_bzero(&c, sizeof(c));
@@ -252,6 +255,7 @@ refresh_thread(void *arg)
 		if (++tick % AGENT_TICKS_PER_SEC != 0)
 			continue;
 		agent_registry_poll(a);
+		agent_certdir_poll(a);
 		if (tick % (AGENT_REFRESH_SECS * AGENT_TICKS_PER_SEC) == 0)
 			(void)agent_refresh(a);
 		else

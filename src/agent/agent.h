@@ -16,6 +16,7 @@
  *   agent-lookup.c   answers from the served set: identities, a key to
  *                    sign with, ssh-add -d
  *   agent-expire.c   lifetimes, and listing the sources' keys again
+ *   agent-certdir.c  the certs directory and --cert files, followed
  *   agent-source.c   what the user asked to serve: sources (URIs on
  *                    modules), ssh-add -s / -e / -D
  *   agent-sign.c     the signing path: sign, log in when the token
@@ -23,6 +24,7 @@
  *   agent-login.c    one login: the PIN gate, PIN and confirm prompts,
  *                    pin-source files, ssh-add -s PINs
  *   agent-keyset.c   the served keys and the ready identities answer
+ *   agent-certs.c    certificates: ssh-add -s sets, validity windows
  *   agent-specs.c    registry-wide requests, for modules that join later
  *   agent-hidden.c   keys removed with ssh-add -d / -e or by expiry
  *   agent-mods.c     the module table: one helper per module, -P
@@ -30,6 +32,7 @@
  *   agent-regread.c  reading p11-kit's registry (digest, module list)
  *   agent-lock.c     ssh-add -x / -X
  *   agent-verify.c   session-bind host key signatures (OpenSSL)
+ *   agent-dest.c     destination constraints and session bindings (pure)
  *   agent-hc.c       the real ops: helpers and src/prompt/
  *   agent-upstream.c the real other agent: a Unix socket (-A)
  *   agent-child.c    -A auto: our own ssh-agent child, restarted
@@ -65,17 +68,22 @@
 #define AGENT_MAX_MODULES	64
 #define AGENT_MAX_KEYS		16384
 #define AGENT_MAX_BINDS		16
+#define AGENT_MAX_DESTS		1024	/* restrict-destination hops */
+#define AGENT_DEST_USER_MAX	256	/* a hop's user name, bytes */
 #define AGENT_SIG_MAX		8192
 #define AGENT_URI_MAX		4096
 #define AGENT_SIGN_TIMEOUT_MS	30000
 #define AGENT_LOGIN_TIMEOUT_MS	120000	/* PIN pads wait for the user */
 #define AGENT_UP_LIST_MS	1000	/* the other agent's identities */
 #define AGENT_UP_HUNG_MS	50	/* ...once it has not answered */
+#define AGENT_MAX_CERTS		1024	/* per ssh-add -s; from files */
+#define AGENT_EXT_CERTS		"associated-certs-v00@openssh.com"
 #define AGENT_ALLOWLIST_DEFAULT	"/usr/lib*/*,/usr/local/lib*/*"
 
 /* Message numbers (compat.md). */
 #define SSH_AGENT_FAILURE			5
 #define SSH_AGENT_SUCCESS			6
+#define SSH_AGENTC_REMOVE_ALL_RSA_IDENTITIES	9	/* protocol 1 */
 #define SSH_AGENTC_REQUEST_IDENTITIES		11
 #define SSH_AGENT_IDENTITIES_ANSWER		12
 #define SSH_AGENTC_SIGN_REQUEST			13
@@ -164,6 +172,8 @@ struct agent_module {
 	int		 presence_known;
 };
 
+struct agent_dests;
+
 /* Something the user asked to serve: keys matching uri on one module. */
 struct agent_source {
 	uint64_t	 id;		/* unique for the agent's life */
@@ -176,6 +186,7 @@ struct agent_source {
 	size_t		 nkeys;
 	int		 listed;	/* keys is valid */
 	char		*pin_source;	/* the URI's pin-source file, or NULL */
+	struct agent_dests *dests;	/* ssh-add -h / --dest; or NULL */
 };
 
 /*
@@ -188,6 +199,7 @@ struct agent_spec {
 	char		*reader;
 	time_t		 deadline;
 	int		 confirm;
+	struct agent_dests *dests;	/* held; NULL: anywhere */
 };
 
 /* A served key (the cache that listing answers from). */
@@ -202,6 +214,39 @@ struct agent_key {
 	char		 token_serial[17];
 	time_t		 deadline;
 	int		 confirm;
+	/*
+	 * The source's destination constraints (NULL: none); a copy from
+	 * agent_key_lookup holds a reference.  dest_user and dest_host name
+	 * the login a sign request is for, for the confirm prompt.
+	 */
+	struct agent_dests *dests;
+	const char	*dest_user;
+	const char	*dest_host;
+	int		 cert;		/* blob is a certificate of the key */
+};
+
+/*
+ * A certificate the agent may serve for a token key: blob is served as
+ * an identity of its own wherever key is served (agent-certs.c).
+ */
+struct agent_cert {
+	uint8_t		*blob;
+	size_t		 bloblen;
+	uint8_t		*key;		/* the certified key's plain blob */
+	size_t		 keylen;
+	uint64_t	 valid_after;	/* seconds since the epoch */
+	uint64_t	 valid_before;
+	char		 name[200];	/* key id and origin, sanitised */
+	int		 when;		/* -1, 0, 1 as last logged; 2: not yet */
+};
+
+/* The certificates of one ssh-add -s READER, or of the files. */
+struct agent_certs {
+	char		*reader;	/* NULL: the files' */
+	int		 certs_only;	/* ssh-add -C: not the plain keys */
+	int		 pending;	/* its ssh-add -s is still running */
+	struct agent_cert *v;
+	size_t		 n;
 };
 
 struct agent_blob {
@@ -249,6 +294,7 @@ struct agent {
 	char		*allowlist;	/* -P */
 	uint32_t	 lifetime;	/* -t; 0 = none */
 	int		 tty_ok;	/* foreground with a terminal */
+	size_t		 ndestkeys;	/* served keys with constraints */
 	int		 debug;
 	void		 (*logfn)(int level, const char *msg);
 
@@ -260,16 +306,36 @@ struct agent {
 	uint64_t	 regsig;	/* p11-kit config files, last seen */
 	int		 regsig_set;
 
+	struct agent_certs **certsets;	/* per ssh-add -s READER */
+	size_t		 ncertsets;
+	struct agent_certs filecerts;	/* certs directory, --cert */
+	char		**certpaths;	/* followed files and directories */
+	size_t		 ncertpaths;
+	uint64_t	 certsig;	/* what they were when last read */
+	int		 certsig_set;
+	uint64_t	 cert_next;	/* wall clock: a window opens/closes */
+
 	/* Tests: a clock, else CLOCK_MONOTONIC seconds. */
 	time_t		 (*now)(void);
 	unsigned int	 unlock_delay_ms;
 	unsigned int	 lock_rounds;	/* PBKDF2 rounds; 0: default */
 };
 
-/* Per-connection state. */
+/* One session-bind@openssh.com: the hop a connection came through. */
+struct agent_bind {
+	uint8_t		*key;		/* the server's host key blob */
+	size_t		 keylen;
+	uint8_t		 sid[64];
+	size_t		 sidlen;
+	int		 forwarded;
+};
+
+/* Per-connection state (agent_conn_clear frees it). */
 struct agent_conn {
 	uid_t		 uid;
-	int		 nbinds;
+	int		 nbinds;	/* used entries of binds */
+	struct agent_bind binds[AGENT_MAX_BINDS];
+	int		 bind_refused;	/* a session-bind was refused */
 	int		 bound;		/* sent session-bind */
 	int		 forwarded;	/* ...with is_forwarding */
 	int		 bound_auth;	/* ...for user authentication */
@@ -353,6 +419,9 @@ void	agent_follow_tokens(struct agent *);
 
 /* agent-lookup.c */
 int	agent_identities(struct agent *, struct tk_buf *reply);
+/* The same as c may see: without the keys its bindings do not permit. */
+int	agent_identities_conn(struct agent *, const struct agent_conn *c,
+	    struct tk_buf *reply);
 /*
  * Copy of the served key's details, or TK_ERR_NOT_FOUND.  On success
  * out->mod is held: agent_module_release it when done.
@@ -375,14 +444,17 @@ int	agent_refresh_module(struct agent *, struct agent_module *m);
  * Serve the keys matching uri (every registry module, or the one its
  * module-path names if the allowlist passes); pin (may be NULL) logs in on
  * the token they live on.  allow_empty: succeed when nothing matches yet.
+ * dests (may be NULL): the keys' destination constraints (a reference is
+ * taken).
  */
 int	agent_add_uri(struct agent *, const char *uri, const char *reader,
 	    time_t deadline, int confirm, const char *pin, size_t pinlen,
-	    int allow_empty);
+	    int allow_empty, struct agent_dests *dests);
 /* The same, on module only (non-NULL: one joining the registry). */
 int	agent_add_sources(struct agent *, const char *uri, const char *reader,
 	    time_t deadline, int confirm, const char *pin, size_t pinlen,
-	    int allow_empty, struct agent_module *only);
+	    int allow_empty, struct agent_module *only,
+	    struct agent_dests *dests);
 int	agent_remove_reader(struct agent *, const char *reader);
 void	agent_remove_all(struct agent *);
 /* List a source's keys (no lock held); absent tokens list nothing. */
@@ -448,10 +520,62 @@ int	agent_key_pin_source(struct agent *, const uint8_t *, size_t,
 	    char *path, size_t pathsz);
 void	agent_keyset_free(struct agent *);
 
+/* agent-certdir.c */
+/* Follow a certificate file or directory (before serving). */
+int	agent_certdir_add(struct agent *, const char *path);
+/* Read them again if they changed since the last call. */
+void	agent_certdir_poll(struct agent *);
+void	agent_certdir_free(struct agent *);
+
+/* agent-certs.c (a->lock held, but for agent_certs_constraint) */
+/*
+ * The body of an associated-certs-v00@openssh.com constraint (after its
+ * name) into *out (reader and pending unset).  Certificates we do not
+ * serve are left out with a log line.  TK_ERR_FORMAT or TK_ERR_RANGE
+ * (logged): refuse the request.
+ */
+int	agent_certs_constraint(struct agent *, struct tk_buf *,
+	    struct agent_certs **out);
+/* A certificate's name in log lines: key id, serial, origin. */
+struct tk_sshcert;
+void	agent_cert_name(const struct tk_sshcert *, const char *origin,
+	    char *buf, size_t bufsz);
+/* Keep one parsed certificate (blob of len bytes) in cs. */
+int	agent_certs_push(struct agent_certs *, const uint8_t *blob,
+	    size_t len, const uint8_t *key, size_t keylen,
+	    uint64_t after, uint64_t before, const char *name);
+void	agent_certs_clear(struct agent_certs *);
+void	agent_certs_free(struct agent_certs *);
+/* Give reader the set cs (NULL: none); the old one is returned. */
+struct agent_certs *agent_certs_swap(struct agent *, const char *reader,
+	    struct agent_certs *cs);
+/* ssh-add -C: the reader's plain keys are not served. */
+int	agent_certs_only(struct agent *, const char *reader);
+/* Upper bound of the certificate identities (for agent_rebuild). */
+size_t	agent_certs_count(struct agent *);
+/* Before a rebuild: drop sets no source uses, restart the clock. */
+void	agent_certs_begin(struct agent *);
+/*
+ * Each certificate of reader's set and of the files that certifies key
+ * and is inside its validity window now (windows that open or close
+ * are logged once), fn(arg, cert).
+ */
+int	agent_certs_each(struct agent *, const char *reader,
+	    const uint8_t *key, size_t keylen,
+	    int (*fn)(void *, const struct agent_cert *), void *arg);
+/* A validity window opened or closed since the last rebuild. */
+int	agent_certs_due(struct agent *);
+/*
+ * How many of reader's certificates certify a key of its sources; those
+ * that certify none are logged.
+ */
+size_t	agent_certs_matched(struct agent *, const char *reader);
+void	agent_certsets_free(struct agent *);
+
 /* agent-specs.c (a->lock held) */
 /* Remember a registry-wide request (replacing the reader's). */
 int	agent_spec_add(struct agent *, const char *uri, const char *reader,
-	    time_t deadline, int confirm);
+	    time_t deadline, int confirm, struct agent_dests *dests);
 /* Forget registry-wide requests: reader's (NULL: all), or the expired. */
 void	agent_specs_remove(struct agent *, const char *reader, int expired);
 void	agent_spec_clear(struct agent_spec *);
@@ -496,6 +620,49 @@ int	agent_is_locked(struct agent *);
 
 /* agent-hc.c: the real ops (helpers and src/prompt/). */
 int	agent_hclient_ops(const struct agent_ops **);
+
+/* agent-dest.c: destination constraints (ssh-add -h), pure. */
+/*
+ * The body of a restrict-destination-v00@openssh.com constraint (the
+ * string after its name, as ssh-add nests it): 1..AGENT_MAX_DESTS hops,
+ * each checked as OpenSSH's agent does.  On TK_ERR_FORMAT why says what
+ * is wrong (for the log).  *out has one reference.
+ */
+int	agent_dests_parse(const uint8_t *, size_t, struct agent_dests **out,
+	    char *why, size_t whysz);
+/* Another reference (NULL: NULL); drop each with agent_dests_unref. */
+struct agent_dests *agent_dests_ref(struct agent_dests *);
+void	agent_dests_unref(struct agent_dests *);
+size_t	agent_dests_count(const struct agent_dests *);
+/*
+ * May a key with these constraints be used on c?  user: the user of the
+ * userauth request a signature is for; NULL: listing.  0, or
+ * TK_ERR_DENIED with why; *host (may be NULL) the last hop's host name.
+ */
+int	agent_dests_permit(const struct agent_dests *,
+	    const struct agent_conn *, const char *user, const char **host,
+	    char *why, size_t whysz);
+struct tk_userauth;
+/*
+ * May a key with these constraints (blob: the identity asked for) sign
+ * data on c?  Only an ssh login (ua: parsed) for that key, permitted hop
+ * by hop, for the session c was last bound to and its host key.  0 with
+ * *host (the last hop's name; may be NULL), or TK_ERR_DENIED with why.
+ */
+int	agent_dests_sign(const struct agent_dests *,
+	    const struct agent_conn *c, const uint8_t *blob, size_t bloblen,
+	    const uint8_t *data, size_t datalen, struct tk_userauth *ua,
+	    const char **host, char *why, size_t whysz);
+/*
+ * Record a verified session-bind on c (OpenSSH's rules: a binding for
+ * authentication is the last, a session id is bound to one key, the
+ * same binding twice is recorded once).  TK_ERR_DENIED with why.
+ */
+int	agent_bind_add(struct agent_conn *, const uint8_t *key,
+	    size_t keylen, const uint8_t *sid, size_t sidlen, int forwarded,
+	    char *why, size_t whysz);
+/* Free what c holds (its bindings); c may be used again after. */
+void	agent_conn_clear(struct agent_conn *);
 
 /* agent-verify.c */
 int	agent_verify_hostsig(const uint8_t *key, size_t keylen,

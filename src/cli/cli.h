@@ -60,6 +60,16 @@ void	cli_pin_failed(const char *name, int err, size_t min, size_t max,
 	    const char *what);
 /* Report a URI the library refused; returns the exit status to use. */
 int	cli_uri_error(const char *uri, int err);
+
+struct tk_buf;
+/*
+ * cli-dest.c: agent --dest DEST (ssh-add -h syntax), host keys from the
+ * known_hosts files khfiles (none: ssh-add's defaults), appended to out
+ * as the body of a restrict-destination-v00@openssh.com constraint.  0,
+ * or an exit status after saying why.
+ */
+int	cli_dest_encode(char *const *dests, size_t ndests,
+	    char *const *khfiles, size_t nkh, struct tk_buf *out);
 /*
  * A context logging to stderr that keeps modules' own stderr for -v;
  * by_path: the user named a module with --module, so p11-kit's registry
@@ -85,6 +95,19 @@ int	cli_key_line(const struct tk_key *, const char *comment, char **line);
 /* k as one JSON object of list --format json ("," first unless first). */
 int	cli_key_json(const struct tk_key *, int fpalg, const char *comment,
 	    int first);
+
+/* list --certs: the certificates of the certs directory and --cert. */
+struct cli_certs;
+/* Read them (refused files and lines said on stderr). */
+int	cli_certs_load(char **paths, size_t n, struct cli_certs **);
+void	cli_certs_free(struct cli_certs *);
+/*
+ * Print the certificates of k that are valid now: key lines with
+ * comment, or with fingerprint set ssh-keygen -l lines and key ID,
+ * serial and validity.
+ */
+int	cli_certs_print(const struct cli_certs *, const struct tk_key *k,
+	    const char *comment, int fingerprint, int fpalg);
 
 /* JSON string (quoted, escaped; token strings sanitised first). */
 void	json_string(FILE *, const char *);

@@ -27,6 +27,12 @@
 #include "agent/agent.h"
 #include "cli/cli.h"
 #include "pkcs11/p11.h"
+#include "ssh/certfile.h"
+
+#define AGENT_OPT_DESTS	16
+#define OPT_DEST	1000
+#define OPT_KNOWN_HOSTS	1001
+#define OPT_EMPTY	1002
 
 struct opts {
 	const char	*sock;
@@ -38,7 +44,16 @@ struct opts {
 	const char	*allow;
 	const char	*upstream;	/* -A */
 	char		 updir[PATH_MAX];	/* -A auto: private dir */
+	int		 empty;		/* --empty */
+	char		*dest[AGENT_OPT_DESTS];	/* --dest */
+	size_t		 ndest;
+	char		*khfile[AGENT_OPT_DESTS];	/* --known-hosts */
+	size_t		 nkhfile;
+	char		**certs;	/* --cert, in order */
+	size_t		 ncerts;
 };
+
+#define OPT_CERT	256
 
 static int	log_stderr;
 static struct agent_upstream *up;	/* -A */
@@ -48,8 +63,9 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: tokenkeys agent [-cDdks] [-A socket] [-a socket] "
-	    "[-P allowlist]\n                       [-t life] "
-	    "[--config FILE] [URI ...]\n"
+	    "[-P allowlist]\n                       [-t life] [--config FILE] "
+	    "[--dest DEST]\n                       [--known-hosts FILE] "
+	    "[--cert PATH] [--empty | URI ...]\n"
 	    "\n"
 	    "An SSH agent for keys on PKCS#11 tokens.  With no URI it serves "
 	    "every key\nof every token p11-kit knows; with URIs, the keys "
@@ -68,6 +84,16 @@ usage(FILE *f)
 	    "  -t life       lifetime of served keys (seconds, or 1h30m...)\n"
 	    "  --config FILE serve the URIs in FILE too (one a line, "
 	    "# comments)\n"
+	    "  --dest DEST   use the keys served from the start only to log "
+	    "in to DEST,\n                as ssh-add -h: host, user@host, "
+	    "hostA>hostB (repeatable)\n"
+	    "  --known-hosts FILE\n                host keys for --dest from "
+	    "FILE (repeatable; default\n                ~/.ssh/known_hosts and "
+	    "/etc/ssh/ssh_known_hosts)\n"
+	    "  --empty       serve nothing until ssh-add -s asks\n"
+	    "  --cert PATH   serve the certificates in this file or directory "
+	    "with their\n                keys (repeatable; and always "
+	    "~/.config/tokenkeys/certs/)\n"
 	    "  -h, --help    this help\n"
 	    "\nSee tokenkeys-agent(1).\n", AGENT_ALLOWLIST_DEFAULT);
 }
@@ -306,6 +332,46 @@ check_pin_source(const char *uri, const char *safe)
 	return r;
 }
 
+static int
+add_cert_path(struct opts *o, char *path)
+{
+	char	**nv;
+
+	if ((nv = reallocarray(o->certs, o->ncerts + 1, sizeof(*nv))) == NULL) {
+		cli_warnx("agent: out of memory");
+		return -1;
+	}
+	o->certs = nv;
+	o->certs[o->ncerts++] = path;
+	return 0;
+}
+
+/*
+ * The certs directory and every --cert: a --cert that does not exist is
+ * said now (it is followed all the same, and served once it appears).
+ */
+static int
+follow_certs(struct agent *a, const struct opts *o)
+{
+	struct stat	st;
+	char		dir[PATH_MAX], safe[512];
+	size_t		i;
+	int		r = 0;
+
+	if (tk_certfile_default_dir(dir, sizeof(dir)) == 0)
+		r = agent_certdir_add(a, dir);
+	for (i = 0; r == 0 && i < o->ncerts; i++) {
+		tk_str_sanitize(o->certs[i], safe, sizeof(safe));
+		if (stat(o->certs[i], &st) != 0)
+			cli_warnx("agent: --cert %s: %s (followed: served "
+			    "once it exists)", safe, strerror(errno));
+		if ((r = agent_certdir_add(a, o->certs[i])) != 0)
+			cli_warnx("agent: --cert %s: %s", safe,
+			    tk_strerror(r));
+	}
+	return r;
+}
+
 /* Refuse bad URIs and modules before daemonising, where the user sees. */
 static int
 check_uri(struct agent *a, const char *uri)
@@ -412,8 +478,31 @@ agent_args(char ***uv, size_t *nuv, int argc, char **argv)
 	return 1;
 }
 
+/* --dest: the restrict-destination constraint ssh-add -h would send. */
 static int
-serve(struct agent *a, const struct opts *o, int fd, int argc, char **argv)
+make_dests(const struct opts *o, struct agent_dests **out)
+{
+	struct tk_buf	b;
+	char		why[256];
+	int		r;
+
+	tk_buf_init(&b, AGENT_MAX_FRAME, 0);
+	if ((r = cli_dest_encode(o->dest, o->ndest, o->khfile,
+	    o->nkhfile, &b)) != 0)
+		goto out;
+	if (agent_dests_parse(tk_buf_ptr(&b), tk_buf_avail(&b), out, why,
+	    sizeof(why)) != 0) {
+		cli_warnx("agent: --dest: %s", why);
+		r = EXIT_USAGE;
+	}
+ out:
+	tk_buf_free(&b);
+	return r;
+}
+
+static int
+serve(struct agent *a, const struct opts *o, int fd, int argc, char **argv,
+    struct agent_dests *dests)
 {
 	char	upsock[PATH_MAX];
 	time_t	deadline = 0;
@@ -432,14 +521,21 @@ serve(struct agent *a, const struct opts *o, int fd, int argc, char **argv)
 		}
 	}
 	(void)agent_load_registry(a);
-	if (argc == 0)
-		(void)agent_add_uri(a, "pkcs11:", "", deadline, 0, NULL, 0, 1);
+	agent_certdir_poll(a);
+	if (argc == 0 && !o->empty)
+		(void)agent_add_uri(a, "pkcs11:", "", deadline, 0, NULL, 0, 1,
+		    dests);
 	for (i = 0; i < argc; i++)
 		if ((r = agent_add_uri(a, argv[i], argv[i], deadline, 0, NULL,
-		    0, 1)) != 0)
+		    0, 1, dests)) != 0)
 			agent_log(a, AGENT_LOG_ERR, "%s: not served: %s",
 			    argv[i], tk_strerror(r));
-	agent_log(a, AGENT_LOG_INFO, "serving %zu key(s)", a->nkeys);
+	if (o->empty)
+		agent_log(a, AGENT_LOG_INFO, "serving no key until ssh-add -s "
+		    "(--empty)");
+	else
+		agent_log(a, AGENT_LOG_INFO, "serving %zu key(s)%s", a->nkeys,
+		    dests != NULL ? ", for the --dest destinations only" : "");
 	return agent_serve(a, fd) == 0 ? 0 : 1;
 }
 
@@ -449,9 +545,14 @@ agent_main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "config", required_argument, NULL, 'f' },
+		{ "dest", required_argument, NULL, OPT_DEST },
+		{ "known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS },
+		{ "empty", no_argument, NULL, OPT_EMPTY },
+		{ "cert", required_argument, NULL, OPT_CERT },
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct agent_ops	*ops;
+	struct agent_dests	*dests = NULL;
 	struct opts		 o;
 	struct agent		 a;
 	struct rlimit		 rl = { 0, 0 };
@@ -511,6 +612,27 @@ agent_main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case OPT_DEST:
+		case OPT_KNOWN_HOSTS:
+			if ((ch == OPT_DEST ? o.ndest : o.nkhfile) >=
+			    AGENT_OPT_DESTS) {
+				cli_warnx("agent: more than %d --%s options",
+				    AGENT_OPT_DESTS, ch == OPT_DEST ? "dest" :
+				    "known-hosts");
+				return EXIT_USAGE;
+			}
+			if (ch == OPT_DEST)
+				o.dest[o.ndest++] = optarg;
+			else
+				o.khfile[o.nkhfile++] = optarg;
+			break;
+		case OPT_EMPTY:
+			o.empty = 1;
+			break;
+		case OPT_CERT:
+			if (add_cert_path(&o, optarg) != 0)
+				return 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -534,6 +656,18 @@ agent_main(int argc, char **argv)
 		argv = uv;
 	}
 	r = 1;
+	if (o.empty && (argc > 0 || o.ndest > 0)) {
+		cli_warnx("agent: --empty serves nothing at start: %s",
+		    argc > 0 ? "give no URI with it" : "--dest has no keys "
+		    "to apply to (use ssh-add -h with ssh-add -s)");
+		r = EXIT_USAGE;
+		goto out;
+	}
+	if (o.nkhfile > 0 && o.ndest == 0) {
+		cli_warnx("agent: --known-hosts is for --dest");
+		r = EXIT_USAGE;
+		goto out;
+	}
 
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	(void)setrlimit(RLIMIT_CORE, &rl);
@@ -558,7 +692,11 @@ agent_main(int argc, char **argv)
 		goto out;
 	if ((r = check_uris(&a, argc, argv)) != 0)
 		goto out;
+	if (o.ndest > 0 && (r = make_dests(&o, &dests)) != 0)
+		goto out;
 	r = 1;
+	if (follow_certs(&a, &o) != 0)
+		goto out;
 
 	if ((fd = activated_socket()) >= 0) {
 		o.foreground = 1;
@@ -620,7 +758,7 @@ agent_main(int argc, char **argv)
 	}
 
 	/* Helpers are spawned from here on: after daemonising. */
-	r = serve(&a, &o, fd, argc, argv);
+	r = serve(&a, &o, fd, argc, argv, dests);
  out:
 	if (made_sock && path[0] != '\0')
 		unlink(path);
@@ -637,5 +775,7 @@ agent_main(int argc, char **argv)
 	if (up != NULL)
 		agent_upstream_free(up);
 	cli_urifile_free(uv, nuv);
+	agent_dests_unref(dests);
+	free(o.certs);
 	return r;
 }

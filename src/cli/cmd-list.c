@@ -12,7 +12,8 @@
 #include "cli/cli.h"
 
 enum { COMMENT_URI, COMMENT_LABEL, COMMENT_NONE };
-enum { OPT_MODULE = 256, OPT_COMMENT, OPT_FORMAT, OPT_LOGIN };
+enum { OPT_MODULE = 256, OPT_COMMENT, OPT_FORMAT, OPT_LOGIN, OPT_CERTS,
+	OPT_CERT };
 
 struct listopts {
 	int	comment;
@@ -22,6 +23,10 @@ struct listopts {
 	int	login;
 	char	**mods;		/* --module paths, loaded after -v is known */
 	size_t	nmods;
+	int	certs;		/* --certs */
+	char	**certpaths;	/* --cert */
+	size_t	ncertpaths;
+	struct cli_certs *certset;
 };
 
 static void
@@ -30,9 +35,12 @@ usage(FILE *f)
 	fprintf(f, "usage: tokenkeys list [-lv] [-E md5|sha256] "
 	    "[--module PATH] [--comment uri|label|none]\n"
 	    "                      [--format text|json] [--login] "
-	    "[URI ...]\n"
+	    "[--certs] [--cert PATH] [URI ...]\n"
 	    "Print the public key of every key pair on every token matching "
-	    "the pkcs11:\nURIs (default: all) as authorized_keys lines.\n");
+	    "the pkcs11:\nURIs (default: all) as authorized_keys lines.  "
+	    "--certs: after each key, its\ncertificates the agent would "
+	    "serve now (~/.config/tokenkeys/certs/ and each\n--cert file or "
+	    "directory).\n");
 }
 
 static const char *
@@ -68,6 +76,9 @@ print_text(const struct tk_key *k, const struct listopts *o)
 			goto out;
 		printf("%s\n", line);
 	}
+	if (o->certs)
+		r = cli_certs_print(o->certset, k, c, o->fingerprint,
+		    o->fpalg);
  out:
 	free(line);
 	return r;
@@ -91,6 +102,8 @@ parse_opts(int argc, char **argv, struct listopts *o, struct tk_ctx *ctx)
 		{ "comment", required_argument, NULL, OPT_COMMENT },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "login", no_argument, NULL, OPT_LOGIN },
+		{ "certs", no_argument, NULL, OPT_CERTS },
+		{ "cert", required_argument, NULL, OPT_CERT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -99,7 +112,8 @@ parse_opts(int argc, char **argv, struct listopts *o, struct tk_ctx *ctx)
 
 	opterr = 0;
 	optind = 1;
-	if ((o->mods = calloc(argc, sizeof(*o->mods))) == NULL) {
+	if ((o->mods = calloc(argc, sizeof(*o->mods))) == NULL ||
+	    (o->certpaths = calloc(argc, sizeof(*o->certpaths))) == NULL) {
 		cli_warnx("out of memory");
 		ex = 1;
 	}
@@ -145,6 +159,13 @@ parse_opts(int argc, char **argv, struct listopts *o, struct tk_ctx *ctx)
 		case OPT_LOGIN:
 			o->login = 1;
 			break;
+		case OPT_CERTS:
+			o->certs = 1;
+			break;
+		case OPT_CERT:
+			o->certs = 1;
+			o->certpaths[o->ncertpaths++] = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			ex = -1;
@@ -153,6 +174,10 @@ parse_opts(int argc, char **argv, struct listopts *o, struct tk_ctx *ctx)
 			ex = cli_bad_option("list", ch, argv[optind - 1]);
 			break;
 		}
+	}
+	if (ex == 0 && o->certs && o->json) {
+		cli_warnx("--certs: text output only (not with --format json)");
+		ex = EXIT_USAGE;
 	}
 	/* The library says why one failed. */
 	for (i = 0; ex == 0 && i < o->nmods; i++)
@@ -219,6 +244,12 @@ list_main(int argc, char **argv)
 	}
 	if (tk_ctx_errors(ctx) > 0 && ex == 0)
 		ex = 1;
+	if (o.certs && (r = cli_certs_load(o.certpaths, o.ncertpaths,
+	    &o.certset)) != 0) {
+		cli_warnx("certificates: %s", tk_strerror(r));
+		ex = 1;
+		goto out;
+	}
 	n = tk_keylist_count(list);
 	if (o.json)
 		printf("[");
@@ -236,6 +267,8 @@ list_main(int argc, char **argv)
 		ex = 1;
  out:
 	free(o.mods);
+	free(o.certpaths);
+	cli_certs_free(o.certset);
 	tk_keylist_free(list);
 	tk_ctx_free(ctx);
 	return ex;

@@ -84,6 +84,19 @@ tk_ptext_use_confirm(char *buf, size_t bufsz, const char *comment,
 }
 
 void
+tk_ptext_use_confirm_dest(char *buf, size_t bufsz, const char *comment,
+    const char *label, const char *fp, const char *user, const char *host)
+{
+	struct safe	c, l, u, h;
+
+	snprintf(buf, bufsz, "Allow use of key %s on token \"%s\"\n"
+	    "to log in as \"%s\" on %s?\nKey fingerprint %s.",
+	    safe(&c, comment), safe(&l, label), safe(&u, user),
+	    host != NULL ? safe(&h, host) : "a permitted host",
+	    fp != NULL ? fp : "");
+}
+
+void
 tk_ptext_delete_confirm(char *buf, size_t bufsz, size_t n, const char *keys)
 {
 	snprintf(buf, bufsz, "Delete %s%zu key pair%s from the token for good?"

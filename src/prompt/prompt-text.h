@@ -45,6 +45,14 @@ void	tk_ptext_final_confirm(char *buf, size_t bufsz, const char *label,
 /* The confirm constraint: may this key on this token be used? */
 void	tk_ptext_use_confirm(char *buf, size_t bufsz, const char *comment,
 	    const char *label, const char *fp);
+/*
+ * The same for a destination-constrained key (ssh-add -h), which signs
+ * only logins: as user (from the request) on host (the constraint's host
+ * name; NULL: not known).
+ */
+void	tk_ptext_use_confirm_dest(char *buf, size_t bufsz,
+	    const char *comment, const char *label, const char *fp,
+	    const char *user, const char *host);
 
 /*
  * tokenkeys delete: destroy these n key pairs (keys: one line each, type,

@@ -32,12 +32,21 @@
  *   - a frame over AGENT_MAX_FRAME, empty, truncated or malformed closes
  *     the connection without an answer; anything else gets exactly one
  *     answer frame, within AGENT_MAX_FRAME, well-formed for its request
- *   - listing shows only the token's keys, each once, with its URI; a
+ *   - listing shows only the token's keys, each once, with its URI, and
+ *     certificates (ssh-add -s with associated-certs-v00@openssh.com) of
+ *     those keys, with the key's URI, inside their validity window; a
  *     signature comes from the token, over the request's data, for a key
- *     listing showed just before
+ *     listing showed just before (a certificate's: with the key it
+ *     certifies, RSA by the flags)
  *   - while locked, no key is listed and the token is not used
  *   - a bound (forwarded) connection adds nothing and sends no PIN
  *   - one login at most per request, no PIN prompt more than once
+ *   - a destination-constrained key (ssh-add -h) is listed on a bound
+ *     connection only where its constraints permit it, and signs only
+ *     an ssh login for the session that connection was last bound to,
+ *     with that key; never on the forwarded connection (bound for
+ *     forwarding, not for a login)
+ *   - a refused constraint extension adds nothing
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -46,12 +55,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tokenkeys.h"
 #include "../agent-stub.h"
 #include "agent/agent.h"
 #include "common/buf.h"
+#include "ssh/sshcert.h"
+#include "ssh/userauth.h"
 #include "fuzz.h"
 
 #define NCONN		4
@@ -79,6 +91,13 @@ static uint8_t		*rbuf;		/* an answer read by the client */
 	}								\
 } while (0)
 
+/* FUZZ_AGENT_LOG=1 in the environment: the agent's log on stderr. */
+static void
+log_stderr(int level, const char *msg)
+{
+	fprintf(stderr, "agent[%d]: %s\n", level, msg);
+}
+
 static time_t
 clock_now(void)
 {
@@ -103,7 +122,13 @@ conn_open(int i)
 	f->c.uid = getuid();
 	if (i == FORWARDED) {
 		/* what a verified session-bind with is_forwarding sets */
-		f->c.nbinds = 1;
+		static const uint8_t hostkey[] = "\0\0\0\013ssh-ed25519"
+		    "\0\0\0\040" "0123456789abcdef0123456789abcdef";
+		char why[128];
+
+		CHECK(agent_bind_add(&f->c, hostkey, sizeof(hostkey) - 1,
+		    (const uint8_t *)"ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ", 32,
+		    1, why, sizeof(why)) == 0);
 		f->c.bound = 1;
 		f->c.forwarded = 1;
 		f->c.session_idlen = 32;
@@ -122,6 +147,7 @@ conn_close(int i)
 	if (!f->open)
 		return;
 	agent_up_close(&A, &f->c);
+	agent_conn_clear(&f->c);
 	close(f->fd[0]);
 	close(f->fd[1]);
 	tk_buf_free(&f->in);
@@ -176,6 +202,23 @@ is_token_key(const uint8_t *blob, size_t len, const uint8_t *uri,
 	return 0;
 }
 
+/*
+ * A certificate of a token key (with that key's URI, if uri is given),
+ * valid now; its key's blob into key (initialised; the caller frees it).
+ */
+static int
+is_token_cert(const uint8_t *blob, size_t len, const uint8_t *uri,
+    size_t urilen, struct tk_buf *key)
+{
+	struct tk_sshcert	c;
+
+	tk_buf_free(key);
+	tk_buf_init(key, TK_SSHCERT_MAX, 0);
+	return tk_sshcert_parse(blob, len, &c, key) == 0 &&
+	    tk_sshcert_when(&c, (uint64_t)time(NULL)) == 0 &&
+	    is_token_key(c.key, c.keylen, uri, urilen);
+}
+
 /* A key of the stub other agent (with its comment, if uri is given). */
 static int
 is_up_key(const uint8_t *blob, size_t len, const uint8_t *com, size_t cl)
@@ -191,14 +234,28 @@ is_up_key(const uint8_t *blob, size_t len, const uint8_t *com, size_t cl)
 	return 0;
 }
 
+/* The served key's destination constraints (NULL: none or not served). */
+static struct agent_dests *
+key_dests(const uint8_t *blob, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < A.nkeys; i++)
+		if (agent_blob_eq(A.keys[i].blob, A.keys[i].bloblen, blob, len))
+			return A.keys[i].dests;
+	return NULL;
+}
+
 /*
  * An IDENTITIES_ANSWER (type byte included): well-formed, the token's
- * keys with their URIs, each once.  Returns the count.
+ * keys with their URIs, each once, constrained ones only where c may use
+ * them.  Returns the count.
  */
 static uint32_t
-check_identities(const uint8_t *p, size_t n)
+check_identities(const uint8_t *p, size_t n, const struct agent_conn *c)
 {
-	struct tk_buf	 b, b2;
+	char		 why[256];
+	struct tk_buf	 b, b2, key;
 	const uint8_t	*blob, *com, *blob2, *com2;
 	size_t		 bl, cl, bl2, cl2;
 	uint32_t	 cnt, i, j;
@@ -210,8 +267,13 @@ check_identities(const uint8_t *p, size_t n)
 	for (i = 0; i < cnt; i++) {
 		CHECK(tk_buf_get_string(&b, &blob, &bl) == 0 && bl > 0);
 		CHECK(tk_buf_get_string(&b, &com, &cl) == 0);
+		tk_buf_init(&key, TK_SSHCERT_MAX, 0);
 		CHECK(is_token_key(blob, bl, com, cl) ||
-		    is_up_key(blob, bl, com, cl));
+		    is_up_key(blob, bl, com, cl) ||
+		    is_token_cert(blob, bl, com, cl, &key));
+		tk_buf_free(&key);
+		CHECK(agent_dests_permit(key_dests(blob, bl), c, NULL, NULL,
+		    why, sizeof(why)) == 0);
 		/* no key twice */
 		tk_buf_init_ro(&b2, p + 5, n - 5);
 		for (j = 0; j < i; j++) {
@@ -254,6 +316,11 @@ struct before {
 	uint64_t	 next_source_id;
 	size_t		 nmods;
 	int		 sign_listed;	/* the key to sign with is listed */
+	int		 sign_dests;	/* ...and has destination constraints */
+	int		 forwarded;	/* the connection is FORWARDED */
+	int		 nbinds;
+	uint8_t		 sid[64];	/* its last binding's session id */
+	size_t		 sidlen;
 };
 
 /* A sign request's fields, when it parses exactly. */
@@ -276,7 +343,7 @@ static void
 check_sign(const uint8_t *body, size_t bn, const uint8_t *rep, size_t rn,
     const struct before *was)
 {
-	struct tk_buf	 b;
+	struct tk_buf	 b, key;
 	const uint8_t	*blob, *data, *sig;
 	size_t		 bloblen, datalen, siglen;
 	uint32_t	 flags;
@@ -296,12 +363,29 @@ check_sign(const uint8_t *body, size_t bn, const uint8_t *rep, size_t rn,
 		    U.last_flags == flags);
 		return;
 	}
+	/* a certificate identity signs with the key it certifies */
+	tk_buf_init(&key, TK_SSHCERT_MAX, 0);
+	if (!is_token_key(blob, bloblen, NULL, 0)) {
+		CHECK(is_token_cert(blob, bloblen, NULL, 0, &key));
+		blob = tk_buf_ptr(&key);
+		bloblen = tk_buf_avail(&key);
+	}
 	if (bloblen > 11 && memcmp(blob, "\0\0\0\007ssh-rsa", 11) == 0)
 		alg = flags & SSH_AGENT_RSA_SHA2_256 ? TK_SIG_RSA_SHA256 :
 		    flags & SSH_AGENT_RSA_SHA2_512 ? TK_SIG_RSA_SHA512 :
 		    TK_SIG_DEFAULT;
 	stub_sig(blob, bloblen, data, datalen, alg, want);
+	tk_buf_free(&key);
 	CHECK(siglen == STUB_SIG_LEN && memcmp(sig, want, siglen) == 0);
+	if (was->sign_dests) {
+		struct tk_userauth	ua;
+
+		/* an ssh login for this key and the last bound session */
+		CHECK(!was->forwarded && was->nbinds > 0);
+		CHECK(tk_userauth_parse(data, datalen, &ua) == 0);
+		CHECK(agent_blob_eq(ua.key, ua.keylen, blob, bloblen));
+		CHECK(agent_blob_eq(ua.sid, ua.sidlen, was->sid, was->sidlen));
+	}
 }
 
 static void
@@ -321,7 +405,7 @@ check_extension(const uint8_t *rep, size_t rn)
 /* The answer to one request (body: type and payload). */
 static void
 check_answer(const uint8_t *body, size_t bn, const uint8_t *rep, size_t rn,
-    const struct before *was)
+    const struct before *was, const struct agent_conn *c)
 {
 	uint8_t	req = body[0], t = rep[0];
 
@@ -330,6 +414,7 @@ check_answer(const uint8_t *body, size_t bn, const uint8_t *rep, size_t rn,
 		CHECK(t == SSH_AGENT_FAILURE ||
 		    req == SSH_AGENTC_REMOVE_IDENTITY ||
 		    req == SSH_AGENTC_REMOVE_ALL_IDENTITIES ||
+		    req == SSH_AGENTC_REMOVE_ALL_RSA_IDENTITIES ||
 		    req == SSH_AGENTC_ADD_SMARTCARD_KEY ||
 		    req == SSH_AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED ||
 		    req == SSH_AGENTC_REMOVE_SMARTCARD_KEY ||
@@ -353,7 +438,7 @@ check_answer(const uint8_t *body, size_t bn, const uint8_t *rep, size_t rn,
 	switch (t) {
 	case SSH_AGENT_IDENTITIES_ANSWER:
 		CHECK(req == SSH_AGENTC_REQUEST_IDENTITIES);
-		if (check_identities(rep, rn) > 0)
+		if (check_identities(rep, rn, c) > 0)
 			CHECK(!was->locked);
 		break;
 	case SSH_AGENT_SIGN_RESPONSE:
@@ -414,8 +499,16 @@ one_frame(int i, const uint8_t *hdr, const uint8_t *body, size_t bn,
 	was.nmods = A.nmods;
 	whole = len > 0 && len <= AGENT_MAX_FRAME && bn == len;
 	if (whole && parse_sign(body, bn, &blob, &bloblen, &data, &datalen,
-	    &flags))
+	    &flags)) {
 		was.sign_listed = listed(blob, bloblen);
+		was.sign_dests = key_dests(blob, bloblen) != NULL;
+	}
+	was.forwarded = i == FORWARDED;
+	was.nbinds = f->c.nbinds;
+	if (f->c.nbinds > 0) {
+		was.sidlen = f->c.binds[f->c.nbinds - 1].sidlen;
+		memcpy(was.sid, f->c.binds[f->c.nbinds - 1].sid, was.sidlen);
+	}
 
 	write_all(f->fd[0], hdr, 4);
 	if (len > 0 && len <= AGENT_MAX_FRAME)
@@ -436,7 +529,7 @@ one_frame(int i, const uint8_t *hdr, const uint8_t *body, size_t bn,
 	rlen = (size_t)rbuf[0] << 24 | (size_t)rbuf[1] << 16 |
 	    (size_t)rbuf[2] << 8 | rbuf[3];
 	CHECK(rlen > 0 && rlen <= AGENT_MAX_FRAME && n == 4 + rlen);
-	check_answer(body, bn, rbuf + 4, rlen, &was);
+	check_answer(body, bn, rbuf + 4, rlen, &was, &f->c);
 	/* the buffer that held the request (maybe a PIN) is wiped */
 	CHECK(tk_buf_avail(&f->in) == 0);
 }
@@ -509,11 +602,15 @@ run(const uint8_t *data, size_t size)
 	/* what `tokenkeys agent` does at start, with the stub's registry */
 	CHECK(agent_init(&A, &stub_ops) == 0);
 	A.now = clock_now;
+	if (getenv("FUZZ_AGENT_LOG") != NULL) {
+		A.logfn = log_stderr;
+		A.debug = 1;
+	}
 	A.unlock_delay_ms = 0;
 	A.lock_rounds = 1;
 	CHECK((A.allowlist = strdup(AGENT_ALLOWLIST_DEFAULT)) != NULL);
 	CHECK(agent_load_registry(&A) == 0);
-	CHECK(agent_add_uri(&A, "pkcs11:", "", 0, 0, NULL, 0, 1) == 0);
+	CHECK(agent_add_uri(&A, "pkcs11:", "", 0, 0, NULL, 0, 1, NULL) == 0);
 	stub_up_reset();
 	if (withup) {
 		U.fail_every = 7;

@@ -298,4 +298,40 @@ out hproto/rep-token "01$tokenrep"
 out hproto/rep-list "02$listrep"
 out hproto/rep-registry "03$regrep"
 out hproto/stream "04$list$sign$sigrep$listrep$registry"
+# agent: ssh-add -s with restrict-destination-v00@openssh.com (ssh-add -h),
+# well-formed and hostile, each followed by a listing; the framing of
+# fuzz-agent.c (knobs, the token's keys, records on connection 0).  Real
+# traffic is recorded by record-agent.sh; these are the encodings no real
+# client sends (tests/test-agent-dest.c checks each answer).
+mkdir -p "$outdir/agent"
+ssh-keygen -q -t ed25519 -N '' -C '' -f "$T/hk"
+hk=$(awk '{print $2}' "$T/hk.pub" | base64 -d | hex)
+rd=$(sshstr "$(str restrict-destination-v00@openssh.com)")
+hop() { sshstr "$(sshstr "$(str "$1")")$(sshstr "$(str "$2")")$(sshstr '')$3"; }
+hk0="$(sshstr "$hk")00"
+dst() { sshstr "$1$2$(sshstr '')"; }
+add26() {
+	local b
+	b="1a$(sshstr "$(str pkcs11:)")$(sshstr '')ff$rd$(sshstr "$1")"
+	printf '00%s%s' "$(u32 "$(hlen "$b")")" "$b"
+}
+lst="00$(u32 1)0b"
+dseed() { out "agent/$1" "00$(field "$(sshstr "$edblob")$(sshstr "$(str "$uri1")")")$(add26 "$2")$lst"; }
+origin=$(hop '' '' '')
+dseed dest-one-hop "$(dst "$origin" "$(hop '' hosta "$hk0")")"
+dseed dest-two-hops "$(dst "$origin" "$(hop '' hosta "$hk0")")$(dst \
+    "$(hop '' hosta "$hk0")" "$(hop 'deploy*' hostb "$(sshstr "$hk")01")")"
+dseed dest-flat "$(sshstr '')$(sshstr '')$(sshstr '')$(sshstr \
+    "$(str hosta)")$(sshstr '')$hk0"
+dseed dest-empty ''
+dseed dest-empty-host "$(dst "$origin" "$(hop '' '' "$hk0")")"
+dseed dest-from-user "$(dst "$(hop alice hosta "$hk0")" \
+    "$(hop '' hostb "$hk0")")"
+dseed dest-user-257 "$(dst "$origin" "$(hop "$(printf '%0257d' 0)" hosta \
+    "$hk0")")"
+dseed dest-trailing "$(sshstr "$origin$(hop '' hosta "$hk0")$(sshstr '')00")"
+many=$(dst "$origin" "$(hop '' hosta "$hk0")")
+all=
+for i in $(seq 1025); do all=$all$many; done
+dseed dest-1025 "$all"
 echo "mkcorpus: wrote $(find "$outdir" -type f | wc -l) seeds to $outdir"

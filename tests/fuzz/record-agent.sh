@@ -4,8 +4,8 @@
 # traffic: `tokenkeys agent` serves a throwaway SoftHSM token, and the
 # stock ssh-add and ssh talk to it through tests/fuzz/agent-record, which
 # writes what each client sent.  One seed per scenario: ssh-add -l, -L,
-# -T, -s/-e, -d/-D, -x/-X, -c, -t, a software key, and (as root, with a
-# throwaway sshd) an ssh login and ssh -A.  Keys are fresh on every run:
+# -T, -s/-e, -d/-D, -x/-X, -c, -t, -h, a software key, and (as root, with
+# a throwaway sshd) an ssh login and ssh -A, also with ssh-add -h.  Keys are fresh on every run:
 # commit the result, do not run this in make check.
 #
 #	tests/fuzz/record-agent.sh [OUTDIR]
@@ -103,6 +103,17 @@ record ssh-add-x-X bash -c "$(declare -f lockpw); T='$T'
 record ssh-add-c bash -c "$(declare -f pin); M='$M'; T='$T'
 	pin ssh-add -c -s \"\$M\"; ssh-add -T '$T/ed25519.pub'
 	ssh-add -c '$T/soft'; ssh-add -e \"\$M\""
+# ssh-add -h, as Debian's ssh-add sends it (host keys from a file)
+ssh-keygen -q -t ed25519 -N '' -f "$T/hk1" && ssh-keygen -q -t rsa -b 2048 \
+    -N '' -f "$T/hk2" || bail "cannot make host keys"
+{ echo "hosta $(cut -d' ' -f1,2 "$T/hk1.pub")"
+  echo "hostb $(cut -d' ' -f1,2 "$T/hk2.pub")"
+  echo "@cert-authority hostb $(cut -d' ' -f1,2 "$T/hk1.pub")"; } >"$T/dkh"
+record ssh-add-h bash -c "$(declare -f pin); T='$T'
+	pin ssh-add -H '$T/dkh' -h hosta -h 'hosta>u@hostb' \
+	    -s 'pkcs11:object=ec256'; ssh-add -l
+	pin ssh-add -c -t 60 -H '$T/dkh' -h 'u*@hostb' -s pkcs11:
+	ssh-add -l; ssh-add -e pkcs11:"
 record ssh-add-t bash -c "$(declare -f pin); M='$M'; T='$T'
 	pin ssh-add -t 600 -s \"\$M\"; ssh-add -l
 	pin ssh-add -t 1h -c -s 'pkcs11:object=rsa2048'
@@ -120,6 +131,19 @@ if [ "$(id -u)" -eq 0 ] && [ -x /usr/sbin/sshd ]; then
 	    -o IdentitiesOnly=yes -o IdentityFile="$T/rsa2048.pub" test \
 	    "ssh-add -l; ssh-add -L; ssh-add -T $T/ed25519.pub;
 	    ssh-add -s pkcs11: </dev/null; ssh-add -D"
+	# destination constraints (ssh-add -h): the constraint, then a
+	# login and a forwarded agent where they permit it
+	echo "test $(cut -d' ' -f1,2 "$T/hostkey.pub")" >"$T/kh"
+	record ssh-add-h-login bash -c "$(declare -f pin tk_ssh); T='$T'
+	pin ssh-add -H '$T/kh' -h test -s 'pkcs11:object=ec256'
+	tk_ssh -o IdentityAgent='$T/rec.sock' -o IdentitiesOnly=yes \
+	    -o IdentityFile='$T/ec256.pub' -o UserKnownHostsFile='$T/kh' \
+	    test true"
+	record ssh-add-h-A bash -c "$(declare -f pin tk_ssh); T='$T'
+	pin ssh-add -H '$T/kh' -h test -h 'test>test' -s 'pkcs11:object=ec256'
+	tk_ssh -A -o IdentityAgent='$T/rec.sock' -o IdentitiesOnly=yes \
+	    -o IdentityFile='$T/ec256.pub' -o UserKnownHostsFile='$T/kh' \
+	    test 'ssh-add -l; ssh-add -T $T/ec256.pub'"
 	grep -q 'forwarded' "$T/agent.log" ||
 	    echo "record-agent: no forwarded connection was seen" >&2
 else
