@@ -14,7 +14,7 @@ done
 tk_tmpdir
 [ -n "${KEEP:-}" ] && trap - EXIT
 tk_softhsm_init "$T/hsm"
-plan 29
+plan 34
 
 S=$(tk_token_new "pw one" 1234 12345678) || bail "token"
 FAULTMOD_RP=$(realpath "$FAULTMOD")
@@ -127,5 +127,40 @@ pw passwd --so 12345678 11112222 11112222
 is "$rc:$calls" "0:1 1 0" "passwd --so: SO login and C_SetPIN"
 pw unblock 11112222 8888 8888
 is "$rc" 0 "  the new SO PIN unblocks"
+
+# ------------------------------------- a running agent notices passwd
+# A card forgets every login when its PIN changes; the agent must not
+# keep failing on the login it held, nor trust the middleware's word that
+# it is still logged in.
+command -v ssh-keygen >/dev/null || bail "ssh-keygen missing"
+tk_keygen "$S" 8888 EC:prime256v1 09 agentkey || bail "key"
+tk_fault_ctl "pin_tries 3" "setpin_logout"
+tk_agent_askpass
+echo 8888 >"$T/agent.pin"
+tk_agent_start ag -P "$(dirname "$FAULTMOD_RP")/*,/usr/lib*/*" "$uri" ||
+    bail "agent"
+"$TOKENKEYS" list "$uri" 2>/dev/null | grep agentkey >"$T/ag.pub"
+echo "message $RANDOM" >"$T/msg"
+asign() {
+	rm -f "$T/msg.sig"
+	SSH_AUTH_SOCK=$T/ag.sock ssh-keygen -Y sign -n file \
+	    -f "$T/ag.pub" "$T/msg" </dev/null >/dev/null 2>&1 &&
+	    test -s "$T/msg.sig"
+}
+asign
+is "$?:$(tk_pin_prompts)" "0:1" "the agent signs after one PIN prompt"
+asign
+is "$?:$(tk_pin_prompts)" "0:1" "  and again without one"
+pw passwd 8888 2468 2468
+is "$rc" 0 "tokenkeys passwd while the agent holds a login"
+echo 2468 >"$T/agent.pin"
+logins=$(tk_fault_count C_Login)
+asign
+is "$?:$(tk_pin_prompts):$(($(tk_fault_count C_Login) - logins))" "0:2:1" \
+    "the agent's next signature asks for the PIN again and signs (one C_Login)"
+asign
+is "$?:$(tk_pin_prompts)" "0:2" "  and the one after needs no prompt"
+[ -n "${KEEP:-}" ] && diag "$(cat "$T/ag.log")"
+tk_agent_stop "$TK_AGENT_PID"
 
 done_testing
