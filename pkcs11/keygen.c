@@ -19,6 +19,7 @@
 
 #define MECH_MAX	4096	/* mechanisms we look at */
 #define FRESH_ID_LEN	16
+#define NOTHING		"nothing"	/* what_it_can(): no kind at all */
 
 struct tk_keygen {
 	struct tk_ctx		*ctx;
@@ -244,7 +245,7 @@ what_it_can(struct tk_keygen *g, char *buf, size_t bufsz)
 	if (can_make(g, &kinds[2], 0, &gi))
 		append(buf, buf[0] != '\0' ? ", ed25519" : "ed25519", bufsz);
 	if (buf[0] == '\0')
-		append(buf, "no key pairs it can sign with", bufsz);
+		append(buf, NOTHING, bufsz);
 }
 
 int
@@ -265,8 +266,14 @@ tk_keygen_check(struct tk_keygen *g, const struct tk_keygen_spec *sp)
 			snprintf(what, sizeof(what), "%s %u", k->name,
 			    bits_of(sp));
 		r = TK_ERR_UNSUPPORTED;
-		tk_modset_report(&g->ctx->ms, r, "token \"%s\" cannot make "
-		    "%s keys; it can make: %s", g->name, what, can);
+		if (strcmp(can, NOTHING) == 0)
+			tk_modset_report(&g->ctx->ms, r, "token \"%s\" cannot "
+			    "make key pairs at all (it offers no generation "
+			    "of a key type it can also sign with)", g->name);
+		else
+			tk_modset_report(&g->ctx->ms, r, "token \"%s\" cannot "
+			    "make %s keys; it can make: %s", g->name, what,
+			    can);
 		goto out;
 	}
 	if (g->tok.tinfo.flags & CKF_WRITE_PROTECTED) {
