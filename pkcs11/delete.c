@@ -68,6 +68,26 @@ destroy_class(struct tk_ctx *c, const struct tk_p11_token *t,
 }
 
 int
+tk_delete_check(struct tk_ctx *c, const char *keyuri)
+{
+	struct pick	p;
+	char		name[32 * 4 + 1];
+	int		r;
+
+	memset(&p, 0, sizeof(p));
+	if ((r = tk_ctx_walk(c, keyuri, 0, 0, tok_cb, NULL, &p, NULL)) != 0)
+		goto out;
+	if (p.found && (p.tok.tinfo.flags & CKF_WRITE_PROTECTED)) {
+		tk_p11_token_label(&p.tok, name, sizeof(name));
+		r = TK_ERR_DENIED;
+		tk_modset_report(&c->ms, r, "token \"%s\" is read-only: its "
+		    "keys cannot be deleted; nothing deleted", name);
+	}
+ out:
+	return r;
+}
+
+int
 tk_delete_pair(struct tk_ctx *c, const char *keyuri, const uint8_t *id,
     size_t idlen, size_t *n)
 {
