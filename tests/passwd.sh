@@ -4,7 +4,7 @@
 # fault module (which counts C_Login and C_SetPIN and emulates the PIN
 # retry counter): old PIN once, new PIN twice, never retried; a mismatch
 # or a short PIN costs no try; a locked PIN is refused and unblocked with
-# the SO PIN.
+# the SO PIN; a running agent asks again after the change; PIN pads.
 . "$(dirname "$0")/lib.sh"
 for tool in softhsm2-util pkcs11-tool; do
 	command -v $tool >/dev/null || skip_all "$tool not installed"
@@ -14,7 +14,7 @@ done
 tk_tmpdir
 [ -n "${KEEP:-}" ] && trap - EXIT
 tk_softhsm_init "$T/hsm"
-plan 34
+plan 45
 
 S=$(tk_token_new "pw one" 1234 12345678) || bail "token"
 FAULTMOD_RP=$(realpath "$FAULTMOD")
@@ -162,5 +162,36 @@ asign
 is "$?:$(tk_pin_prompts)" "0:2" "  and the one after needs no prompt"
 [ -n "${KEEP:-}" ] && diag "$(cat "$T/ag.log")"
 tk_agent_stop "$TK_AGENT_PID"
+
+# ----------------------------------------------------------- PIN pad
+# The reader's keypad takes the PINs: C_SetPIN and C_InitPIN with none,
+# the SO login with none; nothing is asked here.
+tk_fault_ctl "pin_tries 3" "protected_auth" "pin 2468" "pad_new 1357"
+pw passwd
+is "$rc:$asked:$calls" "0:0:0 1 0" \
+    "passwd on a PIN pad: nothing asked here, one C_SetPIN"
+check "  telling the user to use the keypad" grep -q \
+    'token "pw one": enter the old and the new PIN on the reader.s keypad' \
+    "$T/err"
+check "  the PIN typed on the keypad is the new PIN" works 1357
+tk_fault_ctl "pin_tries 3" "protected_auth" "pin 0000" "pad_new 1111"
+pw passwd
+is "$rc:$calls:$(tk_fault_pins_left)" "1:0 1 0:2" \
+    "a wrong old PIN on the keypad: one C_SetPIN, one try spent"
+check "  saying so" grep -q 'the PIN was not changed: wrong PIN' "$T/err"
+pw passwd
+pw passwd
+is "$(tk_fault_pins_left)" 0 "  three lock the PIN"
+tk_fault_ctl "pin_tries 3" "protected_auth" "so_pin 11112222" "pad_new 9753"
+pw unblock
+is "$rc:$asked:$calls:$(tk_fault_pins_left)" "0:0:1 0 1:3" \
+    "unblock on a PIN pad: SO login and C_InitPIN with no PIN, unlocked"
+check "  telling the user to use the keypad" grep -q \
+    'enter the SO PIN and the new PIN on the reader.s keypad' "$T/err"
+check "  the PIN typed on the keypad is the new PIN" works 9753
+tk_fault_ctl "pin_tries 3" "protected_auth" "so_pin 87654321" "pad_new 1"
+pw unblock
+is "$rc:$calls" "1:1 0 0" "a wrong SO PIN on the keypad: one SO login, no C_InitPIN"
+check "  the PIN is still the one set before" works 9753
 
 done_testing
