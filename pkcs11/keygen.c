@@ -381,11 +381,14 @@ generate(struct tk_keygen *g, const struct tk_keygen_spec *sp,
 		oid = oid_ed25519, oidlen = sizeof(oid_ed25519);
 		break;
 	}
+	/*
+	 * No CKA_VERIFY: nobody verifies on the token, and the TPM's module
+	 * refuses a generation whose template names it (it derives it).
+	 */
 	A(pt, np, CKA_CLASS, &pubc, sizeof(pubc));
 	A(pt, np, CKA_KEY_TYPE, &kt, sizeof(kt));
 	A(pt, np, CKA_TOKEN, &yes, sizeof(yes));
 	A(pt, np, CKA_PRIVATE, &no, sizeof(no));
-	A(pt, np, CKA_VERIFY, &yes, sizeof(yes));
 	A(pt, np, CKA_ID, sp->id, sp->idlen);
 	A(pt, np, CKA_LABEL, sp->label, strlen(sp->label));
 	if (oid != NULL)
