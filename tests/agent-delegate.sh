@@ -15,7 +15,7 @@ done
 [ -r "$TK_MODULE" ] || skip_all "SoftHSM2 module $TK_MODULE not installed"
 [ -x "$TOKENKEYS" ] || skip_all "tokenkeys binary $TOKENKEYS not built"
 
-plan 68
+plan 72
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -158,6 +158,62 @@ check "ssh -A: the far side lists the token key and the unconstrained files" \
 check "...but not the key constrained to logins to test" \
     sh -c "! grep -q 'file dest' '$T/fwd.out'"
 sa ssh-add -d "$P/id_dest.pub" >/dev/null 2>&1
+
+# ssh-add -h 'test>test2' through ssh -A: on test, the user's ssh to a
+# second host, test2 (a second sshd with its own host key, run as that
+# user), signs with the forwarded agent; a key constrained to test alone
+# does not.  ssh-agent can tell only from both bindings of the forwarded
+# connection, the local ssh's (forwarding, test) and the remote one's
+# (test2), which we pass on in order on one connection.
+ssh-keygen -q -t ed25519 -N '' -C tk-hostkey2 -f "$T/hostkey2" ||
+    bail "second host key"
+: >"$T/sshd2.log"
+chown "$TK_USER" "$T/hostkey2" "$T/sshd2.log"
+printf '%s\n' "HostKey $T/hostkey2" \
+    "AuthorizedKeysFile $T/home/.ssh/authorized_keys" "StrictModes no" \
+    "UsePAM no" "PidFile none" "LogLevel VERBOSE" >"$T/sshd_config2"
+printf 'test2 %s\n' "$(cut -d' ' -f1,2 "$T/hostkey2.pub")" >"$T/known2"
+printf '%s\n' "Host test2" \
+    "  ProxyCommand /usr/sbin/sshd -i -f $T/sshd_config2 -E $T/sshd2.log" \
+    "  UserKnownHostsFile $T/known2" "  GlobalKnownHostsFile /dev/null" \
+    "  StrictHostKeyChecking yes" "  BatchMode yes" "  User $TK_USER" \
+    "  IdentitiesOnly yes" "  PreferredAuthentications publickey" \
+    >"$T/ssh_config2"
+cat "$T/test_hosts" "$T/known2" >"$T/both_hosts"
+for k in hop nohop; do
+	ssh-keygen -q -t ecdsa -N '' -C "file $k" -f "$T/id_$k" ||
+	    bail "cannot make a key file"
+	cp "$T/id_$k.pub" "$P/"
+	cat "$P/id_$k.pub" >>"$T/home/.ssh/authorized_keys"
+done
+sa ssh-add -H "$T/both_hosts" -h test -h 'test>test2' "$T/id_hop" \
+    >"$T/out" 2>&1
+is "$?" 0 "ssh-add -h test -h 'test>test2' of a key file"
+sa ssh-add -H "$T/both_hosts" -h test "$T/id_nohop" >"$T/out" 2>&1
+# hop PUB: on test (reached with ssh -A and PUB), ssh to test2 with PUB;
+# 0 if test2's sshd accepted exactly that key.
+hop() {
+	: >"$T/sshd2.log"
+	tk_ssh -A -o IdentityAgent="$SOCK" -o IdentitiesOnly=yes \
+	    -o IdentityFile="$1" test \
+	    "ssh -F $T/ssh_config2 -o IdentityFile=$1 test2 echo hop-ok" \
+	    >"$T/hop.out" 2>&1
+	grep -q hop-ok "$T/hop.out" &&
+	    grep -q "Accepted publickey for $TK_USER .* $(fp "$1")" \
+	    "$T/sshd2.log"
+}
+if hop "$P/id_hop.pub"; then
+	ok "...through ssh -A, test's own ssh logs in to test2 with it"
+else
+	not_ok "...through ssh -A, test's own ssh logs in to test2 with it"
+	diag "$(cat "$T/hop.out")" "$(tail -5 "$T/sshd2.log")"
+fi
+nohop() { ! hop "$1"; }
+check "a key file constrained to test alone: test's ssh cannot use it" \
+    nohop "$P/id_nohop.pub"
+check "...though it logs in to test itself" login "$P/id_nohop.pub"
+sa ssh-add -d "$P/id_hop.pub" >/dev/null 2>&1
+sa ssh-add -d "$P/id_nohop.pub" >/dev/null 2>&1
 
 # ------------------------------------------------------- remove, lock
 sa ssh-add -d "$T/id_rsa.pub" >/dev/null 2>&1
