@@ -15,7 +15,7 @@ done
 [ -r "$TK_MODULE" ] || skip_all "SoftHSM2 module $TK_MODULE not installed"
 [ -x "$TOKENKEYS" ] || skip_all "tokenkeys binary $TOKENKEYS not built"
 
-plan 72
+plan 73
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -237,11 +237,27 @@ is "$(sa ssh-add -l | wc -l | tr -d ' ')" 3 "...both sets are back"
 is "$(up ssh-add -l | grep -c 'file ')" 2 "...ssh-agent is unlocked"
 
 # --------------------------------------------- the other agent stopped
-kill -STOP "$UP_PID"
-tk_timed env SSH_AUTH_SOCK="$SOCK" ssh-add -l
-check "ssh-agent stopped: ssh-add -l still answers the token key \
-(${ms} ms)" sh -c "test $rc = 0 && grep -q '$TOKFP' '$T/out' && \
-test $ms -lt 3000"
+# median LIST...: the middle one of the numbers
+median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
+# stop_list: ssh-agent answering again, stopped, then the first ssh-add -l
+# at once ($ms, $rc); 0 if it listed the token key.
+stop_list() {
+	kill -CONT "$UP_PID"
+	SSH_AUTH_SOCK=$SOCK tk_agent_wait_listed 3000 'file ecdsa' || return 1
+	kill -STOP "$UP_PID"
+	tk_timed env SSH_AUTH_SOCK="$SOCK" ssh-add -l
+	[ "$rc" = 0 ] && grep -q "$TOKFP" "$T/out"
+}
+times=
+bad=0
+for i in 1 2 3 4 5; do
+	stop_list || bad=$((bad + 1))
+	times="$times $ms"
+done
+# shellcheck disable=SC2086
+med=$(median $times)
+check "ssh-agent stopped: the first ssh-add -l answers the token key \
+within 100 ms (median of 5:$times ms)" test "$bad" = 0 -a "$med" -lt 100
 tk_quickest env SSH_AUTH_SOCK="$SOCK" ssh-add -l
 check "...and answers quickly after that (quickest of 3: ${ms} ms)" \
     sh -c "test $rc = 0 && test $ms -lt 300"
@@ -260,6 +276,17 @@ is "$rc" 0 "ssh-agent continued: its keys are listed again (${ms} ms)"
 # ---------------------------------------- the other agent gone, again
 kill "$UP_PID"
 wait "$UP_PID" 2>/dev/null
+times=
+bad=0
+for i in 1 2 3 4 5; do
+	tk_timed env SSH_AUTH_SOCK="$SOCK" ssh-add -l
+	[ "$rc" = 0 ] && grep -q "$TOKFP" "$T/out" || bad=$((bad + 1))
+	times="$times $ms"
+done
+# shellcheck disable=SC2086
+med=$(median $times)
+check "ssh-agent killed: ssh-add -l answers the token key within 100 ms \
+(median of 5:$times ms)" test "$bad" = 0 -a "$med" -lt 100
 sa ssh-add "$T/id_rsa" >/dev/null 2>&1
 check "ssh-agent gone: ssh-add of a key file fails" test $? != 0
 check "...a token key still signs" ysign "$T/tok.pub"

@@ -3,8 +3,11 @@
  * The other agent of -A, for real: OpenSSH's ssh-agent (or any agent) on a
  * Unix socket.  Every call has a deadline.  Once the other agent has
  * missed one, the next calls wait at most AGENT_UP_HUNG_MS until it
- * answers again, so a stopped or hung agent costs token-key clients one
- * short wait, not one per request.
+ * answers again, so a hung agent costs token-key clients one wait, not
+ * one per request.  A stopped one (SIGSTOP, a debugger) or a dead one
+ * costs not even that: while an answer is late, the process behind the
+ * socket (SO_PEERCRED) is looked at every UP_LOOK_MS, and a process that
+ * cannot answer ends the wait at once.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -15,6 +18,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,9 +35,60 @@ struct upsock {
 	atomic_int		 hung;
 };
 
+#define UP_LOOK_MS	10	/* a late answer: is its process able to? */
+
 struct upconn {
 	int	fd;
+	pid_t	pid;		/* behind the socket; 0: unknown */
 };
+
+/*
+ * Can process pid not answer, being stopped, a zombie or gone?  Linux's
+ * /proc; where there is none, it cannot be told (0).
+ */
+static int
+cannot_answer(pid_t pid)
+{
+	char	path[64], buf[512], *p;
+	ssize_t	n;
+	int	fd, r = 0;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno == ENOENT && access("/proc/self/stat", R_OK) == 0;
+	if ((n = read(fd, buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = '\0';
+		/* "pid (comm) S ...": comm may hold anything, even ')' */
+		if ((p = strrchr(buf, ')')) != NULL && p[1] == ' ')
+			r = strchr("TtZXx", p[2]) != NULL && p[2] != '\0';
+	}
+	close(fd);
+	return r;
+}
+
+/*
+ * Wait until the answer starts to arrive, or deadline d passes, or the
+ * process behind the socket cannot answer (TK_ERR_TIMEOUT both).
+ */
+static int
+wait_answer(struct upconn *uc, const struct timespec *d)
+{
+	struct timespec	slice;
+	int		r;
+
+	for (;;) {
+		if (tk_deadline_left(d) <= UP_LOOK_MS)
+			return tk_deadline_wait_fd(uc->fd, POLLIN, d);
+		tk_deadline_set(&slice, UP_LOOK_MS);
+		if ((r = tk_deadline_wait_fd(uc->fd, POLLIN,
+		    &slice)) != TK_ERR_TIMEOUT)
+			return r;
+		if (cannot_answer(uc->pid))
+			return TK_ERR_TIMEOUT;
+	}
+}
 
 static int
 up_open(void *arg, void **ucp)
@@ -41,6 +96,7 @@ up_open(void *arg, void **ucp)
 	struct upsock	*u = arg;
 	struct upconn	*uc = NULL;
 	struct timespec	 deadline;
+	struct ucred	 cred;
 	socklen_t	 elen = sizeof(int);
 	int		 fd = -1, err = 0, r;
 
@@ -68,6 +124,10 @@ up_open(void *arg, void **ucp)
 		r = TK_ERR_NOMEM;
 		goto out;
 	}
+	uc->pid = 0;
+	elen = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &elen) == 0)
+		uc->pid = cred.pid;
 	uc->fd = fd;
 	fd = -1;
 	*ucp = uc;
@@ -96,6 +156,7 @@ up_call(void *arg, void *ucp, const uint8_t *req, size_t len,
 	tk_be32_put(hdr, (uint32_t)len);
 	if ((r = tk_fd_send_all_by(uc->fd, hdr, 4, &deadline)) != 0 ||
 	    (r = tk_fd_send_all_by(uc->fd, req, len, &deadline)) != 0 ||
+	    (r = wait_answer(uc, &deadline)) != 0 ||
 	    (r = tk_fd_read_full_by(uc->fd, hdr, 4, &deadline)) != 0)
 		goto out;
 	n = tk_be32_get(hdr);
