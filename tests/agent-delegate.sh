@@ -15,7 +15,7 @@ done
 [ -r "$TK_MODULE" ] || skip_all "SoftHSM2 module $TK_MODULE not installed"
 [ -x "$TOKENKEYS" ] || skip_all "tokenkeys binary $TOKENKEYS not built"
 
-plan 73
+plan 75
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -35,10 +35,16 @@ mkdir "$P" && cp "$T"/id_*.pub "$P/" || bail "cannot copy the public keys"
 printf '#!/bin/sh\necho lockpw\n' >"$T/lockpw.sh"
 chmod 755 "$T/lockpw.sh"
 
-# The other agent: OpenSSH's, with the confirm askpass of lib.sh.
+# The other agent: OpenSSH's, with the confirm askpass of lib.sh; while
+# $T/slow holds a number, that askpass first says so in $T/slow.started
+# and takes that many seconds (a person reading the confirmation).
+printf '%s\n' '#!/bin/sh' \
+    "if [ -s '$T/slow' ]; then echo up >>'$T/slow.started'; sleep \$(cat '$T/slow'); fi" \
+    "exec '$T/agent-askpass.sh' \"\$@\"" >"$T/up-askpass.sh"
+chmod 755 "$T/up-askpass.sh"
 start_upstream() {
 	rm -f "$T/up.sock"
-	SSH_ASKPASS=$T/agent-askpass.sh SSH_ASKPASS_REQUIRE=force DISPLAY= \
+	SSH_ASKPASS=$T/up-askpass.sh SSH_ASKPASS_REQUIRE=force DISPLAY= \
 	    ssh-agent -D -a "$T/up.sock" </dev/null >"$T/up.out" 2>&1 &
 	UP_PID=$!
 	tk_at_exit "kill -CONT $UP_PID 2>/dev/null; kill $UP_PID 2>/dev/null"
@@ -110,6 +116,25 @@ check "...and not when refused" nysign "$P/id_ed25519.pub"
 echo yes >"$T/answer"
 check "the log names the refused sign request" \
     grep -q 'sign request failed' "$T/main.log"
+# ssh-agent answers nothing while it asks for a confirmation: a listing
+# meanwhile does not wait for it, and the confirmed signature goes on.
+echo 3 >"$T/slow"
+: >"$T/slow.started"
+rm -f "$T/slowsign"
+(ysign "$P/id_ed25519.pub" && echo signed >"$T/slowsign") &
+bg=$!
+for i in $(seq 50); do
+	[ -s "$T/slow.started" ] && break
+	sleep 0.1
+done
+sleep 0.3
+tk_timed env SSH_AUTH_SOCK="$SOCK" ssh-add -l
+check "ssh-agent busy with a confirmation: ssh-add -l answers the token \
+key without waiting for it (${ms} ms)" sh -c "test $rc = 0 && \
+grep -q '$TOKFP' '$T/out' && test $ms -lt 500"
+wait "$bg"
+check "...and the confirmed signature still succeeds" test -s "$T/slowsign"
+: >"$T/slow"
 
 # --------------------------------------------------------------- logins
 tk_sshd_setup

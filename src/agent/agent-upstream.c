@@ -7,7 +7,13 @@
  * one per request.  A stopped one (SIGSTOP, a debugger) or a dead one
  * costs not even that: while an answer is late, the process behind the
  * socket (SO_PEERCRED) is looked at every UP_LOOK_MS, and a process that
- * cannot answer ends the wait at once.
+ * cannot answer ends the wait at once.  Nor does one that is busy: OpenSSH's
+ * ssh-agent answers one request at a time, and while it asks for a
+ * confirmation (ssh-add -c) it answers nothing.  A listing that finds
+ * requests outstanding and no answer for UP_STALL_MS waits only
+ * AGENT_UP_HUNG_MS, and its timeout does not count as a hang: the other
+ * agent's keys are missing from that listing, and its other requests
+ * wait their turn as before.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -33,9 +39,21 @@ struct upsock {
 	struct agent_upstream	 ops;
 	struct sockaddr_un	 sun;
 	atomic_int		 hung;
+	atomic_int		 inflight;	/* requests outstanding */
+	atomic_llong		 progress_ms;	/* last answer or first ask */
 };
 
 #define UP_LOOK_MS	10	/* a late answer: is its process able to? */
+#define UP_STALL_MS	200	/* asked, and nothing answered since: busy */
+
+static long long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 struct upconn {
 	int	fd;
@@ -147,10 +165,16 @@ up_call(void *arg, void *ucp, const uint8_t *req, size_t len,
 	struct timespec	 deadline;
 	uint8_t		 hdr[4], *p;
 	uint32_t	 n;
-	int		 r;
+	int		 r, busy = 0;
 
-	if (atomic_load(&u->hung) && timeout_ms > AGENT_UP_HUNG_MS)
+	if (len > 0 && req[0] == SSH_AGENTC_REQUEST_IDENTITIES &&
+	    atomic_load(&u->inflight) > 0 &&
+	    now_ms() - atomic_load(&u->progress_ms) > UP_STALL_MS)
+		busy = 1;
+	if ((busy || atomic_load(&u->hung)) && timeout_ms > AGENT_UP_HUNG_MS)
 		timeout_ms = AGENT_UP_HUNG_MS;
+	if (atomic_fetch_add(&u->inflight, 1) == 0)
+		atomic_store(&u->progress_ms, now_ms());
 	tk_deadline_set(&deadline, (unsigned int)timeout_ms);
 	tk_buf_reset(reply);
 	tk_be32_put(hdr, (uint32_t)len);
@@ -168,7 +192,11 @@ up_call(void *arg, void *ucp, const uint8_t *req, size_t len,
 		goto out;
 	r = tk_fd_read_full_by(uc->fd, p, n, &deadline);
  out:
-	atomic_store(&u->hung, r == TK_ERR_TIMEOUT);
+	if (r == 0)
+		atomic_store(&u->progress_ms, now_ms());
+	atomic_fetch_sub(&u->inflight, 1);
+	if (!busy || r != TK_ERR_TIMEOUT)
+		atomic_store(&u->hung, r == TK_ERR_TIMEOUT);
 	if (r != 0)
 		tk_buf_reset(reply);
 	return r;
@@ -223,6 +251,8 @@ agent_upstream_socket(const char *path, const char *ourpath,
 	u->ops.close = up_close;
 	u->ops.arg = u;
 	atomic_init(&u->hung, 0);
+	atomic_init(&u->inflight, 0);
+	atomic_init(&u->progress_ms, 0);
 	*out = &u->ops;
 	u = NULL;
 	r = 0;
