@@ -54,13 +54,37 @@ destroy_class(struct tk_ctx *c, const struct tk_p11_token *t,
 	if (rv != CKR_OK) {
 		tk_p11_token_label(t, name, sizeof(name));
 		tk_modset_report(&c->ms, tk_p11_rv(rv), "token \"%s\": cannot "
-		    "destroy the %s object: %s", name,
+		    "destroy the %s object: %s; %s", name,
 		    cls == CKO_PRIVATE_KEY ? "private key" :
 		    cls == CKO_PUBLIC_KEY ? "public key" : "certificate",
 		    rv == CKR_TOKEN_WRITE_PROTECTED ? "the token is read-only" :
-		    p11_kit_strerror(rv));
+		    rv == CKR_FUNCTION_NOT_SUPPORTED ||
+		    rv == CKR_ACTION_PROHIBITED ? "the token does not let "
+		    "its keys be deleted" : p11_kit_strerror(rv),
+		    *n == 0 ? "nothing of this key was deleted" :
+		    "the objects before it were deleted");
 	}
 	return rv == CKR_OK ? 0 : tk_p11_rv(rv);
+}
+
+int
+tk_delete_check(struct tk_ctx *c, const char *keyuri)
+{
+	struct pick	p;
+	char		name[32 * 4 + 1];
+	int		r;
+
+	memset(&p, 0, sizeof(p));
+	if ((r = tk_ctx_walk(c, keyuri, 0, 0, tok_cb, NULL, &p, NULL)) != 0)
+		goto out;
+	if (p.found && (p.tok.tinfo.flags & CKF_WRITE_PROTECTED)) {
+		tk_p11_token_label(&p.tok, name, sizeof(name));
+		r = TK_ERR_DENIED;
+		tk_modset_report(&c->ms, r, "token \"%s\" is read-only: its "
+		    "keys cannot be deleted; nothing deleted", name);
+	}
+ out:
+	return r;
 }
 
 int

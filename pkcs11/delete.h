@@ -20,5 +20,10 @@
  */
 int	tk_delete_pair(struct tk_ctx *, const char *keyuri, const uint8_t *id,
 	    size_t idlen, size_t *n);
+/*
+ * Can the token keyuri names have objects deleted, as far as it says
+ * before any login?  TK_ERR_DENIED after saying why (read-only).
+ */
+int	tk_delete_check(struct tk_ctx *, const char *keyuri);
 
 #endif /* TK_DELETE_H */

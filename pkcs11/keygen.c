@@ -19,6 +19,7 @@
 
 #define MECH_MAX	4096	/* mechanisms we look at */
 #define FRESH_ID_LEN	16
+#define NOTHING		"nothing"	/* what_it_can(): no kind at all */
 
 struct tk_keygen {
 	struct tk_ctx		*ctx;
@@ -138,6 +139,12 @@ tk_keygen_free(struct tk_keygen *g)
 	free(g);
 }
 
+const struct tk_p11_token *
+tk_keygen_tok(const struct tk_keygen *g)
+{
+	return &g->tok;
+}
+
 const char *
 tk_keygen_token(const struct tk_keygen *g)
 {
@@ -238,7 +245,7 @@ what_it_can(struct tk_keygen *g, char *buf, size_t bufsz)
 	if (can_make(g, &kinds[2], 0, &gi))
 		append(buf, buf[0] != '\0' ? ", ed25519" : "ed25519", bufsz);
 	if (buf[0] == '\0')
-		append(buf, "no key pairs it can sign with", bufsz);
+		append(buf, NOTHING, bufsz);
 }
 
 int
@@ -259,8 +266,14 @@ tk_keygen_check(struct tk_keygen *g, const struct tk_keygen_spec *sp)
 			snprintf(what, sizeof(what), "%s %u", k->name,
 			    bits_of(sp));
 		r = TK_ERR_UNSUPPORTED;
-		tk_modset_report(&g->ctx->ms, r, "token \"%s\" cannot make "
-		    "%s keys; it can make: %s", g->name, what, can);
+		if (strcmp(can, NOTHING) == 0)
+			tk_modset_report(&g->ctx->ms, r, "token \"%s\" cannot "
+			    "make key pairs at all (it offers no generation "
+			    "of a key type it can also sign with)", g->name);
+		else
+			tk_modset_report(&g->ctx->ms, r, "token \"%s\" cannot "
+			    "make %s keys; it can make: %s", g->name, what,
+			    can);
 		goto out;
 	}
 	if (g->tok.tinfo.flags & CKF_WRITE_PROTECTED) {
@@ -368,11 +381,14 @@ generate(struct tk_keygen *g, const struct tk_keygen_spec *sp,
 		oid = oid_ed25519, oidlen = sizeof(oid_ed25519);
 		break;
 	}
+	/*
+	 * No CKA_VERIFY: nobody verifies on the token, and the TPM's module
+	 * refuses a generation whose template names it (it derives it).
+	 */
 	A(pt, np, CKA_CLASS, &pubc, sizeof(pubc));
 	A(pt, np, CKA_KEY_TYPE, &kt, sizeof(kt));
 	A(pt, np, CKA_TOKEN, &yes, sizeof(yes));
 	A(pt, np, CKA_PRIVATE, &no, sizeof(no));
-	A(pt, np, CKA_VERIFY, &yes, sizeof(yes));
 	A(pt, np, CKA_ID, sp->id, sp->idlen);
 	A(pt, np, CKA_LABEL, sp->label, strlen(sp->label));
 	if (oid != NULL)
@@ -398,12 +414,58 @@ generate(struct tk_keygen *g, const struct tk_keygen_spec *sp,
 #undef A
 	rv = g->tok.mod->f->C_GenerateKeyPair(g->s, &mech, pt, np, kt_, nk,
 	    pub, priv);
-	if (rv != CKR_OK)
+	if (rv == CKR_USER_NOT_LOGGED_IN && !sp->so)
+		tk_modset_report(&g->ctx->ms, tk_p11_rv(rv), "token \"%s\" "
+		    "did not make the key pair: it wants a security-officer "
+		    "login first; try tokenkeys keygen --so", g->name);
+	else if (rv != CKR_OK)
 		tk_modset_report(&g->ctx->ms, tk_p11_rv(rv), "token \"%s\" "
 		    "did not make the key pair: %s", g->name,
 		    rv == CKR_TOKEN_WRITE_PROTECTED ? "the token is read-only" :
 		    p11_kit_strerror(rv));
 	return rv == CKR_OK ? 0 : tk_p11_rv(rv);
+}
+
+/* The private half of the new pair, found again by its id. */
+static int
+find_priv(struct tk_keygen *g, const struct tk_keygen_spec *sp)
+{
+	CK_FUNCTION_LIST	*f = g->tok.mod->f;
+	CK_OBJECT_CLASS		 cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE		 a[2] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_ID, (void *)sp->id, sp->idlen }
+	};
+	CK_ULONG		 n = 0;
+	CK_RV			 rv;
+
+	if ((rv = f->C_FindObjectsInit(g->s, a, 2)) == CKR_OK) {
+		rv = f->C_FindObjects(g->s, &g->priv, 1, &n);
+		(void)f->C_FindObjectsFinal(g->s);
+	}
+	if (rv == CKR_OK && n == 1)
+		return 0;
+	tk_modset_report(&g->ctx->ms, TK_ERR_NOT_FOUND, "token \"%s\" does "
+	    "not show the new private key to its user: %s", g->name,
+	    rv != CKR_OK ? p11_kit_strerror(rv) : "not found");
+	return TK_ERR_NOT_FOUND;
+}
+
+/* The security officer's login, once, never retried. */
+static int
+so_login(struct tk_keygen *g, const struct tk_keygen_spec *sp)
+{
+	CK_RV	rv;
+
+	rv = g->tok.mod->f->C_Login(g->s, CKU_SO, (CK_UTF8CHAR *)sp->sopin,
+	    sp->sopin != NULL ? sp->sopinlen : 0);
+	if (rv == CKR_OK)
+		return 0;
+	tk_modset_report(&g->ctx->ms, tk_p11_rv(rv), "token \"%s\": SO "
+	    "login failed: %s", g->name, rv == CKR_PIN_INCORRECT ?
+	    "wrong PIN" : rv == CKR_PIN_LOCKED ? "the SO PIN is locked" :
+	    p11_kit_strerror(rv));
+	return TK_ERR_DENIED;
 }
 
 int
@@ -414,7 +476,7 @@ tk_keygen_make(struct tk_keygen *g, struct tk_keygen_spec *sp,
 	struct tk_p11_object	 o;
 	CK_OBJECT_HANDLE	 pub, priv;
 	CK_RV			 rv;
-	int			 r, used = 0;
+	int			 r = 0, used = 0;
 
 	*keyuri = NULL;
 	rv = f->C_OpenSession(g->tok.slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
@@ -428,10 +490,12 @@ tk_keygen_make(struct tk_keygen *g, struct tk_keygen_spec *sp,
 		goto out;
 	}
 	g->have_s = 1;
-	if (tk_ctx_login(g->ctx, g->uri, g->uristr, &g->tok, g->s) != 0) {
+	if (sp->so)
+		r = so_login(g, sp);
+	else if (tk_ctx_login(g->ctx, g->uri, g->uristr, &g->tok, g->s) != 0)
 		r = TK_ERR_DENIED;
+	if (r != 0)
 		goto out;
-	}
 	if ((r = pick_id(g, sp)) != 0)
 		goto out;
 	if (sp->label_given && (r = in_use(g, CKA_LABEL, sp->label,
@@ -445,6 +509,8 @@ tk_keygen_make(struct tk_keygen *g, struct tk_keygen_spec *sp,
 	}
 	if ((r = generate(g, sp, &pub, &priv)) != 0)
 		goto out;
+	if (sp->so)
+		(void)f->C_Logout(g->s);	/* the SO is done */
 	g->priv = priv;
 	g->pub = pub;
 	g->have_priv = 1;
@@ -454,8 +520,18 @@ tk_keygen_make(struct tk_keygen *g, struct tk_keygen_spec *sp,
 	memcpy(o.id, sp->id, sp->idlen);
 	o.idlen = sp->idlen;
 	snprintf(o.label, sizeof(o.label), "%s", sp->label);
-	r = tk_uri_for_key(&g->tok, &o, keyuri);
+	if ((r = tk_uri_for_key(&g->tok, &o, keyuri)) != 0)
+		goto out;
+	/*
+	 * The test signature is the user's; the SO's logout may have
+	 * invalidated the handle of the (private) new key.
+	 */
+	if (sp->so && (tk_ctx_login(g->ctx, g->uri, g->uristr, &g->tok,
+	    g->s) != 0 || find_priv(g, sp) != 0))
+		r = TK_ERR_DENIED;
  out:
+	if (sp->so && r != 0 && !g->have_priv && g->have_s)
+		(void)f->C_Logout(g->s);
 	return r;
 }
 

@@ -24,9 +24,17 @@ struct tk_keygen_spec {
 	uint8_t		 id[TK_KEYGEN_ID_MAX];
 	size_t		 idlen;		/* 0: a fresh one, unused there */
 	int		 always_auth;	/* CKA_ALWAYS_AUTHENTICATE */
+	/*
+	 * so: generate after a security-officer login with sopin (NULL:
+	 * the PIN pad), then log in as the user for the test signature.
+	 */
+	int		 so;
+	const char	*sopin;
+	size_t		 sopinlen;
 };
 
 struct tk_keygen;
+struct tk_p11_token;
 
 /*
  * The one token with a present token that uri selects.  TK_ERR_NOT_FOUND
@@ -36,6 +44,8 @@ int	tk_keygen_open(struct tk_ctx *, const char *uri, struct tk_keygen **);
 void	tk_keygen_free(struct tk_keygen *);
 /* The token's label, sanitised. */
 const char *tk_keygen_token(const struct tk_keygen *);
+/* The token itself (its flags say the state of its SO PIN). */
+const struct tk_p11_token *tk_keygen_tok(const struct tk_keygen *);
 /*
  * Can the token make and sign with this key type and size?  No session,
  * no login.  TK_ERR_UNSUPPORTED after saying what it can make.
@@ -43,9 +53,10 @@ const char *tk_keygen_token(const struct tk_keygen *);
 int	tk_keygen_check(struct tk_keygen *, const struct tk_keygen_spec *);
 /*
  * Log in (the PIN gate, the context's PIN callback or the URI's
- * pin-source), refuse an id or label in use, generate the pair.  A fresh
- * id is filled in spec.  On success *keyuri (caller frees) names the new
- * pair.
+ * pin-source; with spec.so as SO first), refuse an id or label in use,
+ * generate the pair.  A fresh id is filled in spec.  On success *keyuri
+ * (caller frees) names the new pair; also on a failure after the pair
+ * was made (the user login after an SO one), so that it can be named.
  */
 int	tk_keygen_make(struct tk_keygen *, struct tk_keygen_spec *,
 	    char **keyuri);

@@ -43,6 +43,12 @@ why(CK_RV rv)
 		return "the token refused the new PIN (length or characters)";
 	case CKR_TOKEN_WRITE_PROTECTED:
 		return "the token is read-only";
+	case CKR_FUNCTION_NOT_SUPPORTED:
+		return "the token (or its middleware) cannot do this";
+	case CKR_GENERAL_ERROR:
+		/* OpenSC says a wrong PIN so, and a card that cannot too */
+		return "the token failed (a wrong PIN, or a token that "
+		    "cannot do this)";
 	default:
 		return p11_kit_strerror(rv);
 	}

@@ -337,7 +337,7 @@ tk_sslot_logged_in(struct tk_signer *sg, struct tk_sslot *s)
 	int			have;
 
 	pthread_mutex_lock(&sg->mu);
-	have = s->has_keeper;
+	have = s->has_keeper && !s->stale_login;
 	k = s->keeper;
 	pthread_mutex_unlock(&sg->mu);
 	if (!have || sg->f->C_GetSessionInfo(k, &si) != CKR_OK)

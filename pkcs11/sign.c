@@ -426,11 +426,20 @@ sign_once(struct tk_signer *sg, struct tk_skey *k, struct attempt *at,
 	} else if (rv == CKR_USER_NOT_LOGGED_IN) {
 		forget_handle(sg, k);
 		r = TK_ERR_LOGIN_REQUIRED;
-		/* logged in, yet refused: a key wanting a context login? */
-		if (!always && tk_sslot_logged_in(sg, at->s) &&
-		    key_handle(sg, k, at->s, at->h, at->gen, &priv,
-		    &always) == 0 && always)
-			at->ctx_needed = 1;
+		/*
+		 * Logged in, yet refused: a key wanting a context login, or
+		 * a login the card forgot (its PIN was changed elsewhere).
+		 */
+		if (!always && tk_sslot_logged_in(sg, at->s)) {
+			if (key_handle(sg, k, at->s, at->h, at->gen, &priv,
+			    &always) == 0 && always)
+				at->ctx_needed = 1;
+			else {
+				pthread_mutex_lock(&sg->mu);
+				at->s->stale_login = 1;
+				pthread_mutex_unlock(&sg->mu);
+			}
+		}
 	} else if (rv == CKR_GENERAL_ERROR) {
 		/*
 		 * The module itself is broken, maybe for good: the TPM
@@ -520,7 +529,7 @@ tk_signer_login(struct tk_signer *sg, struct tk_skey *k, const char *pin,
 	char			 serial[sizeof(k->serial)];
 	unsigned int		 gen;
 	CK_RV			 rv;
-	int			 r, locked = 0;
+	int			 r, locked = 0, stale;
 
 	memset(st, 0, sizeof(*st));
 	pthread_mutex_lock(&sg->mu);
@@ -548,11 +557,17 @@ tk_signer_login(struct tk_signer *sg, struct tk_skey *k, const char *pin,
 			goto out;
 		}
 	}
-	if (si.state == CKS_RO_USER_FUNCTIONS ||
-	    si.state == CKS_RW_USER_FUNCTIONS) {
+	pthread_mutex_lock(&sg->mu);
+	stale = s->stale_login;
+	s->stale_login = 0;
+	pthread_mutex_unlock(&sg->mu);
+	if ((si.state == CKS_RO_USER_FUNCTIONS ||
+	    si.state == CKS_RW_USER_FUNCTIONS) && !stale) {
 		r = 0;		/* already: no try spent */
 		goto out;
 	}
+	if (stale)
+		(void)sg->f->C_Logout(h);	/* then a fresh login */
 	tk_sslot_cached_state(sg, s, st);
 	if (st->flags & TK_TOKEN_PIN_LOCKED) {
 		r = TK_ERR_PIN_LOCKED;

@@ -28,6 +28,12 @@ struct tk_sslot {
 	CK_SESSION_HANDLE	 keeper;	/* holds the login; never signs */
 	CK_SESSION_HANDLE	 idle[TK_SIGN_SESSIONS];
 	size_t			 nidle;
+	/*
+	 * The token refused to sign for want of a login the module still
+	 * reports (a PIN changed elsewhere reset the card): the next login
+	 * logs out first instead of trusting the session state.
+	 */
+	int			 stale_login;
 	pthread_mutex_t		 login_mu;
 };
 

@@ -15,7 +15,7 @@ done
 [ -r "$TK_MODULE" ] || skip_all "SoftHSM2 module $TK_MODULE not installed"
 [ -x "$TOKENKEYS" ] || skip_all "tokenkeys binary $TOKENKEYS not built"
 
-plan 68
+plan 75
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -35,10 +35,16 @@ mkdir "$P" && cp "$T"/id_*.pub "$P/" || bail "cannot copy the public keys"
 printf '#!/bin/sh\necho lockpw\n' >"$T/lockpw.sh"
 chmod 755 "$T/lockpw.sh"
 
-# The other agent: OpenSSH's, with the confirm askpass of lib.sh.
+# The other agent: OpenSSH's, with the confirm askpass of lib.sh; while
+# $T/slow holds a number, that askpass first says so in $T/slow.started
+# and takes that many seconds (a person reading the confirmation).
+printf '%s\n' '#!/bin/sh' \
+    "if [ -s '$T/slow' ]; then echo up >>'$T/slow.started'; sleep \$(cat '$T/slow'); fi" \
+    "exec '$T/agent-askpass.sh' \"\$@\"" >"$T/up-askpass.sh"
+chmod 755 "$T/up-askpass.sh"
 start_upstream() {
 	rm -f "$T/up.sock"
-	SSH_ASKPASS=$T/agent-askpass.sh SSH_ASKPASS_REQUIRE=force DISPLAY= \
+	SSH_ASKPASS=$T/up-askpass.sh SSH_ASKPASS_REQUIRE=force DISPLAY= \
 	    ssh-agent -D -a "$T/up.sock" </dev/null >"$T/up.out" 2>&1 &
 	UP_PID=$!
 	tk_at_exit "kill -CONT $UP_PID 2>/dev/null; kill $UP_PID 2>/dev/null"
@@ -110,6 +116,25 @@ check "...and not when refused" nysign "$P/id_ed25519.pub"
 echo yes >"$T/answer"
 check "the log names the refused sign request" \
     grep -q 'sign request failed' "$T/main.log"
+# ssh-agent answers nothing while it asks for a confirmation: a listing
+# meanwhile does not wait for it, and the confirmed signature goes on.
+echo 3 >"$T/slow"
+: >"$T/slow.started"
+rm -f "$T/slowsign"
+(ysign "$P/id_ed25519.pub" && echo signed >"$T/slowsign") &
+bg=$!
+for i in $(seq 50); do
+	[ -s "$T/slow.started" ] && break
+	sleep 0.1
+done
+sleep 0.3
+tk_timed env SSH_AUTH_SOCK="$SOCK" ssh-add -l
+check "ssh-agent busy with a confirmation: ssh-add -l answers the token \
+key without waiting for it (${ms} ms)" sh -c "test $rc = 0 && \
+grep -q '$TOKFP' '$T/out' && test $ms -lt 500"
+wait "$bg"
+check "...and the confirmed signature still succeeds" test -s "$T/slowsign"
+: >"$T/slow"
 
 # --------------------------------------------------------------- logins
 tk_sshd_setup
@@ -159,6 +184,62 @@ check "...but not the key constrained to logins to test" \
     sh -c "! grep -q 'file dest' '$T/fwd.out'"
 sa ssh-add -d "$P/id_dest.pub" >/dev/null 2>&1
 
+# ssh-add -h 'test>test2' through ssh -A: on test, the user's ssh to a
+# second host, test2 (a second sshd with its own host key, run as that
+# user), signs with the forwarded agent; a key constrained to test alone
+# does not.  ssh-agent can tell only from both bindings of the forwarded
+# connection, the local ssh's (forwarding, test) and the remote one's
+# (test2), which we pass on in order on one connection.
+ssh-keygen -q -t ed25519 -N '' -C tk-hostkey2 -f "$T/hostkey2" ||
+    bail "second host key"
+: >"$T/sshd2.log"
+chown "$TK_USER" "$T/hostkey2" "$T/sshd2.log"
+printf '%s\n' "HostKey $T/hostkey2" \
+    "AuthorizedKeysFile $T/home/.ssh/authorized_keys" "StrictModes no" \
+    "UsePAM no" "PidFile none" "LogLevel VERBOSE" >"$T/sshd_config2"
+printf 'test2 %s\n' "$(cut -d' ' -f1,2 "$T/hostkey2.pub")" >"$T/known2"
+printf '%s\n' "Host test2" \
+    "  ProxyCommand /usr/sbin/sshd -i -f $T/sshd_config2 -E $T/sshd2.log" \
+    "  UserKnownHostsFile $T/known2" "  GlobalKnownHostsFile /dev/null" \
+    "  StrictHostKeyChecking yes" "  BatchMode yes" "  User $TK_USER" \
+    "  IdentitiesOnly yes" "  PreferredAuthentications publickey" \
+    >"$T/ssh_config2"
+cat "$T/test_hosts" "$T/known2" >"$T/both_hosts"
+for k in hop nohop; do
+	ssh-keygen -q -t ecdsa -N '' -C "file $k" -f "$T/id_$k" ||
+	    bail "cannot make a key file"
+	cp "$T/id_$k.pub" "$P/"
+	cat "$P/id_$k.pub" >>"$T/home/.ssh/authorized_keys"
+done
+sa ssh-add -H "$T/both_hosts" -h test -h 'test>test2' "$T/id_hop" \
+    >"$T/out" 2>&1
+is "$?" 0 "ssh-add -h test -h 'test>test2' of a key file"
+sa ssh-add -H "$T/both_hosts" -h test "$T/id_nohop" >"$T/out" 2>&1
+# hop PUB: on test (reached with ssh -A and PUB), ssh to test2 with PUB;
+# 0 if test2's sshd accepted exactly that key.
+hop() {
+	: >"$T/sshd2.log"
+	tk_ssh -A -o IdentityAgent="$SOCK" -o IdentitiesOnly=yes \
+	    -o IdentityFile="$1" test \
+	    "ssh -F $T/ssh_config2 -o IdentityFile=$1 test2 echo hop-ok" \
+	    >"$T/hop.out" 2>&1
+	grep -q hop-ok "$T/hop.out" &&
+	    grep -q "Accepted publickey for $TK_USER .* $(fp "$1")" \
+	    "$T/sshd2.log"
+}
+if hop "$P/id_hop.pub"; then
+	ok "...through ssh -A, test's own ssh logs in to test2 with it"
+else
+	not_ok "...through ssh -A, test's own ssh logs in to test2 with it"
+	diag "$(cat "$T/hop.out")" "$(tail -5 "$T/sshd2.log")"
+fi
+nohop() { ! hop "$1"; }
+check "a key file constrained to test alone: test's ssh cannot use it" \
+    nohop "$P/id_nohop.pub"
+check "...though it logs in to test itself" login "$P/id_nohop.pub"
+sa ssh-add -d "$P/id_hop.pub" >/dev/null 2>&1
+sa ssh-add -d "$P/id_nohop.pub" >/dev/null 2>&1
+
 # ------------------------------------------------------- remove, lock
 sa ssh-add -d "$T/id_rsa.pub" >/dev/null 2>&1
 is "$?" 0 "ssh-add -d of a key file's public key"
@@ -181,11 +262,27 @@ is "$(sa ssh-add -l | wc -l | tr -d ' ')" 3 "...both sets are back"
 is "$(up ssh-add -l | grep -c 'file ')" 2 "...ssh-agent is unlocked"
 
 # --------------------------------------------- the other agent stopped
-kill -STOP "$UP_PID"
-tk_timed env SSH_AUTH_SOCK="$SOCK" ssh-add -l
-check "ssh-agent stopped: ssh-add -l still answers the token key \
-(${ms} ms)" sh -c "test $rc = 0 && grep -q '$TOKFP' '$T/out' && \
-test $ms -lt 3000"
+# median LIST...: the middle one of the numbers
+median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
+# stop_list: ssh-agent answering again, stopped, then the first ssh-add -l
+# at once ($ms, $rc); 0 if it listed the token key.
+stop_list() {
+	kill -CONT "$UP_PID"
+	SSH_AUTH_SOCK=$SOCK tk_agent_wait_listed 3000 'file ecdsa' || return 1
+	kill -STOP "$UP_PID"
+	tk_timed env SSH_AUTH_SOCK="$SOCK" ssh-add -l
+	[ "$rc" = 0 ] && grep -q "$TOKFP" "$T/out"
+}
+times=
+bad=0
+for i in 1 2 3 4 5; do
+	stop_list || bad=$((bad + 1))
+	times="$times $ms"
+done
+# shellcheck disable=SC2086
+med=$(median $times)
+check "ssh-agent stopped: the first ssh-add -l answers the token key \
+within 100 ms (median of 5:$times ms)" test "$bad" = 0 -a "$med" -lt 100
 tk_quickest env SSH_AUTH_SOCK="$SOCK" ssh-add -l
 check "...and answers quickly after that (quickest of 3: ${ms} ms)" \
     sh -c "test $rc = 0 && test $ms -lt 300"
@@ -204,6 +301,17 @@ is "$rc" 0 "ssh-agent continued: its keys are listed again (${ms} ms)"
 # ---------------------------------------- the other agent gone, again
 kill "$UP_PID"
 wait "$UP_PID" 2>/dev/null
+times=
+bad=0
+for i in 1 2 3 4 5; do
+	tk_timed env SSH_AUTH_SOCK="$SOCK" ssh-add -l
+	[ "$rc" = 0 ] && grep -q "$TOKFP" "$T/out" || bad=$((bad + 1))
+	times="$times $ms"
+done
+# shellcheck disable=SC2086
+med=$(median $times)
+check "ssh-agent killed: ssh-add -l answers the token key within 100 ms \
+(median of 5:$times ms)" test "$bad" = 0 -a "$med" -lt 100
 sa ssh-add "$T/id_rsa" >/dev/null 2>&1
 check "ssh-agent gone: ssh-add of a key file fails" test $? != 0
 check "...a token key still signs" ysign "$T/tok.pub"

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # tokenkeys delete on a throwaway SoftHSM token: it shows the keys, asks,
 # needs --all for more than one and refuses pkcs11: alone, and destroys
-# the private key, public key and certificate objects of each pair.
+# the private key, public key and certificate objects of each pair; a
+# read-only token (fault module) is refused before asking.
 . "$(dirname "$0")/lib.sh"
 for tool in softhsm2-util pkcs11-tool ssh-keygen openssl; do
 	command -v $tool >/dev/null || skip_all "$tool not installed"
@@ -11,7 +12,7 @@ done
 tk_tmpdir
 [ -n "${KEEP:-}" ] && trap - EXIT
 tk_softhsm_init "$T/hsm"
-plan 20
+plan 22
 
 S=$(tk_token_new "del one" 1234 12345678) || bail "token"
 tok="pkcs11:serial=$S"
@@ -75,6 +76,28 @@ check "  the question shows the key's type, fingerprint and URI" \
 check "  and so does standard error" \
     grep -qF "ECDSA 256 $afp $(tk_comment "$aline")" "$T/err"
 check "  saying nothing was deleted" grep -q 'nothing deleted' "$T/err"
+
+# --------------------------------------- a read-only token (fault module)
+if [ -f "${FAULTMOD:-}" ]; then
+	TK_FAULT_CONTROL=$T/ctl
+	export TK_FAULT_CONTROL
+	unset TK_FAULT_STATE TK_FAULT_MODULE
+	tk_fault_ctl "read_only"
+	: >"$T/pins"
+	n=$(questions)
+	echo yes >"$T/answer"
+	del "pkcs11:serial=$S;id=%0a?module-path=$(realpath "$FAULTMOD")"
+	is "$rc:$(objs 0a):$(($(questions) - n)):$(wc -l <"$T/pins")" \
+	    "1:3:0:0" \
+	    "a read-only token: nothing deleted, nothing asked, no PIN"
+	check "  saying so in one line" grep -q \
+	    '^tokenkeys: token "del one" is read-only: its keys cannot be deleted; nothing deleted$' \
+	    "$T/err"
+	unset TK_FAULT_CONTROL
+else
+	skip "a read-only token" "fault module not built"
+	skip "  saying so" "fault module not built"
+fi
 
 echo yes >"$T/answer"
 : >"$T/pins"

@@ -13,7 +13,7 @@ done
 tk_tmpdir
 [ -n "${KEEP:-}" ] && trap - EXIT
 tk_softhsm_init "$T/hsm"
-plan 80
+plan 88
 
 S=$(tk_token_new "kg one" 1234 12345678) || bail "token"
 S2=$(tk_token_new "kg two" 1234 12345678) || bail "second token"
@@ -197,6 +197,56 @@ tk_fault_ctl "protected_auth" "pin 1234"
 : >"$T/askpass.count"
 keygen -C pinpad "$ftok"
 is "$rc:$(tk_askpass_calls)" "0:0" "a PIN pad: nothing asked, the key is made"
+: >"$TK_FAULT_CONTROL"
+
+# ------------------------------------- --so: tokens that generate as SO
+# askpass answering the lines of $T/answers in order; $T/seq.n counts
+cat >"$T/seq.sh" <<EOS
+#!/bin/sh
+n=\$((\$(cat "$T/seq.n") + 1))
+echo \$n >"$T/seq.n"
+printf '%s\n' "\$1" >>"$T/seq.prompts"
+sed -n "\${n}p" "$T/answers"
+EOS
+chmod 755 "$T/seq.sh"
+# sokeygen PIN... ARGS...: keygen with these askpass answers (up to
+# "--"); $asked prompts, $logins C_Login calls
+sokeygen() {
+	: >"$T/answers"
+	while [ "$1" != -- ]; do
+		echo "$1" >>"$T/answers"
+		shift
+	done
+	shift
+	echo 0 >"$T/seq.n"
+	: >"$T/seq.prompts"
+	logins=$(tk_fault_count C_Login)
+	SSH_ASKPASS=$T/seq.sh keygen "$@"
+	asked=$(cat "$T/seq.n")
+	logins=$(($(tk_fault_count C_Login) - logins))
+}
+tk_fault_ctl "so_keygen" "pin 1234"
+n=$(objs)
+sokeygen 1234 -- -C asuser "$ftok"
+is "$rc:$(cat "$T/out")" "1:" \
+    "a token that makes keys only after an SO login: keygen fails"
+check "  saying to use --so" grep -q \
+    'did not make the key pair: it wants a security-officer login first; try tokenkeys keygen --so' \
+    "$T/err"
+sokeygen 12345678 1234 -- --so -C sokey "$ftok"
+[ -n "${KEEP:-}" ] && diag "$(cat "$T/err")"
+is "$rc:$asked:$logins" "0:2:2" \
+    "keygen --so: the SO PIN, then the PIN for the test signature"
+check "  the first prompt asked for the SO PIN" \
+    grep -q 'SO PIN for token "kg one"' "$T/seq.prompts"
+is "$("$TOKENKEYS" list "$(tk_comment "$(cat "$T/out")")" 2>/dev/null)" \
+    "$(cat "$T/out")" "  and the line printed is the new key's, as list prints it"
+sokeygen 87654321 -- --so -C sowrong "$ftok"
+is "$rc:$asked:$logins:$(cat "$T/out")" "1:1:1:" \
+    "keygen --so with a wrong SO PIN: one SO login, never retried"
+check "  saying so" grep -q 'token "kg one": SO login failed: wrong PIN' \
+    "$T/err"
+is "$(objs)" "$((n + 2))" "  only the --so key pair was made"
 : >"$TK_FAULT_CONTROL"
 
 # ------------------------------------------------------------- --cert

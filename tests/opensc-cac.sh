@@ -3,7 +3,8 @@
 # The real OpenSC stack: libcacard's emulated CAC card, backed by a
 # throwaway SoftHSM token, sits in pcscd's virtual reader (vsmartcard-vpcd)
 # through our bridge (tests/vcard-bridge.c) and is read by opensc-pkcs11.so,
-# exactly as a physical card would be.  pcscd and the bridge run in a
+# exactly as a physical card would be; what the card cannot do (keygen,
+# passwd, unblock, delete) fails in one clear line.  pcscd and the bridge run in a
 # private mount and network namespace, so the machine's own pcscd, its
 # /run/pcscd and its network are never touched.  Needs root.
 
@@ -54,7 +55,7 @@ else
 fi
 ip link set lo up || bail "cannot bring up the private loopback"
 
-plan 25
+plan 34
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -283,6 +284,49 @@ sign
 check "the next signature, with the right PIN, succeeds" \
     signed
 is "$(prompts)" 1 "...after one prompt"
+
+# ------------------------------------- keygen, passwd, delete on the card
+# What the emulated CAC card cannot do fails with one clear line, before
+# any PIN is asked or tried, and leaves the card as it was.
+export SSH_ASKPASS=$T/agent-askpass.sh SSH_ASKPASS_REQUIRE=force
+unset DISPLAY WAYLAND_DISPLAY
+card="pkcs11:manufacturer=Common%20Access%20Card"
+# verb ARGS...: tokenkeys ARGS --module OpenSC on the card; $rc, $T/v.err,
+# and $said: its lines that are tokenkeys' own (not the keys shown)
+verb() {
+	: >"$T/agent.count"
+	"$TOKENKEYS" "$@" --module "$OPENSC_MODULE" "$card" </dev/null \
+	    >"$T/v.out" 2>"$T/v.err"
+	rc=$?
+	said=$(grep -c '^tokenkeys: ' "$T/v.err")
+}
+# card_keys: the card's keys are still the two it had
+card_keys() {
+	"$TOKENKEYS" list --module "$OPENSC_MODULE" "$card" </dev/null \
+	    2>/dev/null | tk_blobs >"$T/now"
+	cmp -s "$T/now" "$T/softhsm.blobs"
+}
+verb keygen -t rsa -b 2048
+is "$rc:$(prompts):$said:$(cat "$T/v.out")" "1:0:1:" \
+    "keygen on the CAC card: refused before any PIN, in one line"
+check "...saying it cannot make key pairs" grep -q \
+    'token "tokenkeys cac [0-9]" cannot make key pairs at all' "$T/v.err"
+verb passwd
+is "$rc:$said" "1:1" "passwd on the CAC card: fails in one line"
+check "...saying the PIN was not changed and why" grep -q \
+    'the PIN was not changed: the token' "$T/v.err"
+tk_run env SSH_ASKPASS="$T/agent-askpass.sh" "$TOKENKEYS" list --login \
+    --module "$OPENSC_MODULE" "$card"
+is "$rc:$(printf '%s\n' "$out" | tk_blobs)" "0:$(cat "$T/softhsm.blobs")" \
+    "...and the old PIN still logs in"
+verb unblock
+is "$rc:$said" "1:1" "unblock on the CAC card: fails in one line"
+verb delete --yes --all
+is "$rc:$said" "1:1" "delete on the CAC card: fails in one line"
+check "...saying the card does not let its keys be deleted, nothing was" \
+    grep -q 'does not let its keys be deleted; nothing of this key was deleted' \
+    "$T/v.err"
+check "...and the card still has both keys" card_keys
 if [ "$tk_failed" -gt 0 ]; then
 	diag "agent log:" "$(tail -30 "$T/agent.log")" "bridge log:" \
 	    "$(cat "$T/bridge.log")"

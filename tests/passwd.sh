@@ -4,7 +4,7 @@
 # fault module (which counts C_Login and C_SetPIN and emulates the PIN
 # retry counter): old PIN once, new PIN twice, never retried; a mismatch
 # or a short PIN costs no try; a locked PIN is refused and unblocked with
-# the SO PIN.
+# the SO PIN; a running agent asks again after the change; PIN pads.
 . "$(dirname "$0")/lib.sh"
 for tool in softhsm2-util pkcs11-tool; do
 	command -v $tool >/dev/null || skip_all "$tool not installed"
@@ -14,7 +14,7 @@ done
 tk_tmpdir
 [ -n "${KEEP:-}" ] && trap - EXIT
 tk_softhsm_init "$T/hsm"
-plan 29
+plan 45
 
 S=$(tk_token_new "pw one" 1234 12345678) || bail "token"
 FAULTMOD_RP=$(realpath "$FAULTMOD")
@@ -127,5 +127,71 @@ pw passwd --so 12345678 11112222 11112222
 is "$rc:$calls" "0:1 1 0" "passwd --so: SO login and C_SetPIN"
 pw unblock 11112222 8888 8888
 is "$rc" 0 "  the new SO PIN unblocks"
+
+# ------------------------------------- a running agent notices passwd
+# A card forgets every login when its PIN changes; the agent must not
+# keep failing on the login it held, nor trust the middleware's word that
+# it is still logged in.
+command -v ssh-keygen >/dev/null || bail "ssh-keygen missing"
+tk_keygen "$S" 8888 EC:prime256v1 09 agentkey || bail "key"
+tk_fault_ctl "pin_tries 3" "setpin_logout"
+tk_agent_askpass
+echo 8888 >"$T/agent.pin"
+tk_agent_start ag -P "$(dirname "$FAULTMOD_RP")/*,/usr/lib*/*" "$uri" ||
+    bail "agent"
+"$TOKENKEYS" list "$uri" 2>/dev/null | grep agentkey >"$T/ag.pub"
+echo "message $RANDOM" >"$T/msg"
+asign() {
+	rm -f "$T/msg.sig"
+	SSH_AUTH_SOCK=$T/ag.sock ssh-keygen -Y sign -n file \
+	    -f "$T/ag.pub" "$T/msg" </dev/null >/dev/null 2>&1 &&
+	    test -s "$T/msg.sig"
+}
+asign
+is "$?:$(tk_pin_prompts)" "0:1" "the agent signs after one PIN prompt"
+asign
+is "$?:$(tk_pin_prompts)" "0:1" "  and again without one"
+pw passwd 8888 2468 2468
+is "$rc" 0 "tokenkeys passwd while the agent holds a login"
+echo 2468 >"$T/agent.pin"
+logins=$(tk_fault_count C_Login)
+asign
+is "$?:$(tk_pin_prompts):$(($(tk_fault_count C_Login) - logins))" "0:2:1" \
+    "the agent's next signature asks for the PIN again and signs (one C_Login)"
+asign
+is "$?:$(tk_pin_prompts)" "0:2" "  and the one after needs no prompt"
+[ -n "${KEEP:-}" ] && diag "$(cat "$T/ag.log")"
+tk_agent_stop "$TK_AGENT_PID"
+
+# ----------------------------------------------------------- PIN pad
+# The reader's keypad takes the PINs: C_SetPIN and C_InitPIN with none,
+# the SO login with none; nothing is asked here.
+tk_fault_ctl "pin_tries 3" "protected_auth" "pin 2468" "pad_new 1357"
+pw passwd
+is "$rc:$asked:$calls" "0:0:0 1 0" \
+    "passwd on a PIN pad: nothing asked here, one C_SetPIN"
+check "  telling the user to use the keypad" grep -q \
+    'token "pw one": enter the old and the new PIN on the reader.s keypad' \
+    "$T/err"
+check "  the PIN typed on the keypad is the new PIN" works 1357
+tk_fault_ctl "pin_tries 3" "protected_auth" "pin 0000" "pad_new 1111"
+pw passwd
+is "$rc:$calls:$(tk_fault_pins_left)" "1:0 1 0:2" \
+    "a wrong old PIN on the keypad: one C_SetPIN, one try spent"
+check "  saying so" grep -q 'the PIN was not changed: wrong PIN' "$T/err"
+pw passwd
+pw passwd
+is "$(tk_fault_pins_left)" 0 "  three lock the PIN"
+tk_fault_ctl "pin_tries 3" "protected_auth" "so_pin 11112222" "pad_new 9753"
+pw unblock
+is "$rc:$asked:$calls:$(tk_fault_pins_left)" "0:0:1 0 1:3" \
+    "unblock on a PIN pad: SO login and C_InitPIN with no PIN, unlocked"
+check "  telling the user to use the keypad" grep -q \
+    'enter the SO PIN and the new PIN on the reader.s keypad' "$T/err"
+check "  the PIN typed on the keypad is the new PIN" works 9753
+tk_fault_ctl "pin_tries 3" "protected_auth" "so_pin 87654321" "pad_new 1"
+pw unblock
+is "$rc:$calls" "1:1 0 0" "a wrong SO PIN on the keypad: one SO login, no C_InitPIN"
+check "  the PIN is still the one set before" works 9753
 
 done_testing

@@ -6,8 +6,8 @@
 # PKCS#11 module (libtpm2-pkcs11-1) registered with p11-kit the way a user
 # would -- a .module file in p11-kit's registry -- but only inside this
 # test's private mount namespace.  tokenkeys list, tokens and agent, logins
-# into a throwaway sshd, a wrong PIN, and a restart of the broker under a
-# running agent.  Needs root; the packages come from .ci/deps-tpm, which
+# into a throwaway sshd, a wrong PIN, a restart of the broker under a
+# running agent, and tokenkeys keygen on the TPM.  Needs root; the packages come from .ci/deps-tpm, which
 # keeps the module out of the machine-wide registry (a dpkg diversion).
 
 . "$(dirname "$0")/lib.sh"
@@ -35,7 +35,7 @@ if [ -z "${TK_TPM_NS:-}" ]; then
 	    --propagation private bash "$0" "$@"
 fi
 
-plan 28
+plan 31
 
 tk_tmpdir
 # SoftHSM stays registered, with an empty private store.
@@ -237,6 +237,21 @@ is "$(tk_pin_prompts)" "$(( n0 + 1 ))" \
 check "...and so does the RSA key's" sign "$T/rsa.pub"
 is "$(tk_pin_prompts)" "$(( n0 + 1 ))" "...without another PIN prompt"
 tk_agent_stop "$TK_AGENT_PID"
+
+# ------------------------------------------------------------ keygen
+# The TPM module generates keys: tokenkeys keygen makes one, checks its
+# test signature, and prints the line list prints.
+: >"$T/pin.count"
+SSH_ASKPASS=$T/agent-askpass.sh SSH_ASKPASS_REQUIRE=force DISPLAY= \
+    "$TOKENKEYS" keygen -C tpmnew pkcs11:token=tpmtok </dev/null \
+    >"$T/new.pub" 2>"$T/new.err"
+rc=$?
+is "$rc:$(tk_pin_prompts):$(wc -l <"$T/new.pub")" "0:1:1" \
+    "keygen on the TPM token: a new key after one PIN prompt"
+[ "$rc" = 0 ] || diag "$(cat "$T/new.err")"
+tk_run "$TOKENKEYS" list "pkcs11:token=tpmtok;object=tpmnew"
+is "$out" "$(cat "$T/new.pub")" "...listed as keygen printed it"
+check "...an ECDSA P-256 key" grep -q '^ecdsa-sha2-nistp256 ' "$T/new.pub"
 
 # ------------------------------------------------------------ stop
 tk_tpm_stop

@@ -154,6 +154,10 @@ delete_main(int argc, char **argv)
 		    "deletes them all)", safe, n);
 		goto out;
 	}
+	for (i = 0; i < n; i++)
+		if (tk_delete_check(ctx, tk_key_uri(tk_keylist_get(list,
+		    i))) != 0)
+			goto out;
 	if (!yes && ask(n, keys) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {

@@ -13,20 +13,29 @@
 
 #include "cli/cli.h"
 #include "common/buf.h"
+#include "common/secret.h"
 #include "pkcs11/keygen.h"
+#include "pkcs11/pingate.h"
+#include "pkcs11/pinset.h"
 #include "pkcs11/sign.h"
+#include "prompt/prompt-text.h"
 #include "ssh/sshsig.h"
 
-enum { OPT_MODULE = 256, OPT_FORMAT, OPT_ID, OPT_ALWAYS_AUTH, OPT_CERT };
+#define SO_PIN_BUF	256
+
+enum {
+	OPT_MODULE = 256, OPT_FORMAT, OPT_ID, OPT_ALWAYS_AUTH, OPT_CERT,
+	OPT_SO
+};
 
 static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: tokenkeys keygen [-v] [-t rsa|ecdsa|ed25519] "
 	    "[-b bits] [-C label] [--id HEX]\n"
-	    "                        [--always-auth] [--cert] "
-	    "[--module PATH] [--format text|json]\n"
-	    "                        [URI]\n"
+	    "                        [--always-auth] [--cert] [--so] "
+	    "[--module PATH]\n"
+	    "                        [--format text|json] [URI]\n"
 	    "Make a key pair on the one token the pkcs11: URI selects "
 	    "(default: pkcs11:)\nand print its authorized_keys line.\n");
 }
@@ -165,6 +174,47 @@ show_key(struct tk_ctx *ctx, struct tk_keygen *g, const char *keyuri,
 	return r;
 }
 
+/*
+ * --so: the SO PIN (or the PIN pad) for generation, through the PIN gate
+ * as unblock asks it.  0, or 1 after saying why.
+ */
+static int
+ask_so(struct tk_keygen *g, struct tk_keygen_spec *sp, char *pin)
+{
+	const struct tk_p11_token	*t = tk_keygen_tok(g);
+	const char			*name = tk_keygen_token(g);
+	char				 msg[256];
+	size_t				 min, max;
+	unsigned int			 flags;
+	int				 r;
+
+	flags = tk_pin_state(t, 1, &min, &max);
+	switch (tk_pin_gate(flags, TK_PIN_FROM_PROMPT)) {
+	case TK_PIN_REFUSE_LOCKED:
+		cli_warnx("token \"%s\": the SO PIN is locked; no key can be "
+		    "made as SO", name);
+		return 1;
+	case TK_PIN_USE_PAD:
+		tk_ptext_pinpad_set(msg, sizeof(msg), name, "the SO PIN");
+		fprintf(stderr, "%s\n", msg);
+		sp->sopin = NULL;
+		return 0;
+	case TK_PIN_USE_LOW:
+		cli_warnx("token \"%s\": few SO PIN tries left", name);
+		break;
+	default:
+		break;
+	}
+	r = cli_pin_what("SO PIN", name, (flags & TK_TOKEN_PIN_FINAL_TRY) ?
+	    1 : -1, 0, 0, pin, SO_PIN_BUF, &sp->sopinlen);
+	if (r != 0) {
+		cli_warnx("token \"%s\": no SO PIN: %s", name, tk_strerror(r));
+		return 1;
+	}
+	sp->sopin = pin;
+	return 0;
+}
+
 static void
 default_label(char *buf, size_t bufsz)
 {
@@ -186,6 +236,7 @@ keygen_main(int argc, char **argv)
 		{ "id", required_argument, NULL, OPT_ID },
 		{ "always-auth", no_argument, NULL, OPT_ALWAYS_AUTH },
 		{ "cert", no_argument, NULL, OPT_CERT },
+		{ "so", no_argument, NULL, OPT_SO },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -195,8 +246,8 @@ keygen_main(int argc, char **argv)
 	const char		*type = "ecdsa", *bits = NULL, *module = NULL;
 	const char		*uri = "pkcs11:";
 	char			 label[TK_LABEL_MAX + 1], safe[1024];
-	char			*keyuri = NULL;
-	int			 ch, ex = 0, json = 0, cert = 0, r;
+	char			*keyuri = NULL, *sopin = NULL;
+	int			 ch, ex = 0, json = 0, cert = 0, r = 0;
 
 	memset(&sp, 0, sizeof(sp));
 	default_label(label, sizeof(label));
@@ -243,6 +294,9 @@ keygen_main(int argc, char **argv)
 		case OPT_CERT:
 			cert = 1;
 			break;
+		case OPT_SO:
+			sp.so = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			goto out;
@@ -275,9 +329,23 @@ keygen_main(int argc, char **argv)
 			ex = cli_uri_error(uri, r);
 		goto out;
 	}
-	if (tk_keygen_check(g, &sp) != 0 ||
-	    tk_keygen_make(g, &sp, &keyuri) != 0)
+	if (tk_keygen_check(g, &sp) != 0)
 		goto out;
+	if (sp.so && ((r = tk_secret_alloc((void **)&sopin,
+	    SO_PIN_BUF)) != 0 || ask_so(g, &sp, sopin) != 0)) {
+		if (r != 0)
+			cli_warnx("%s", tk_strerror(r));
+		goto out;
+	}
+	r = tk_keygen_make(g, &sp, &keyuri);
+	tk_secret_free(sopin, SO_PIN_BUF);
+	sopin = NULL;
+	if (r != 0) {
+		if (keyuri != NULL)
+			cli_warnx("the new key pair, not tested, is on the "
+			    "token: %s", keyuri);
+		goto out;
+	}
 	if (cert && tk_keygen_cert(g, &sp) != 0) {
 		cli_warnx("the key pair without a certificate is on the token: "
 		    "%s", keyuri);
@@ -288,6 +356,7 @@ keygen_main(int argc, char **argv)
 	ex = cli_flush_stdout();
  out:
 	free(keyuri);
+	tk_secret_free(sopin, SO_PIN_BUF);
 	tk_keygen_free(g);
 	tk_ctx_free(ctx);
 	return ex;

@@ -422,6 +422,55 @@ else
 	echo "  skipped: no tokenkeys agent yet"
 fi
 
+# ---- -A: another agent behind ours -------------------------------------
+# Token-key signatures with and without -A, in one run on the same token:
+# two tokenkeys agents side by side, one delegating key files to an
+# OpenSSH ssh-agent (with one Ed25519 key file in it), their cells
+# alternated so that drift hits both alike.  The key file's own rate
+# through -A is shown for scale.
+echo
+echo "== signing: tokenkeys agent with and without -A (ssh-agent behind)"
+if [ "$have_tk_agent" = 1 ] && "$TOKENKEYS" agent --help 2>&1 |
+    grep -q -- '-A'; then
+	AP=
+	ssh-keygen -q -t ed25519 -N '' -C bench-file -f "$T/id_bench" &&
+	    start_agent up "$SMALL/softhsm2.conf" \
+	    ssh-agent -D -a "$T/up.sock" && UP=$APID &&
+	    start_agent tka "$SMALL/softhsm2.conf" \
+	    "$TOKENKEYS" agent -D -a "$T/tka.sock" -A "$T/up.sock" &&
+	    AP=$APID &&
+	    SSH_AUTH_SOCK=$T/tka.sock ssh-add "$T/id_bench" \
+	    </dev/null >/dev/null 2>&1 &&
+	    start_agent tkp "$SMALL/softhsm2.conf" \
+	    "$TOKENKEYS" agent -D -a "$T/tkp.sock" || AP=
+	if [ -n "$AP" ]; then
+		for s in tkp tka; do
+			timeout $TMO "$B/agent-client" -a "$T/$s.sock" -n 1 \
+			    sign bench-ec256 ecdsa-sha2-nistp256 \
+			    >/dev/null 2>&1
+		done
+		for c in 1 4; do
+			for s in tkp:plain tka:A; do
+				line=$(timeout $TMO "$B/agent-client" \
+				    -a "$T/${s%%:*}.sock" -d "$SECS" -c $c \
+				    sign bench-ec256 ecdsa-sha2-nistp256 2>&1 |
+				    tail -1)
+				cell "tk-${s#*:}/ec256/$c" "$line"
+			done
+		done
+		line=$(timeout $TMO "$B/agent-client" -a "$T/tka.sock" \
+		    -d "$SECS" -c 1 sign bench-file ssh-ed25519 2>&1 | tail -1)
+		cell "tk-A/file-ed25519/1" "$line"
+	else
+		echo "  skipped: an agent or ssh-add of the key file failed"
+	fi
+	stop_pid "$APID"
+	stop_pid "${AP:-}"
+	stop_pid "${UP:-}"
+else
+	echo "  skipped: no tokenkeys agent -A yet"
+fi
+
 # ---- TPM 2.0 ---------------------------------------------------------------
 # A software TPM (swtpm) behind tpm2-abrmd and Debian's TPM PKCS#11 module
 # (tests/tpm-stack.sh; packages from .ci/deps-tpm): P-256 signatures of
@@ -530,6 +579,20 @@ for kt in ec256 rsa2048 ed25519; do
 	    "$(ratio "${P99[ssh-agent/$kt/1]:-}" "${P50[ssh-agent/$kt/1]:-}")" \
 	    "$(ratio "${P99[tokenkeys/$kt/1]:-}" "${P50[tokenkeys/$kt/1]:-}")"
 done
+
+echo
+echo "tokenkeys agent -A: P-256 token key, same token, cells alternated"
+printf '  %-22s %9s %9s %8s %17s %17s\n' "" plain -A A/plain \
+    "plain p50 / p99" "-A p50 / p99"
+for c in 1 4; do
+	printf '  %-22s %9s %9s %8s %17s %17s\n' "signatures/s, $c conn" \
+	    "${RATE[tk-plain/ec256/$c]:--}" "${RATE[tk-A/ec256/$c]:--}" \
+	    "$(ratio "${RATE[tk-A/ec256/$c]:-}" \
+	    "${RATE[tk-plain/ec256/$c]:-}")" \
+	    "$(lat "tk-plain/ec256/$c")" "$(lat "tk-A/ec256/$c")"
+done
+printf '  %-22s %9s %9s %8s %17s %17s\n' "key file ed25519, 1" - \
+    "${RATE[tk-A/file-ed25519/1]:--}" - - "$(lat tk-A/file-ed25519/1)"
 
 echo
 echo "agent RSS (and PSS) in KiB, agent and its helpers summed"

@@ -10,20 +10,6 @@
 
 #include "faultmod.h"
 
-static uint64_t
-hash_bytes(const unsigned char *p, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	/* 0 means "no card line". */
-	return h | 1;
-}
-
 static int
 hexval(int ch)
 {
@@ -259,6 +245,19 @@ ctl_line(struct ctl *ctl, const char *line)
 		ctl->protected_auth = 1;
 	else if (strcmp(k, "read_only") == 0 && nf == 1)
 		ctl->read_only = 1;
+	else if (strcmp(k, "setpin_logout") == 0 && nf == 1)
+		ctl->setpin_logout = 1;
+	else if (strcmp(k, "so_keygen") == 0 && nf == 1)
+		ctl->so_keygen = 1;
+	else if (strcmp(k, "so_pin") == 0 && nf == 2) {
+		memcpy(ctl->so_pin, f[1], len[1]);
+		ctl->so_pinlen = len[1];
+		ctl->has_so_pin = 1;
+	} else if (strcmp(k, "pad_new") == 0 && nf == 2) {
+		memcpy(ctl->pad_new, f[1], len[1]);
+		ctl->pad_newlen = len[1];
+		ctl->has_pad_new = 1;
+	}
 	else if (strcmp(k, "no_mech") == 0 && nf == 2) {
 		if (ctl->nnomech == MAX_NOMECH) {
 			err = "too many no_mech lines";

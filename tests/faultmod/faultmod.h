@@ -64,6 +64,31 @@
  *	no_mech MECH		the token lacks mechanism MECH (a number,
  *				0x1040): C_GetMechanismList leaves it out,
  *				C_GetMechanismInfo says CKR_MECHANISM_INVALID
+ *	so_pin VALUE		the SO PIN typed on the PIN pad
+ *				(protected_auth and C_Login(CKU_SO, NULL))
+ *	pad_new VALUE		the new PIN typed on the PIN pad: C_SetPIN
+ *				with no PINs changes "pin" (or, logged in
+ *				as SO, "so_pin") to it; C_InitPIN with no
+ *				PIN sets it
+ *	setpin_logout		a PIN change or unblock in any process ends
+ *				every other process's user login, as a card
+ *				resets its security status; C_GetSessionInfo
+ *				still says logged in (as a caching
+ *				middleware does) while C_SignInit says
+ *				CKR_USER_NOT_LOGGED_IN, until that process
+ *				logs out or in again.  SoftHSM in a process
+ *				started before the change still knows the old
+ *				PIN: such a process logs in with the new one
+ *				(checked against a hash in the state file)
+ *	so_keygen		generation only after an SO login, as on
+ *				tokens whose own module asks for a
+ *				management key: C_GenerateKeyPair says
+ *				CKR_USER_NOT_LOGGED_IN otherwise.  SoftHSM
+ *				makes no private objects for its SO, so a
+ *				good SO login (checked by a real one) leaves
+ *				the process logged in as the user with the
+ *				"pin" directive's PIN, and C_GetSessionInfo
+ *				says CKS_RW_SO_FUNCTIONS until C_Logout
  *
  * FUNC is a PKCS#11 function name (C_Sign), CKR a return value name
  * (CKR_DEVICE_ERROR) or number (0x30), ATTR an attribute name (CKA_ID) or
@@ -104,6 +129,8 @@
  *	object.c	calls that hand out or take object handles
  *	slot.c		slot/token presence and slot events
  *	pin.c		logins, the emulated PIN counter and always_auth
+ *	login.c		which login this process holds (setpin_logout,
+ *				so_keygen), C_Logout, C_GetSessionInfo
  *	attr.c		attribute mutation
  *	sign.c		the sign family (corrupt_sig, always_auth)
  *	mech.c		the mechanism list (no_mech)
@@ -197,7 +224,8 @@ enum attr_kind {
 enum pin_op {
 	PIN_NONE,
 	PIN_GOOD,
-	PIN_BAD
+	PIN_BAD,
+	PIN_CHANGED	/* PIN set: counter refilled, pin_epoch bumped */
 };
 
 struct fail_rule {
@@ -235,6 +263,14 @@ struct ctl {
 	int		 has_pin;
 	unsigned char	 pin[MAX_STR];
 	size_t		 pinlen;
+	int		 has_so_pin;
+	unsigned char	 so_pin[MAX_STR];
+	size_t		 so_pinlen;
+	int		 has_pad_new;
+	unsigned char	 pad_new[MAX_STR];
+	size_t		 pad_newlen;
+	int		 setpin_logout;
+	int		 so_keygen;
 	int		 has_serial;
 	unsigned char	 serial[16];	/* blank padded */
 	int		 has_tlabel;
@@ -258,6 +294,8 @@ struct state {
 	uint64_t	 card;
 	long		 pin_max;
 	long		 pin_left;
+	unsigned long	 pin_epoch;	/* PIN changes so far */
+	uint64_t	 pin_hash;	/* hash_bytes of the PIN set last */
 	unsigned long	 used[MAX_FAIL];
 	unsigned long	 count[F_COUNT];
 };
@@ -270,6 +308,8 @@ struct call {
 	unsigned long	 epoch;
 	long		 pin_max;
 	long		 pin_left;
+	unsigned long	 pin_epoch;
+	uint64_t	 pin_hash;	/* in: the new PIN of PIN_CHANGED */
 	int		 injected;
 	CK_RV		 inject_rv;
 };
@@ -305,6 +345,7 @@ extern unsigned long	 g_ev_gen;	/* slot.c */
 /* util.c */
 void		 warnmsg(const char *, unsigned long, const char *);
 void		 sleep_ms(long);
+uint64_t	 hash_bytes(const unsigned char *, size_t);
 
 /* names.c */
 int		 lookup_fn(const char *);
@@ -343,6 +384,16 @@ void		 call_leave(struct call *);
 /* pin.c */
 void		 pin_forget_locked(void);
 
+/* login.c; login_forget_locked wants g_mtx held. */
+void		 login_user(const struct call *, const unsigned char *,
+		    size_t);
+int		 login_moved(const struct call *, const unsigned char *,
+		    size_t, CK_RV *, CK_SESSION_HANDLE);
+void		 login_so(void);
+int		 login_stale(const struct call *);
+int		 login_is_so(void);
+void		 login_forget_locked(void);
+
 /* attr.c */
 int		 is_private_key(CK_SESSION_HANDLE, CK_OBJECT_HANDLE);
 
@@ -352,6 +403,7 @@ void		 wrap_lifecycle(CK_FUNCTION_LIST *);
 void		 wrap_object(CK_FUNCTION_LIST *);
 void		 wrap_slot(CK_FUNCTION_LIST *);
 void		 wrap_pin(CK_FUNCTION_LIST *);
+void		 wrap_login(CK_FUNCTION_LIST *);
 void		 wrap_attr(CK_FUNCTION_LIST *);
 void		 wrap_sign(CK_FUNCTION_LIST *);
 void		 wrap_mech(CK_FUNCTION_LIST *);

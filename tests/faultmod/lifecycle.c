@@ -77,6 +77,7 @@ w_Finalize(CK_VOID_PTR reserved)
 	g_init = 0;
 	sess_clear_locked();
 	pin_forget_locked();
+	login_forget_locked();
 	pthread_mutex_unlock(&g_mtx);
  out:
 	call_leave(&c);

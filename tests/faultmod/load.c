@@ -103,6 +103,7 @@ load(void)
 	wrap_object(&g_list);
 	wrap_slot(&g_list);
 	wrap_pin(&g_list);
+	wrap_login(&g_list);
 	wrap_attr(&g_list);
 	wrap_sign(&g_list);
 	wrap_mech(&g_list);

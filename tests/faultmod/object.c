@@ -101,6 +101,10 @@ w_GenerateKeyPair(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m,
 
 	if ((rv = call_enter(&c, F_GenerateKeyPair, K_SESSION, &s)) != CKR_OK)
 		goto out;
+	if (c.ctl->so_keygen && !login_is_so()) {
+		rv = CKR_USER_NOT_LOGGED_IN;
+		goto out;
+	}
 	rv = g_real->C_GenerateKeyPair(s, m, pubt, pubn, privt, privn, ppub,
 	    ppriv);
 	if (rv == CKR_OK) {

@@ -51,6 +51,10 @@ w_SignInit(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k)
 	if ((rv = call_enter(&c, F_SignInit, K_SESSION, &s)) != CKR_OK ||
 	    (rv = untag(&c, &k, CKR_KEY_HANDLE_INVALID)) != CKR_OK)
 		goto out;
+	if (login_stale(&c)) {
+		rv = CKR_USER_NOT_LOGGED_IN;
+		goto out;
+	}
 	if ((rv = g_real->C_SignInit(s, m, k)) != CKR_OK)
 		goto out;
 	sess_set(s, c.ctl->always_auth && is_private_key(s, k), 0);

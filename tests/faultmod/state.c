@@ -59,6 +59,11 @@ state_read(struct state *st)
 			sscanf(line, "pin_max %ld", &st->pin_max);
 		else if (strcmp(key, "pin_left") == 0)
 			sscanf(line, "pin_left %ld", &st->pin_left);
+		else if (strcmp(key, "pin_epoch") == 0)
+			sscanf(line, "pin_epoch %lu", &st->pin_epoch);
+		else if (strcmp(key, "pin_hash") == 0 &&
+		    sscanf(line, "pin_hash %llx", &ull) == 1)
+			st->pin_hash = ull;
 		else if (strcmp(key, "used") == 0 &&
 		    sscanf(line, "used %lu %lu", &idx, &v) == 2 &&
 		    idx < MAX_FAIL)
@@ -92,6 +97,9 @@ state_write(const struct state *st)
 		PUT("card %llx\n", (unsigned long long)st->card);
 	PUT("pin_max %ld\n", st->pin_max);
 	PUT("pin_left %ld\n", st->pin_left);
+	PUT("pin_epoch %lu\n", st->pin_epoch);
+	if (st->pin_hash != 0)
+		PUT("pin_hash %llx\n", (unsigned long long)st->pin_hash);
 	for (i = 0; i < MAX_FAIL; i++)
 		if (st->used[i] != 0)
 			PUT("used %d %lu\n", i, st->used[i]);
@@ -206,8 +214,12 @@ state_txn(struct call *c, int fn, enum pin_op pinop)
 			break;
 		}
 	}
-	if (pinop == PIN_GOOD)
+	if (pinop == PIN_GOOD || pinop == PIN_CHANGED)
 		st.pin_left = st.pin_max;
+	if (pinop == PIN_CHANGED) {
+		st.pin_epoch++;
+		st.pin_hash = c->pin_hash;
+	}
 	else if (pinop == PIN_BAD && st.pin_left > 0)
 		st.pin_left--;
 	if (memcmp(&st, &old, sizeof(st)) != 0 && state_write(&st) == -1)
@@ -216,6 +228,8 @@ state_txn(struct call *c, int fn, enum pin_op pinop)
 	c->gen = st.gen;
 	c->pin_max = st.pin_max;
 	c->pin_left = st.pin_left;
+	c->pin_epoch = st.pin_epoch;
+	c->pin_hash = st.pin_hash;
 	goto out;
  fail:
 	pthread_mutex_lock(&g_mtx);

@@ -29,3 +29,17 @@ sleep_ms(long ms)
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
 }
+
+/* FNV-1a; never 0, which stands for "none". */
+uint64_t
+hash_bytes(const unsigned char *p, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h | 1;
+}

@@ -60,11 +60,8 @@ WRAP_PLAIN(InitToken, K_SLOT,
     (CK_SLOT_ID id, CK_UTF8CHAR_PTR pin, CK_ULONG len, CK_UTF8CHAR_PTR l),
     (id, pin, len, l))
 
-WRAP_SESSION(GetSessionInfo, (CK_SESSION_HANDLE s, CK_SESSION_INFO_PTR p),
-    (s, p))
 WRAP_SESSION(GetOperationState,
     (CK_SESSION_HANDLE s, CK_BYTE_PTR p, CK_ULONG_PTR n), (s, p, n))
-WRAP_SESSION(Logout, (CK_SESSION_HANDLE s), (s))
 WRAP_SESSION(FindObjectsInit,
     (CK_SESSION_HANDLE s, CK_ATTRIBUTE_PTR t, CK_ULONG n), (s, t, n))
 WRAP_SESSION(FindObjectsFinal, (CK_SESSION_HANDLE s), (s))
@@ -136,9 +133,7 @@ wrap_plain(CK_FUNCTION_LIST *l)
 {
 	FM_SET(l, GetInfo);
 	FM_SET(l, InitToken);
-	FM_SET(l, GetSessionInfo);
 	FM_SET(l, GetOperationState);
-	FM_SET(l, Logout);
 	FM_SET(l, FindObjectsInit);
 	FM_SET(l, FindObjectsFinal);
 	FM_SET(l, Encrypt);
