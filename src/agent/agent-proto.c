@@ -65,6 +65,7 @@ proc_sign(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 	size_t			 bloblen, datalen, siglen = 0;
 	uint32_t		 flags;
 	char			 comment[AGENT_URI_MAX];
+	char			 who[AGENT_WHO_MAX];
 	uint8_t			*sig = NULL;
 	int			 alg = TK_SIG_DEFAULT, r;
 
@@ -82,8 +83,9 @@ proc_sign(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 		goto out;
 	}
 	if (r != 0) {
-		agent_log(a, AGENT_LOG_INFO, "sign request refused: %s",
-		    r == TK_ERR_DENIED ? "the agent is locked" :
+		agent_peer_who(c, who, sizeof(who));
+		agent_log(a, AGENT_LOG_INFO, "sign request from %s refused: %s",
+		    who, r == TK_ERR_DENIED ? "the agent is locked" :
 		    "the key is not served by this agent");
 		r = status(reply, 0);
 		goto out;
@@ -98,13 +100,16 @@ proc_sign(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 		r = TK_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = agent_sign(a, &k, comment, blob, bloblen, data, datalen, alg,
-	    sig, AGENT_SIG_MAX, &siglen)) != 0) {
+	if ((r = agent_sign(a, c, &k, comment, blob, bloblen, data, datalen,
+	    alg, sig, AGENT_SIG_MAX, &siglen)) != 0) {
 		r = status(reply, 0);
 		goto out;
 	}
-	agent_log(a, AGENT_LOG_DEBUG, "signed with %s (%zu bytes of data)",
-	    comment, datalen);
+	if (a->debug) {
+		agent_peer_who(c, who, sizeof(who));
+		agent_log(a, AGENT_LOG_DEBUG, "signed with %s (%zu bytes of "
+		    "data) for %s", comment, datalen, who);
+	}
 	if ((r = tk_buf_put_u8(reply, SSH_AGENT_SIGN_RESPONSE)) == 0)
 		r = tk_buf_put_string(reply, sig, siglen);
  out:
@@ -297,6 +302,9 @@ proc_lock(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 	else
 		agent_log(a, AGENT_LOG_INFO, "agent %s", lock ? "locked" :
 		    "unlocked");
+	/* a locked agent keeps no token logged in */
+	if (r == 0 && lock)
+		agent_policy_logout_all(a, AGENT_OUT_LOCK);
 	/* the other agent too, with the same password (sent once) */
 	if (r == 0 && a->up != NULL) {
 		if (agent_up_call(a, c, msg, len, reply,
@@ -358,6 +366,11 @@ proc_session_bind(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 		c->bound_auth = 1;
 	memcpy(c->session_id, sid, sidlen);
 	c->session_idlen = sidlen;
+	/* who asks through a forwarded agent (agent_conn_hostkey) */
+	if (fwd && keylen <= sizeof(c->last_hostkey)) {
+		memcpy(c->last_hostkey, key, keylen);
+		c->last_hostkeylen = keylen;
+	}
 	agent_log(a, AGENT_LOG_DEBUG, "connection bound to a session%s",
 	    fwd ? " (forwarded agent)" : "");
 	if (a->up != NULL && !c->up_failed) {
