@@ -91,8 +91,8 @@ on_props(sd_bus_message *m, void *arg, sd_bus_error *err)
 		else {
 			was = l->locked;
 			l->locked = v;
-			agent_log(l->a, AGENT_LOG_DEBUG, "logind: LockedHint %s",
-			    v ? "true" : "false");
+			agent_log(l->a, AGENT_LOG_DEBUG, "logind: LockedHint "
+			    "%s", v ? "true" : "false");
 			if (v && !was && !(l->a->keep_pin_on & AGENT_KEEP_LOCK))
 				agent_policy_logout_all(l->a,
 				    AGENT_OUT_SCREEN);
@@ -144,6 +144,7 @@ follow(struct agent_logind *l)
 	struct agent	*a = l->a;
 	sd_bus_error	 err = SD_BUS_ERROR_NULL;
 	int		 r, want_lock = !(a->keep_pin_on & AGENT_KEEP_LOCK);
+	int		 want_suspend = !(a->keep_pin_on & AGENT_KEEP_SUSPEND);
 
 	if ((r = sd_bus_open_system(&l->bus)) < 0) {
 		l->bus = NULL;
@@ -162,11 +163,11 @@ follow(struct agent_logind *l)
 	}
 	if (r < 0 && want_lock)
 		agent_log(a, AGENT_LOG_DEBUG, "logind: not in a session (%s); "
-		    "screen lock is not followed, suspend is",
+		    "screen lock is not followed",
 		    err.message != NULL ? err.message : strerror(-r));
-	if (!(a->keep_pin_on & AGENT_KEEP_SUSPEND) &&
-	    (r = sd_bus_match_signal(l->bus, NULL, LOGIND_NAME, LOGIND_PATH,
-	    LOGIND_MANAGER, "PrepareForSleep", on_sleep, l)) < 0)
+	if (want_suspend && (r = sd_bus_match_signal(l->bus, NULL,
+	    LOGIND_NAME, LOGIND_PATH, LOGIND_MANAGER, "PrepareForSleep",
+	    on_sleep, l)) < 0)
 		goto subfail;
 	if (l->session != NULL && want_lock &&
 	    ((r = sd_bus_match_signal(l->bus, NULL, LOGIND_NAME, l->session,
@@ -175,11 +176,15 @@ follow(struct agent_logind *l)
 	    "org.freedesktop.DBus.Properties", "PropertiesChanged", on_props,
 	    l)) < 0))
 		goto subfail;
-	agent_log(a, AGENT_LOG_DEBUG, "logind: tokens are logged out on%s%s%s",
-	    (a->keep_pin_on & AGENT_KEEP_SUSPEND) ? "" : " suspend",
-	    l->session != NULL && want_lock &&
-	    !(a->keep_pin_on & AGENT_KEEP_SUSPEND) ? " and" : "",
-	    l->session != NULL && want_lock ? " screen lock" : "");
+	want_lock = want_lock && l->session != NULL;
+	if (!want_suspend && !want_lock) {
+		agent_log(a, AGENT_LOG_DEBUG, "logind: nothing to follow "
+		    "(--keep-pin-on suspend, and not in a session)");
+		goto fail;
+	}
+	agent_log(a, AGENT_LOG_DEBUG, "logind: tokens are logged out on %s",
+	    want_suspend && want_lock ? "suspend and screen lock" :
+	    want_suspend ? "suspend" : "screen lock");
 	sd_bus_error_free(&err);
 	return 0;
  subfail:
@@ -201,9 +206,9 @@ logind_thread(void *arg)
 		return NULL;
 	while (!__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE)) {
 		if ((r = sd_bus_process(l->bus, NULL)) < 0) {
-			agent_log(l->a, AGENT_LOG_ERR, "logind: lost the system "
-			    "bus (%s); tokens are no longer logged out on "
-			    "suspend or screen lock", strerror(-r));
+			agent_log(l->a, AGENT_LOG_ERR, "logind: lost the "
+			    "system bus (%s); tokens are no longer logged out "
+			    "on suspend or screen lock", strerror(-r));
 			break;
 		}
 		if (r > 0)

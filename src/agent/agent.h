@@ -427,7 +427,8 @@ void	agent_sources_free(struct agent *);
 
 /* agent-sign.c (c: the requesting connection, for prompts and logs) */
 int	agent_sign(struct agent *, const struct agent_conn *,
-	    const struct agent_key *, const char *comment, const uint8_t *blob, size_t bloblen,
+	    const struct agent_key *, const char *comment,
+	    const uint8_t *blob, size_t bloblen,
 	    const uint8_t *data, size_t datalen,
 	    int alg, uint8_t *sig, size_t sigsz, size_t *siglen);
 
