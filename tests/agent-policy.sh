@@ -21,7 +21,7 @@ done
 PY=/usr/bin/python3
 $PY -c 'from gi.repository import Gio' 2>/dev/null ||
     skip_all "python3-gi not installed (the fake logind and notifier)"
-plan 57
+plan 58
 
 # Keep every agent off the machine's own buses: these point nowhere
 # unless a section starts a private bus.
@@ -57,6 +57,7 @@ logouts() { tk_fault_count C_Logout; }
 logins() { tk_fault_count C_Login; }
 logouts_are() { [ "$(logouts)" = "$1" ]; }
 nlines() { grep -c -- "$1" "$AGENT_LOG"; }
+nlines_are() { [ "$(nlines "$1")" = "$2" ]; }
 
 # dbus NAME: a private dbus-daemon listening on $T/NAME.bus; $BUS is its
 # address.  Killed by pid at exit.
@@ -112,6 +113,7 @@ is "$(tk_pin_prompts)" $((p0 + 1)) "...after one PIN prompt"
 sleep 3
 waitfor 2000 logouts_are $((o0 + 1))
 is "$(logouts)" $((o0 + 1)) "3 s idle: the token saw exactly one C_Logout"
+waitfor 2000 nlines_are 'logged out (idle' 1
 is "$(nlines 'logged out (idle')" 1 "...and the log says so once, with why"
 sign
 check "the next signature works (rc $rc)" test "$rc" = 0
@@ -132,6 +134,7 @@ while [ $(( $(tk_now_ms) - t0 )) -lt 4500 ]; do
 done
 is "$fails" 0 "--pin-max-age 3s: every signature of a busy 4.5 s works"
 is "$(tk_pin_prompts)" $((p0 + 2)) "...the PIN was asked twice: at 0 s and after 3 s"
+waitfor 2000 nlines_are 'logged out (max age' 1
 is "$(logouts)" $((o0 + 1)) "...one C_Logout"
 is "$(nlines 'logged out (max age')" 1 "...logged as 'max age'"
 stop
@@ -150,6 +153,10 @@ o0=$(logouts)
 check "ssh-add -x locks" lockx -x
 is "$(logouts)" $((o0 + 1)) "...and logs the token out (one C_Logout)"
 check "...with a log line saying why" grep -q 'logged out (lock' "$AGENT_LOG"
+sign
+check "while locked, a refused signature's log line names ssh-add -T" \
+    grep -q 'request 13 from ssh-add -T .* refused: the agent is locked' \
+    "$AGENT_LOG"
 check "ssh-add -X unlocks" lockx -X
 sign
 check "the next signature works (rc $rc)" test "$rc" = 0
@@ -224,6 +231,8 @@ for ev in "sleep:suspend:PrepareForSleep(true)" "lock:screen lock:Lock()" \
 	emit "$what"
 	waitfor 5000 logouts_are $((o0 + 1))
 	check "$name: the token is logged out (one C_Logout)" test "$rc" = 0
+	# (the helper counts the C_Logout before the agent logs it)
+	waitfor 2000 nlines_are "logged out ($why" $((n0 + 1))
 	is "$(nlines "logged out ($why")" $((n0 + 1)) "...one log line: $why"
 	sign
 	is "$(tk_pin_prompts)" $((p0 + 1)) "...the next signature asks again"

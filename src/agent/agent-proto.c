@@ -474,6 +474,7 @@ agent_dispatch(struct agent *a, struct agent_conn *c, const uint8_t *msg,
     size_t len, struct tk_buf *reply)
 {
 	struct tk_buf	m;
+	char		who[AGENT_WHO_MAX];
 	uint8_t		type;
 	int		r;
 
@@ -486,8 +487,9 @@ agent_dispatch(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 	if (agent_is_locked(a) && type != SSH_AGENTC_REQUEST_IDENTITIES &&
 	    type != SSH_AGENTC_UNLOCK && type != SSH_AGENTC_LOCK &&
 	    type != SSH_AGENTC_EXTENSION) {
-		agent_log(a, AGENT_LOG_INFO, "request %u refused: the agent is "
-		    "locked", type);
+		agent_peer_who(c, who, sizeof(who));
+		agent_log(a, AGENT_LOG_INFO, "request %u from %s refused: the "
+		    "agent is locked", type, who);
 		r = status(reply, 0);
 		goto out;
 	}
