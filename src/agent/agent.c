@@ -164,8 +164,14 @@ agent_conn_step(struct agent *a, struct agent_conn *c, int fd,
 		    "sign request was served: dropped");
 		goto out;
 	}
-	if (agent_dispatch(a, c, tk_buf_ptr(in), tk_buf_avail(in), out) != 0 ||
-	    write_frame(fd, tk_buf_ptr(out), tk_buf_avail(out)) != 0)
+	if (agent_dispatch(a, c, tk_buf_ptr(in), tk_buf_avail(in), out) != 0)
+		goto out;
+	/*
+	 * Wipe the request (a PIN, the lock password) before the client
+	 * hears back: once it has its answer, nothing of the secret is left.
+	 */
+	tk_buf_reset(in);
+	if (write_frame(fd, tk_buf_ptr(out), tk_buf_avail(out)) != 0)
 		goto out;
 	r = 0;
  out:

@@ -19,6 +19,9 @@ int	delete_main(int, char **);
 int	passwd_main(int, char **);
 int	unblock_main(int, char **);
 int	helper_main(int, char **);
+int	doctor_main(int, char **);
+int	ssh_config_main(int, char **);
+int	git_signing_main(int, char **);
 
 /* "tokenkeys: " + message on stderr. */
 void	cli_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -20,6 +20,10 @@ static const struct {
 	{ "passwd", passwd_main, "change a token's PIN" },
 	{ "unblock", unblock_main, "set a new PIN with the SO PIN (PUK)" },
 	{ "agent", agent_main, "run an SSH agent that signs on tokens" },
+	{ "doctor", doctor_main, "check why a token login does not work" },
+	{ "ssh-config", ssh_config_main, "ssh_config lines for token keys" },
+	{ "git-signing", git_signing_main,
+	    "sign git commits with a token key" },
 	{ "__helper", helper_main, NULL },	/* started by the agent */
 };
 
@@ -31,7 +35,7 @@ usage(FILE *f)
 	fprintf(f, "usage: tokenkeys COMMAND [options] [URI ...]\n\n");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (cmds[i].what != NULL)
-			fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].what);
+			fprintf(f, "  %-11s %s\n", cmds[i].name, cmds[i].what);
 	fprintf(f, "\n'tokenkeys COMMAND --help' for a command's options; "
 	    "tokenkeys(1) for more.\n");
 }

@@ -84,6 +84,13 @@ int
 tk_spawn(const char *path, char *const argv[], char *const envp[],
     int in_fd, int out_fd, pid_t *pidp)
 {
+	return tk_spawn_err(path, argv, envp, in_fd, out_fd, -1, pidp);
+}
+
+int
+tk_spawn_err(const char *path, char *const argv[], char *const envp[],
+    int in_fd, int out_fd, int err_fd, pid_t *pidp)
+{
 	/* Signals a daemon may ignore that a prompt program must not. */
 	static const int sigs[] = {
 		SIGPIPE, SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT
@@ -94,7 +101,7 @@ tk_spawn(const char *path, char *const argv[], char *const envp[],
 	size_t i;
 	ssize_t n;
 	int ep[2] = { -1, -1 };
-	int err, in, out, r;
+	int err, in, out, efd = -1, r;
 
 	*pidp = -1;
 	memset(&dfl, 0, sizeof(dfl));
@@ -122,8 +129,11 @@ tk_spawn(const char *path, char *const argv[], char *const envp[],
 			ep[1] = err;
 		if ((in = fcntl(in_fd, F_DUPFD_CLOEXEC, 3)) != -1 &&
 		    (out = fcntl(out_fd, F_DUPFD_CLOEXEC, 3)) != -1 &&
+		    (err_fd < 0 ||
+		    (efd = fcntl(err_fd, F_DUPFD_CLOEXEC, 3)) != -1) &&
 		    dup2(in, STDIN_FILENO) != -1 &&
-		    dup2(out, STDOUT_FILENO) != -1)
+		    dup2(out, STDOUT_FILENO) != -1 &&
+		    (efd < 0 || dup2(efd, STDERR_FILENO) != -1))
 			execve(path, argv, envp);
 		err = errno;
 		n = write(ep[1], &err, sizeof(err));

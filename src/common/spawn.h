@@ -31,6 +31,10 @@ int	tk_spawn_find(const char *name, char *buf, size_t bufsz);
 int	tk_spawn(const char *path, char *const argv[], char *const envp[],
 	    int in_fd, int out_fd, pid_t *pidp);
 
+/* The same with err_fd as stderr too (-1: stderr is left alone). */
+int	tk_spawn_err(const char *path, char *const argv[], char *const envp[],
+	    int in_fd, int out_fd, int err_fd, pid_t *pidp);
+
 /*
  * Collect the child so no zombie is left.  One that does not exit within
  * grace_ms gets SIGTERM (pinentry-curses then restores the terminal), then
