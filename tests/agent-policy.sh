@@ -21,7 +21,7 @@ done
 PY=/usr/bin/python3
 $PY -c 'from gi.repository import Gio' 2>/dev/null ||
     skip_all "python3-gi not installed (the fake logind and notifier)"
-plan 58
+plan 60
 
 # Keep every agent off the machine's own buses: these point nowhere
 # unless a section starts a private bus.
@@ -100,6 +100,14 @@ tk_agent_start probe -P "$FAULT_ALLOW" "$ONE_URI" ||
 SSH_AUTH_SOCK=$T/probe.sock ssh-add -L >"$T/one.pub" 2>/dev/null
 tk_agent_stop "$TK_AGENT_PID"
 grep -q "object=ec256" "$T/one.pub" || bail "the agent serves no key"
+
+# ------------------------------------------------------- bad options
+tk_run "$TOKENKEYS" agent -D --pin-timeout 1x "$ONE_URI"
+check "--pin-timeout 1x: refused with exit 2, saying what a duration is" \
+    test "$rc" = 2 -a "$(grep -c 'not a duration (seconds, or e.g. 10m' "$T/err")" = 1
+tk_run "$TOKENKEYS" agent -D --keep-pin-on sleep "$ONE_URI"
+check "--keep-pin-on sleep: refused with exit 2, naming what it takes" \
+    test "$rc" = 2 -a "$(grep -c 'give suspend, lock or suspend,lock' "$T/err")" = 1
 
 # ------------------------------------------------------- --pin-timeout
 start idle --pin-timeout 2s "$ONE_URI"
