@@ -181,9 +181,9 @@ job_run(struct agent *a, struct job *j)
 	if (r != 0 && j->blob != NULL)
 		agent_log(a, AGENT_LOG_ERR, "token \"%s\": logout (%s) failed: "
 		    "%s", j->label, why, tk_strerror(r));
-	else if (r != 0)
-		agent_log(a, AGENT_LOG_ERR, "module %s: logout (%s) failed: %s",
-		    j->m->path, why, tk_strerror(r));
+	else if (r != 0)	/* a module that never started, say */
+		agent_log(a, AGENT_LOG_DEBUG, "module %s: logout (%s) failed: "
+		    "%s", j->m->path, why, tk_strerror(r));
 	else if (j->blob != NULL && n > 0)
 		agent_log(a, AGENT_LOG_INFO, "token \"%s\": logged out (%s)",
 		    j->label, why);
