@@ -103,6 +103,16 @@ int	tk_sign(struct tk_signer *, struct tk_skey *, int hash,
 int	tk_signer_login(struct tk_signer *, struct tk_skey *, const char *pin,
 	    size_t pinlen, struct tk_tokstate *st);
 
+/*
+ * Log the process out of the key's token (k NULL: every token the signer
+ * holds a session on): C_Logout where it is logged in, then every session
+ * of the slot closed, so the next signature gets TK_ERR_LOGIN_REQUIRED.
+ * Waits for a login in progress on the slot.  *n: how many tokens were
+ * logged in.
+ */
+int	tk_signer_logout(struct tk_signer *, struct tk_skey *,
+	    unsigned int *n);
+
 /* The key's token's state, read afresh. */
 int	tk_signer_state(struct tk_signer *, struct tk_skey *,
 	    struct tk_tokstate *st);

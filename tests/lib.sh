@@ -19,6 +19,9 @@ fi
 export TOKENKEYS
 # The tests must never talk to the user's agent or display.
 unset SSH_AUTH_SOCK SSH_AGENT_PID DISPLAY
+# ...nor to the desktop's session bus (the agent's notices): a test that
+# wants one starts its own.
+export DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/tokenkeys-test-bus
 
 # ---------------------------------------------------------------- TAP
 

@@ -94,6 +94,27 @@ test_requests(void)
 	tk_buf_reset(&b);
 	ok(tk_hp_put_presence(&b, 7) == 0 && req(&b, &r) == 0 &&
 	    r.type == TK_HP_PRESENCE && r.id == 7, "PRESENCE round-trips");
+	tk_buf_reset(&b);
+	ok(tk_hp_put_logout(&b, 9, blob, sizeof(blob) - 1) == 0 &&
+	    req(&b, &r) == 0 && r.type == TK_HP_LOGOUT && r.id == 9 &&
+	    r.bloblen == sizeof(blob) - 1 &&
+	    memcmp(r.blob, blob, r.bloblen) == 0,
+	    "LOGOUT of one key's token round-trips");
+	tk_buf_reset(&b);
+	ok(tk_hp_put_logout(&b, 10, NULL, 0) == 0 && req(&b, &r) == 0 &&
+	    r.type == TK_HP_LOGOUT && r.bloblen == 0,
+	    "LOGOUT of every token (no blob) round-trips");
+	tk_buf_reset(&b);
+	is_int(tk_hp_put_logout(&b, 11, NULL, 5), TK_ERR_RANGE,
+	    "a LOGOUT with a length but no blob is refused");
+	ok(b.len == 0, "...and writes nothing");
+	tk_buf_reset(&b);
+	ok(tk_hp_put_logout(&b, 12, blob, sizeof(blob) - 1) == 0 &&
+	    tk_buf_put_u8(&b, 0) == 0, "LOGOUT frame with a byte added");
+	/* the added byte is outside the frame: grow the length word */
+	b.d[3]++;
+	is_int(req(&b, &r), TK_ERR_FORMAT,
+	    "a LOGOUT request with a trailing byte is refused");
 
 	/* limits on the encoding side */
 	{
@@ -213,6 +234,25 @@ test_replies(void)
 	    tk_hp_get_rep(tk_buf_ptr(&b), tk_buf_avail(&b), &rep) == 0 &&
 	    rep.status == TK_ERR_MODULE && rep.digest == 0,
 	    "a failed PRESENCE reply carries no digest");
+	tk_buf_reset(&b);
+	ok(tk_hp_put_logged_out(&b, 20, 0, 3) == 0 &&
+	    tk_hp_get_rep(tk_buf_ptr(&b), tk_buf_avail(&b), &rep) == 0 &&
+	    rep.type == (TK_HP_LOGOUT | TK_HP_REPLY) && rep.id == 20 &&
+	    rep.status == 0 && rep.nlogout == 3,
+	    "LOGOUT reply round-trips the count of tokens logged out");
+	tk_buf_reset(&b);
+	ok(tk_hp_put_logged_out(&b, 21, TK_ERR_MODULE, 3) == 0 &&
+	    tk_hp_get_rep(tk_buf_ptr(&b), tk_buf_avail(&b), &rep) == 0 &&
+	    rep.status == TK_ERR_MODULE && rep.nlogout == 0,
+	    "a failed LOGOUT reply counts nothing");
+	tk_buf_reset(&b);
+	ok(tk_hp_put_logged_out(&b, 22, 0, 1) == 0, "LOGOUT reply encodes");
+	b.d[tk_buf_avail(&b) - 5] = 0xf3;	/* status TK_ERR_-13 ... */
+	b.d[tk_buf_avail(&b) - 6] = 0xff;
+	b.d[tk_buf_avail(&b) - 7] = 0xff;
+	b.d[tk_buf_avail(&b) - 8] = 0xff;
+	is_int(tk_hp_get_rep(tk_buf_ptr(&b), tk_buf_avail(&b), &rep),
+	    TK_ERR_FORMAT, "...a failed one that counts tokens is refused");
 	tk_buf_free(&b);
 }
 

@@ -4,6 +4,7 @@
  * and leave with every control byte escaped, whichever text they go in;
  * the error line follows the PIN gate's decision.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "tokenkeys.h"
@@ -27,6 +28,62 @@ clean(const char *s)
 		if ((*p < 0x20 && *p != '\n') || *p >= 0x7f)
 			return 0;
 	return 1;
+}
+
+/* Bytes of s that are not the chain's arrow (U+2190) are clean. */
+static int
+clean_but_arrows(const char *s)
+{
+	char	copy[1024], *p;
+
+	snprintf(copy, sizeof(copy), "%s", s);
+	while ((p = strstr(copy, "\xe2\x86\x90")) != NULL)
+		memmove(p, p + 3, strlen(p + 3) + 1);
+	return clean(copy);
+}
+
+/* Who is asking: the process chain, the forwarding host, the notice. */
+static void
+test_requester(void)
+{
+	const char	*chain[] = { "ssh git@github.com", "git push", "bash" };
+	const char	*evil[] = { "ssh \x1b]0;pwned\x07 host", "\x9b" "bad" };
+	const char	*many[6];
+	char		 buf[1024], sum[128], body[512], longarg[400];
+	size_t		 i;
+
+	tk_ptext_requester(buf, sizeof(buf), chain, 3);
+	is_str(buf, "ssh git@github.com \xe2\x86\x90 git push \xe2\x86\x90 "
+	    "bash", "requester: the process chain, joined by arrows");
+	tk_ptext_requester(buf, sizeof(buf), evil, 2);
+	ok(clean_but_arrows(buf) && strstr(buf, "\\x1b]0;pwned") != NULL,
+	    "requester: control bytes from /proc are escaped");
+	memset(longarg, 'a', sizeof(longarg) - 1);
+	longarg[sizeof(longarg) - 1] = '\0';
+	for (i = 0; i < 6; i++)
+		many[i] = longarg;
+	tk_ptext_requester(buf, sizeof(buf), many, 6);
+	ok(strlen(buf) <= 210 && strstr(buf, "...") != NULL,
+	    "requester: long command lines and chains are cut (%zu bytes)",
+	    strlen(buf));
+	tk_ptext_requester_host(buf, sizeof(buf), NULL, "SHA256:abc");
+	is_str(buf, "a process on the host with key SHA256:abc (forwarded "
+	    "agent)", "requester: a forwarded agent without a host name");
+	tk_ptext_requester_host(buf, sizeof(buf), "h\x1b[2Jost", "SHA256:abc");
+	ok(clean(buf) && strstr(buf, "on h\\x1b[2Jost (forwarded agent, "
+	    "host key SHA256:abc)") != NULL,
+	    "requester: the host name from known_hosts, escaped");
+	tk_ptext_use_confirm(buf, sizeof(buf), "c", "l", "fp");
+	tk_ptext_add_requester(buf, sizeof(buf), "ssh-keygen -Y sign");
+	ok(strstr(buf, "?\nKey fingerprint fp.\nRequested by: ssh-keygen -Y "
+	    "sign") != NULL, "the requester is a line of the confirm prompt");
+	tk_ptext_add_requester(buf, 40, "x");
+	ok(strlen(buf) < 40, "...and never overflows the text");
+	tk_ptext_notice(sum, sizeof(sum), body, sizeof(body), EVIL_LABEL,
+	    "ssh git@github.com");
+	ok(clean(sum) && clean(body) && strstr(body, "Touch your token "
+	    "\"evil\\x1b]0;pwned\\x07one\" to sign for ssh git@github.com")
+	    != NULL, "the desktop notice names token and requester, escaped");
 }
 
 int
@@ -83,5 +140,7 @@ main(void)
 
 	tk_ptext_pin(buf, 24, EVIL_LABEL, EVIL_SERIAL, "f", "c", 0);
 	ok(strlen(buf) == 23 && clean(buf), "a short buffer cuts, cleanly");
+
+	test_requester();
 	return tap_done();
 }

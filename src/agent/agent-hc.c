@@ -62,6 +62,12 @@ hc_presence(void *mod, uint64_t *digest)
 	return tk_hclient_presence(mod, digest);
 }
 
+static int
+hc_logout(void *mod, const uint8_t *blob, size_t bloblen, unsigned int *n)
+{
+	return tk_hclient_logout(mod, blob, bloblen, n);
+}
+
 static const struct agent_ops hc_ops = {
 	.registry = tk_hclient_registry,
 	.paths_free = tk_p11_paths_free,
@@ -75,6 +81,7 @@ static const struct agent_ops hc_ops = {
 	.presence = hc_presence,
 	.prompt_pin = tk_prompt_pin,
 	.prompt_confirm = tk_prompt_confirm,
+	.logout = hc_logout,
 };
 
 int

@@ -90,6 +90,14 @@ agent_ask_names(struct agent_ask *q)
 	    sizeof(q->label));
 }
 
+const char *
+agent_ask_who(struct agent_ask *q)
+{
+	if (q->who[0] == '\0')
+		agent_peer_who(q->conn, q->who, sizeof(q->who));
+	return q->who;
+}
+
 /* The confirm constraint: ask before every signature with this key. */
 int
 agent_confirm_use(struct agent_ask *q)
@@ -107,12 +115,14 @@ agent_confirm_use(struct agent_ask *q)
 	else
 		tk_ptext_use_confirm(desc, sizeof(desc), q->comment,
 		    q->t != NULL ? q->t->label : "", q->fp);
+	tk_ptext_add_requester(desc, sizeof(desc), agent_ask_who(q));
 	p.desc = desc;
 	r = run_confirm(q, &p);
 	if (r != 0)
-		agent_log(q->a, AGENT_LOG_INFO, "signature with %s refused: %s",
-		    q->fp, r == TK_ERR_CANCELLED ? "the user did not confirm "
-		    "its use" : tk_strerror(r));
+		agent_log(q->a, AGENT_LOG_INFO, "signature with %s for %s "
+		    "refused: %s", q->fp, q->who[0] ? q->who : "?",
+		    r == TK_ERR_CANCELLED ? "the user did not confirm its use" :
+		    tk_strerror(r));
 	return r;
 }
 
@@ -151,6 +161,7 @@ ask_pin(struct agent_ask *q, const struct tk_htoken *tok, int context,
 	prompt_init(q, &p);
 	if (g == TK_PIN_CONFIRM_FINAL) {
 		tk_ptext_final_confirm(desc, sizeof(desc), q->t->label, q->fp);
+		tk_ptext_add_requester(desc, sizeof(desc), agent_ask_who(q));
 		p.desc = desc;
 		if ((r = run_confirm(q, &p)) != 0) {
 			agent_log(q->a, AGENT_LOG_INFO, "token \"%s\": final "
@@ -162,6 +173,7 @@ ask_pin(struct agent_ask *q, const struct tk_htoken *tok, int context,
 	tk_ptext_pin_error(err, sizeof(err), q->t->wrong_pin, g);
 	tk_ptext_pin(desc, sizeof(desc), q->t->label, tok->serial, q->fp,
 	    q->comment, context);
+	tk_ptext_add_requester(desc, sizeof(desc), agent_ask_who(q));
 	p.desc = desc;
 	p.prompt = "PIN:";
 	p.error = err[0] ? err : NULL;
@@ -178,7 +190,8 @@ ask_pin(struct agent_ask *q, const struct tk_htoken *tok, int context,
 	}
 	if (r != 0)
 		agent_log(q->a, AGENT_LOG_INFO, "token \"%s\": no PIN for key "
-		    "%s: %s", q->label, q->fp, r == TK_ERR_CANCELLED ?
+		    "%s (for %s): %s", q->label, q->fp, agent_ask_who(q),
+		    r == TK_ERR_CANCELLED ?
 		    "the user cancelled (or gave an empty PIN)" :
 		    tk_strerror(r));
  out:
@@ -287,6 +300,7 @@ agent_login_result(struct agent_ask *q, const struct tk_htoken *tok, int r)
 	}
 	if (r == 0) {
 		q->t->wrong_pin = 0;
+		agent_policy_login(q->a, q->t, q->blob, q->bloblen);
 		agent_log(q->a, AGENT_LOG_DEBUG, "token \"%s\": logged in",
 		    q->label);
 		return;
@@ -323,6 +337,7 @@ agent_login_once(struct agent_ask *q, const uint8_t *blob, size_t bloblen,
     struct tk_htoken *tok, char *pin, size_t *pinlen, int *pad)
 {
 	struct agent	*a = q->a;
+	uint64_t	 ticket;
 	int		 r;
 
 	agent_ask_names(q);
@@ -333,8 +348,11 @@ agent_login_once(struct agent_ask *q, const uint8_t *blob, size_t bloblen,
 	}
 	if ((r = agent_get_pin(q, tok, 0, pin, TK_PIN_MAX, pinlen, pad)) != 0)
 		goto out;
+	/* a PIN pad waits for the user: the desktop notice */
+	ticket = *pad ? agent_notice_begin(a, q->t->label, q->conn) : 0;
 	r = a->ops->login(q->k->mod->h, blob, bloblen, *pad ? NULL : pin,
 	    *pad ? 0 : *pinlen, tok, AGENT_LOGIN_TIMEOUT_MS);
+	agent_notice_end(a, ticket);
 	agent_login_result(q, tok, r);
  out:
 	return r;

@@ -96,6 +96,7 @@ proc_sign(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 	size_t			 bloblen, datalen, siglen = 0, keylen;
 	uint32_t		 flags;
 	char			 comment[AGENT_URI_MAX];
+	char			 who[AGENT_WHO_MAX];
 	uint8_t			*sig = NULL;
 	int			 alg = TK_SIG_DEFAULT, r;
 
@@ -114,8 +115,9 @@ proc_sign(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 		goto out;
 	}
 	if (r != 0) {
-		agent_log(a, AGENT_LOG_INFO, "sign request refused: %s",
-		    r == TK_ERR_DENIED ? "the agent is locked" :
+		agent_peer_who(c, who, sizeof(who));
+		agent_log(a, AGENT_LOG_INFO, "sign request from %s refused: %s",
+		    who, r == TK_ERR_DENIED ? "the agent is locked" :
 		    "the key is not served by this agent");
 		r = status(reply, 0);
 		goto out;
@@ -147,13 +149,17 @@ proc_sign(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 		r = TK_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = agent_sign(a, &k, comment, key, keylen, data, datalen, alg,
-	    sig, AGENT_SIG_MAX, &siglen)) != 0) {
+	if ((r = agent_sign(a, c, &k, comment, key, keylen, data, datalen,
+	    alg, sig, AGENT_SIG_MAX, &siglen)) != 0) {
 		r = status(reply, 0);
 		goto out;
 	}
-	agent_log(a, AGENT_LOG_DEBUG, "signed with %s%s (%zu bytes of data)",
-	    k.cert ? "a certificate of " : "", comment, datalen);
+	if (a->debug) {
+		agent_peer_who(c, who, sizeof(who));
+		agent_log(a, AGENT_LOG_DEBUG, "signed with %s%s (%zu bytes of "
+		    "data) for %s", k.cert ? "a certificate of " : "", comment,
+		    datalen, who);
+	}
 	if ((r = tk_buf_put_u8(reply, SSH_AGENT_SIGN_RESPONSE)) == 0)
 		r = tk_buf_put_string(reply, sig, siglen);
  out:
@@ -471,6 +477,9 @@ proc_lock(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 	else
 		agent_log(a, AGENT_LOG_INFO, "agent %s", lock ? "locked" :
 		    "unlocked");
+	/* a locked agent keeps no token logged in */
+	if (r == 0 && lock)
+		agent_policy_logout_all(a, AGENT_OUT_LOCK);
 	/* the other agent too, with the same password (sent once) */
 	if (r == 0 && a->up != NULL) {
 		if (agent_up_call(a, c, msg, len, reply,
@@ -533,6 +542,11 @@ proc_session_bind(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 		c->bound_auth = 1;
 	memcpy(c->session_id, sid, sidlen);
 	c->session_idlen = sidlen;
+	/* who asks through a forwarded agent (agent_conn_hostkey) */
+	if (fwd && keylen <= sizeof(c->last_hostkey)) {
+		memcpy(c->last_hostkey, key, keylen);
+		c->last_hostkeylen = keylen;
+	}
 	agent_log(a, AGENT_LOG_DEBUG, "connection bound to a session%s",
 	    fwd ? " (forwarded agent)" : "");
 	if (a->up != NULL && !c->up_failed) {
@@ -670,6 +684,7 @@ agent_dispatch(struct agent *a, struct agent_conn *c, const uint8_t *msg,
     size_t len, struct tk_buf *reply)
 {
 	struct tk_buf	m;
+	char		who[AGENT_WHO_MAX];
 	uint8_t		type;
 	int		r;
 
@@ -685,8 +700,9 @@ agent_dispatch(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 	if (agent_is_locked(a) && type != SSH_AGENTC_REQUEST_IDENTITIES &&
 	    type != SSH_AGENTC_UNLOCK && type != SSH_AGENTC_LOCK &&
 	    type != SSH_AGENTC_EXTENSION) {
-		agent_log(a, AGENT_LOG_INFO, "request %u refused: the agent is "
-		    "locked", type);
+		agent_peer_who(c, who, sizeof(who));
+		agent_log(a, AGENT_LOG_INFO, "request %u from %s refused: the "
+		    "agent is locked", type, who);
 		r = status(reply, 0);
 		goto out;
 	}

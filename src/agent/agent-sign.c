@@ -11,6 +11,26 @@
 #include "tokenkeys.h"
 #include "agent/agent.h"
 
+/*
+ * One signature on the token; one that takes long (a touch, a PIN pad)
+ * raises the desktop notice meanwhile (agent-notify.c).
+ */
+static int
+sign_op(struct agent_ask *q, const uint8_t *blob, size_t bloblen,
+    const uint8_t *data, size_t datalen, int alg, const char *pin,
+    size_t pinlen, uint8_t *sig, size_t sigsz, size_t *siglen,
+    struct tk_htoken *tok, int timeout_ms)
+{
+	uint64_t	ticket;
+	int		r;
+
+	ticket = agent_notice_begin(q->a, q->k->token_label, q->conn);
+	r = q->a->ops->sign(q->k->mod->h, blob, bloblen, data, datalen, alg,
+	    pin, pinlen, sig, sigsz, siglen, tok, timeout_ms);
+	agent_notice_end(q->a, ticket);
+	return r;
+}
+
 /* An always-authenticate key: a prompt and a context login per use. */
 static int
 sign_always_auth(struct agent_ask *q, const uint8_t *blob, size_t bloblen,
@@ -28,7 +48,7 @@ sign_always_auth(struct agent_ask *q, const uint8_t *blob, size_t bloblen,
 		goto out;
 	if ((r = agent_get_pin(q, tok, 1, pin, TK_PIN_MAX, &pinlen, &pad)) != 0)
 		goto out;
-	r = a->ops->sign(q->k->mod->h, blob, bloblen, data, datalen, alg,
+	r = sign_op(q, blob, bloblen, data, datalen, alg,
 	    pad ? NULL : pin, pad ? 0 : pinlen, sig, sigsz, siglen, tok,
 	    AGENT_LOGIN_TIMEOUT_MS);
 	if (r == TK_ERR_LOGIN_REQUIRED && !(tok->flags & TK_HTOKEN_LOGGED_IN)) {
@@ -38,7 +58,7 @@ sign_always_auth(struct agent_ask *q, const uint8_t *blob, size_t bloblen,
 		    AGENT_LOGIN_TIMEOUT_MS);
 		agent_login_result(q, tok, r);
 		if (r == 0)
-			r = a->ops->sign(q->k->mod->h, blob, bloblen, data,
+			r = sign_op(q, blob, bloblen, data,
 			    datalen, alg, pad ? NULL : pin, pad ? 0 : pinlen,
 			    sig, sigsz, siglen, tok, AGENT_LOGIN_TIMEOUT_MS);
 	} else if (r == TK_ERR_PIN_INCORRECT || r == TK_ERR_PIN_LOCKED)
@@ -50,7 +70,8 @@ sign_always_auth(struct agent_ask *q, const uint8_t *blob, size_t bloblen,
 }
 
 int
-agent_sign(struct agent *a, const struct agent_key *k, const char *comment,
+agent_sign(struct agent *a, const struct agent_conn *c,
+    const struct agent_key *k, const char *comment,
     const uint8_t *blob, size_t bloblen, const uint8_t *data, size_t datalen,
     int alg, uint8_t *sig, size_t sigsz, size_t *siglen)
 {
@@ -68,10 +89,11 @@ agent_sign(struct agent *a, const struct agent_key *k, const char *comment,
 		goto out;
 	}
 	agent_ask_init(&q, a, t, k, blob, bloblen, comment);
+	q.conn = c;
 	if (k->confirm && (r = agent_confirm_use(&q)) != 0)
 		goto out;
 	if (!(k->flags & TK_HKEY_ALWAYS_AUTH)) {
-		r = a->ops->sign(k->mod->h, blob, bloblen, data, datalen, alg,
+		r = sign_op(&q, blob, bloblen, data, datalen, alg,
 		    NULL, 0, sig, sigsz, siglen, &tok, AGENT_SIGN_TIMEOUT_MS);
 		if (r != TK_ERR_LOGIN_REQUIRED)
 			goto out;
@@ -85,7 +107,7 @@ agent_sign(struct agent *a, const struct agent_key *k, const char *comment,
 		goto out;
 	}
 	/* Whoever held the lock may have logged in meanwhile: not a retry. */
-	r = a->ops->sign(k->mod->h, blob, bloblen, data, datalen, alg, NULL, 0,
+	r = sign_op(&q, blob, bloblen, data, datalen, alg, NULL, 0,
 	    sig, sigsz, siglen, &tok, AGENT_SIGN_TIMEOUT_MS);
 	if (r == TK_ERR_LOGIN_REQUIRED && (tok.flags & TK_HTOKEN_CONTEXT_PIN)) {
 		r = sign_always_auth(&q, blob, bloblen, data, datalen, alg,
@@ -98,7 +120,7 @@ agent_sign(struct agent *a, const struct agent_key *k, const char *comment,
 	    (r = agent_login_once(&q, blob, bloblen, &tok, pin, &pinlen,
 	    &pad)) != 0)
 		goto out;
-	r = a->ops->sign(k->mod->h, blob, bloblen, data, datalen, alg, NULL, 0,
+	r = sign_op(&q, blob, bloblen, data, datalen, alg, NULL, 0,
 	    sig, sigsz, siglen, &tok, AGENT_SIGN_TIMEOUT_MS);
 	/*
 	 * The key's CKA_ALWAYS_AUTHENTICATE shows only after the login: its
@@ -106,7 +128,7 @@ agent_sign(struct agent *a, const struct agent_key *k, const char *comment,
 	 */
 	if (r == TK_ERR_LOGIN_REQUIRED && (tok.flags & TK_HTOKEN_CONTEXT_PIN) &&
 	    (tok.flags & TK_HTOKEN_LOGGED_IN)) {
-		r = a->ops->sign(k->mod->h, blob, bloblen, data, datalen, alg,
+		r = sign_op(&q, blob, bloblen, data, datalen, alg,
 		    pad ? NULL : pin, pad ? 0 : pinlen, sig, sigsz, siglen,
 		    &tok, AGENT_LOGIN_TIMEOUT_MS);
 		if (r == TK_ERR_PIN_INCORRECT || r == TK_ERR_PIN_LOCKED)
@@ -117,12 +139,15 @@ agent_sign(struct agent *a, const struct agent_key *k, const char *comment,
 		tk_secret_free(pin, TK_PIN_MAX);
 	if (tlocked)
 		pthread_mutex_unlock(&t->mu);
+	if (r == 0)
+		agent_policy_signed(a, t, blob, bloblen, &tok);
 	if (r != 0 && t != NULL)
 		agent_ask_names(&q);
 	if (r != 0 && r != TK_ERR_CANCELLED && r != TK_ERR_PIN_LOCKED &&
 	    r != TK_ERR_PIN_INCORRECT && r != TK_ERR_NO_PROMPT)
 		agent_log(a, AGENT_LOG_ERR, "signature with key %s (%s) "
-		    "failed: %s", t != NULL ? q.fp : "?", comment,
+		    "for %s failed: %s", t != NULL ? q.fp : "?", comment,
+		    t != NULL ? agent_ask_who(&q) : "?",
 		    r == TK_ERR_NO_TOKEN ? "the token is not present" :
 		    r == TK_ERR_TIMEOUT ? "the token did not answer in time" :
 		    r == TK_ERR_LOGIN_REQUIRED ? "the token still wants a login"

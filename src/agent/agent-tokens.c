@@ -4,8 +4,9 @@
  * label, serial), with the mutex that lets one prompt at a time ask for
  * that token's PIN and what its last login told us (agent-login.c,
  * agent-sign.c).  The table has its own lock, a->tokens_mu, never held
- * across a token call; the entries of a module are dropped when the
- * module is freed.
+ * across a token call, which also guards the entries' login-policy fields
+ * (agent-policy.c); the entries of a module are dropped when the module
+ * is freed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,7 @@ agent_tokens_forget(struct agent *a, const struct agent_module *mod)
 		if (a->tokens[i - 1]->mod != mod)
 			continue;
 		pthread_mutex_destroy(&a->tokens[i - 1]->mu);
+		free(a->tokens[i - 1]->pol_blob);
 		free(a->tokens[i - 1]);
 		a->tokens[i - 1] = a->tokens[--a->ntokens];
 	}
@@ -70,6 +72,7 @@ agent_tokens_free(struct agent *a)
 
 	for (i = 0; i < a->ntokens; i++) {
 		pthread_mutex_destroy(&a->tokens[i]->mu);
+		free(a->tokens[i]->pol_blob);
 		free(a->tokens[i]);
 	}
 	a->ntokens = 0;

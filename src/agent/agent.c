@@ -189,6 +189,7 @@ conn_serve(struct agent *a, int fd, uid_t uid)
 
 	memset(&c, 0, sizeof(c));
 	c.uid = uid;
+	c.pid = agent_peer_pid(fd);
 	/* secret: a request may carry a PIN or the lock password */
 	tk_buf_init(&in, AGENT_MAX_FRAME, TK_BUF_SECRET);
 	tk_buf_init(&out, AGENT_MAX_FRAME, 0);

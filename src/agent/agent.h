@@ -33,6 +33,12 @@
  *   agent-lock.c     ssh-add -x / -X
  *   agent-verify.c   session-bind host key signatures (OpenSSL)
  *   agent-dest.c     destination constraints and session bindings (pure)
+ *   agent-logind.c   systemd-logind over sd-bus: suspend, screen lock
+ *   agent-policy.c   how long a PIN stays: idle and age timers,
+ *                    logouts (ssh-add -x, logind)
+ *   agent-notify.c   the desktop notice while a token waits
+ *   agent-peer.c     who is asking: the peer's process chain, or the
+ *                    host a forwarded connection came through
  *   agent-hc.c       the real ops: helpers and src/prompt/
  *   agent-upstream.c the real other agent: a Unix socket (-A)
  *   agent-child.c    -A auto: our own ssh-agent child, restarted
@@ -78,6 +84,9 @@
 #define AGENT_UP_HUNG_MS	50	/* ...once it has not answered */
 #define AGENT_MAX_CERTS		1024	/* per ssh-add -s; from files */
 #define AGENT_EXT_CERTS		"associated-certs-v00@openssh.com"
+#define AGENT_HOSTKEY_MAX	4096	/* a session-bind host key kept */
+#define AGENT_WHO_MAX		320	/* the requester, as shown */
+#define AGENT_NOTICE_MS		1000	/* a signature pending this long */
 #define AGENT_ALLOWLIST_DEFAULT	"/usr/lib*/*,/usr/local/lib*/*"
 
 /* Message numbers (compat.md). */
@@ -140,6 +149,12 @@ struct agent_ops {
 	int	(*prompt_pin)(const struct tk_prompt *, char *pin, size_t pinsz,
 		    size_t *len);
 	int	(*prompt_confirm)(const struct tk_prompt *);
+	/*
+	 * Log out of the token holding blob (NULL: every token of mod);
+	 * *n: tokens that were logged in.  May be NULL (stubs).
+	 */
+	int	(*logout)(void *mod, const uint8_t *blob, size_t bloblen,
+		    unsigned int *n);
 };
 
 /*
@@ -263,6 +278,12 @@ struct agent_token {
 	int		 wrong_pin;	/* the last PIN typed was refused */
 	int		 pinsrc_bad;	/* ...and it came from this file: */
 	struct tk_fileid pinsrc_id;
+	/* login policy (agent-policy.c), under a->tokens_mu */
+	int		 logged_in;	/* as far as we know */
+	int64_t		 login_ms;	/* agent_policy_ms() of the login */
+	int64_t		 used_ms;	/* ...of the last signature */
+	uint8_t		*pol_blob;	/* a key on it, to name it */
+	size_t		 pol_bloblen;
 };
 
 #define AGENT_MAX_TOKENS	128
@@ -298,7 +319,7 @@ struct agent {
 	int		 debug;
 	void		 (*logfn)(int level, const char *msg);
 
-	pthread_mutex_t	 tokens_mu;	/* guards the table, not the tokens */
+	pthread_mutex_t	 tokens_mu;	/* the table, the tokens' policy */
 	struct agent_token *tokens[AGENT_MAX_TOKENS];
 	size_t		 ntokens;
 	pthread_mutex_t	 tty_mu;	/* one terminal prompt at a time */
@@ -314,6 +335,13 @@ struct agent {
 	uint64_t	 certsig;	/* what they were when last read */
 	int		 certsig_set;
 	uint64_t	 cert_next;	/* wall clock: a window opens/closes */
+	/* How long a PIN stays (agent-policy.c); 0: no limit. */
+	uint32_t	 pin_timeout;	/* seconds without a signature */
+	uint32_t	 pin_max_age;	/* seconds after the login */
+	int		 keep_pin_on;	/* AGENT_KEEP_* */
+	struct agent_policy *policy;	/* the timer thread, or NULL */
+	struct agent_logind *logind;	/* the logind listener, or NULL */
+	struct agent_notify *notify;	/* the desktop notices, or NULL */
 
 	/* Tests: a clock, else CLOCK_MONOTONIC seconds. */
 	time_t		 (*now)(void);
@@ -343,6 +371,10 @@ struct agent_conn {
 	size_t		 session_idlen;
 	void		*up;		/* the other agent's, opened lazily */
 	int		 up_failed;	/* bound, and that connection broke */
+	pid_t		 pid;		/* SO_PEERCRED; 0: unknown */
+	/* the last binding's host key (agent_conn_hostkey) */
+	uint8_t		 last_hostkey[AGENT_HOSTKEY_MAX];
+	size_t		 last_hostkeylen;
 };
 
 /* agent.c */
@@ -464,9 +496,10 @@ void	agent_source_remove(struct agent *, size_t i, int hidekeys);
 void	agent_source_free(struct agent *, struct agent_source *);
 void	agent_sources_free(struct agent *);
 
-/* agent-sign.c */
-int	agent_sign(struct agent *, const struct agent_key *,
-	    const char *comment, const uint8_t *blob, size_t bloblen,
+/* agent-sign.c (c: the requesting connection, for prompts and logs) */
+int	agent_sign(struct agent *, const struct agent_conn *,
+	    const struct agent_key *, const char *comment,
+	    const uint8_t *blob, size_t bloblen,
 	    const uint8_t *data, size_t datalen,
 	    int alg, uint8_t *sig, size_t sigsz, size_t *siglen);
 
@@ -483,6 +516,8 @@ struct agent_ask {
 	char			 pinsrc[PATH_MAX];
 	int			 pinsrc_used;	/* the PIN came from pinsrc */
 	struct tk_fileid	 pinsrc_id;
+	const struct agent_conn	*conn;		/* who asks; may be NULL */
+	char			 who[AGENT_WHO_MAX];	/* agent_ask_who */
 };
 
 void	agent_ask_init(struct agent_ask *, struct agent *,
@@ -490,6 +525,8 @@ void	agent_ask_init(struct agent_ask *, struct agent *,
 	    const uint8_t *blob, size_t bloblen, const char *comment);
 /* The fingerprint and sanitised label, once a prompt or log needs them. */
 void	agent_ask_names(struct agent_ask *);
+/* The requester (q->who), once a prompt or log needs it. */
+const char *agent_ask_who(struct agent_ask *);
 /* The confirm constraint: ask before every signature with this key. */
 int	agent_confirm_use(struct agent_ask *);
 /*
@@ -617,6 +654,67 @@ int	agent_registry_read(struct agent *, char ***paths, size_t *n);
 int	agent_lock(struct agent *, const uint8_t *pw, size_t len);
 int	agent_unlock(struct agent *, const uint8_t *pw, size_t len);
 int	agent_is_locked(struct agent *);
+
+/* agent-logind.c: systemd-logind on the system bus (sd-bus). */
+#define AGENT_KEEP_SUSPEND	0x01	/* --keep-pin-on suspend */
+#define AGENT_KEEP_LOCK		0x02	/* --keep-pin-on lock (screen) */
+/*
+ * Follow PrepareForSleep and the session's Lock / LockedHint (unless
+ * a->keep_pin_on says not to), logging every token out on each.  Without
+ * a reachable logind (or sd-bus in this build) it says so once at -d.
+ */
+int	agent_logind_start(struct agent *);
+void	agent_logind_stop(struct agent *);
+
+/* agent-policy.c */
+#define AGENT_OUT_IDLE		1	/* --pin-timeout */
+#define AGENT_OUT_AGE		2	/* --pin-max-age */
+#define AGENT_OUT_LOCK		3	/* ssh-add -x */
+#define AGENT_OUT_SUSPEND	4	/* logind PrepareForSleep */
+#define AGENT_OUT_SCREEN	5	/* logind Lock / LockedHint */
+/* The timer thread, when a->pin_timeout or a->pin_max_age is set. */
+int	agent_policy_start(struct agent *);
+void	agent_policy_stop(struct agent *);
+/* A login on t succeeded (with the key blob). */
+void	agent_policy_login(struct agent *, struct agent_token *,
+	    const uint8_t *blob, size_t bloblen);
+/* A signature on t succeeded; tok as the helper said afterwards. */
+void	agent_policy_signed(struct agent *, struct agent_token *,
+	    const uint8_t *blob, size_t bloblen, const struct tk_htoken *tok);
+/* Log out the tokens whose time is up (the timer thread, tests). */
+void	agent_policy_tick(struct agent *);
+/* Log every token out now, one log line each saying why (AGENT_OUT_*). */
+void	agent_policy_logout_all(struct agent *, int why);
+/* Milliseconds on the monotonic clock. */
+int64_t	agent_policy_ms(void);
+
+/* agent-notify.c */
+/* The notifier thread (org.freedesktop.Notifications, session bus). */
+int	agent_notify_start(struct agent *);
+void	agent_notify_stop(struct agent *);
+/*
+ * A token operation begins that may wait on the user (touch, PIN pad):
+ * after AGENT_NOTICE_MS a notice (or, without a session bus, a log line)
+ * names the token (raw label) and the requester (c's, agent_peer_who;
+ * c must outlive the ticket, and may be NULL).  Returns a
+ * ticket for agent_notice_end (0: none), which closes the notice.
+ */
+uint64_t agent_notice_begin(struct agent *, const char *label,
+	    const struct agent_conn *c);
+void	agent_notice_end(struct agent *, uint64_t ticket);
+
+/* agent-peer.c */
+/* The peer's pid (SO_PEERCRED) of connection fd; 0 if unknown. */
+pid_t	agent_peer_pid(int fd);
+/*
+ * The requester of c, shown form (sanitised, bounded): the process
+ * chain "ssh git@github.com ← git push ← bash", or for a forwarded
+ * connection the host it came through.
+ */
+void	agent_peer_who(const struct agent_conn *, char *who, size_t whosz);
+/* The last session-bind host key of c (0), or TK_ERR_NOT_FOUND. */
+int	agent_conn_hostkey(const struct agent_conn *, const uint8_t **key,
+	    size_t *keylen);
 
 /* agent-hc.c: the real ops (helpers and src/prompt/). */
 int	agent_hclient_ops(const struct agent_ops **);

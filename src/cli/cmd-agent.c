@@ -51,9 +51,15 @@ struct opts {
 	size_t		 nkhfile;
 	char		**certs;	/* --cert, in order */
 	size_t		 ncerts;
+	uint32_t	 pin_timeout;	/* --pin-timeout */
+	uint32_t	 pin_max_age;	/* --pin-max-age */
+	int		 keep_pin_on;	/* --keep-pin-on: AGENT_KEEP_* */
 };
 
 #define OPT_CERT	256
+#define OPT_PIN_TIMEOUT	257
+#define OPT_PIN_MAX_AGE	258
+#define OPT_KEEP_PIN_ON	259
 
 static int	log_stderr;
 static struct agent_upstream *up;	/* -A */
@@ -65,7 +71,10 @@ usage(FILE *f)
 	    "usage: tokenkeys agent [-cDdks] [-A socket] [-a socket] "
 	    "[-P allowlist]\n                       [-t life] [--config FILE] "
 	    "[--dest DEST]\n                       [--known-hosts FILE] "
-	    "[--cert PATH] [--empty | URI ...]\n"
+	    "[--cert PATH] [--pin-timeout time]\n"
+	    "                       [--pin-max-age time] "
+	    "[--keep-pin-on suspend,lock]\n"
+	    "                       [--empty | URI ...]\n"
 	    "\n"
 	    "An SSH agent for keys on PKCS#11 tokens.  With no URI it serves "
 	    "every key\nof every token p11-kit knows; with URIs, the keys "
@@ -94,8 +103,42 @@ usage(FILE *f)
 	    "  --cert PATH   serve the certificates in this file or directory "
 	    "with their\n                keys (repeatable; and always "
 	    "~/.config/tokenkeys/certs/)\n"
+	    "  --pin-timeout time\n"
+	    "                log a token out after this long without a "
+	    "signature\n"
+	    "  --pin-max-age time\n"
+	    "                log a token out this long after its login\n"
+	    "  --keep-pin-on suspend,lock\n"
+	    "                stay logged in when the system sleeps / the "
+	    "screen locks\n"
+	    "                (default: log every token out then)\n"
 	    "  -h, --help    this help\n"
 	    "\nSee tokenkeys-agent(1).\n", AGENT_ALLOWLIST_DEFAULT);
+}
+
+/* --keep-pin-on: a comma-separated list of suspend and lock. */
+static int
+parse_keep(const char *s, int *out)
+{
+	char	*copy, *p, *save = NULL;
+	int	 r = 0;
+
+	*out = 0;
+	if ((copy = strdup(s)) == NULL)
+		return TK_ERR_NOMEM;
+	for (p = strtok_r(copy, ",", &save); p != NULL && r == 0;
+	    p = strtok_r(NULL, ",", &save)) {
+		if (strcmp(p, "suspend") == 0)
+			*out |= AGENT_KEEP_SUSPEND;
+		else if (strcmp(p, "lock") == 0)
+			*out |= AGENT_KEEP_LOCK;
+		else
+			r = TK_ERR_INVAL;
+	}
+	if (*out == 0)
+		r = TK_ERR_INVAL;
+	free(copy);
+	return r;
 }
 
 /* ssh-agent's time format: 90, 90s, 10m, 1h30m, 2d, 1w. */
@@ -536,7 +579,15 @@ serve(struct agent *a, const struct opts *o, int fd, int argc, char **argv,
 	else
 		agent_log(a, AGENT_LOG_INFO, "serving %zu key(s)%s", a->nkeys,
 		    dests != NULL ? ", for the --dest destinations only" : "");
-	return agent_serve(a, fd) == 0 ? 0 : 1;
+	/* how long a PIN stays; a notice while a token waits */
+	(void)agent_policy_start(a);
+	(void)agent_logind_start(a);
+	(void)agent_notify_start(a);
+	r = agent_serve(a, fd) == 0 ? 0 : 1;
+	agent_notify_stop(a);
+	agent_logind_stop(a);
+	agent_policy_stop(a);
+	return r;
 }
 
 int
@@ -549,6 +600,9 @@ agent_main(int argc, char **argv)
 		{ "known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS },
 		{ "empty", no_argument, NULL, OPT_EMPTY },
 		{ "cert", required_argument, NULL, OPT_CERT },
+		{ "pin-timeout", required_argument, NULL, OPT_PIN_TIMEOUT },
+		{ "pin-max-age", required_argument, NULL, OPT_PIN_MAX_AGE },
+		{ "keep-pin-on", required_argument, NULL, OPT_KEEP_PIN_ON },
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct agent_ops	*ops;
@@ -633,6 +687,26 @@ agent_main(int argc, char **argv)
 			if (add_cert_path(&o, optarg) != 0)
 				return 1;
 			break;
+		case OPT_PIN_TIMEOUT:
+		case OPT_PIN_MAX_AGE:
+			if (parse_life(optarg, ch == OPT_PIN_TIMEOUT ?
+			    &o.pin_timeout : &o.pin_max_age) != 0 ||
+			    (ch == OPT_PIN_TIMEOUT ? o.pin_timeout :
+			    o.pin_max_age) == 0) {
+				cli_warnx("agent: --%s %s: not a duration "
+				    "(seconds, or e.g. 10m, 1h30m)",
+				    ch == OPT_PIN_TIMEOUT ? "pin-timeout" :
+				    "pin-max-age", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_KEEP_PIN_ON:
+			if (parse_keep(optarg, &o.keep_pin_on) != 0) {
+				cli_warnx("agent: --keep-pin-on %s: give "
+				    "suspend, lock or suspend,lock", optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -685,6 +759,9 @@ agent_main(int argc, char **argv)
 	inited = 1;
 	a.debug = o.debug;
 	a.lifetime = o.life;
+	a.pin_timeout = o.pin_timeout;
+	a.pin_max_age = o.pin_max_age;
+	a.keep_pin_on = o.keep_pin_on;
 	a.logfn = log_line;
 	log_stderr = 1;
 	tk_hclient_set_errlog(helper_stderr, &a);

@@ -378,3 +378,28 @@ tk_hclient_presence(struct tk_hclient *c, uint64_t *digest)
 	tk_buf_free(&reply);
 	return r;
 }
+
+int
+tk_hclient_logout(struct tk_hclient *c, const uint8_t *blob, size_t bloblen,
+    unsigned int *n)
+{
+	struct tk_buf		frame, reply;
+	struct tk_hp_rep	rep;
+	uint32_t		id;
+	int			r;
+
+	*n = 0;
+	tk_buf_init(&frame, TK_HP_REQ_MAX, 0);
+	tk_buf_init(&reply, TK_HP_REP_MAX, 0);
+	id = hc_next_id(c);
+	if ((r = tk_hp_put_logout(&frame, id, blob, bloblen)) != 0 ||
+	    (r = hc_call(c, &frame, id, HC_TOKEN_TIMEOUT_MS, 0, &reply)) != 0 ||
+	    (r = reply_rep(&reply, TK_HP_LOGOUT, id, &rep)) != 0)
+		goto out;
+	*n = rep.nlogout;
+	r = rep.status;
+ out:
+	tk_buf_free(&frame);
+	tk_buf_free(&reply);
+	return r;
+}

@@ -127,6 +127,14 @@ int	tk_hclient_token(struct tk_hclient *, const uint8_t *blob,
  */
 int	tk_hclient_presence(struct tk_hclient *, uint64_t *digest);
 
+/*
+ * Log the helper out of the token holding this key (blob NULL: of every
+ * token of the module) and close its sessions there; the next signature
+ * gets TK_ERR_LOGIN_REQUIRED.  *n: how many tokens were logged in.
+ */
+int	tk_hclient_logout(struct tk_hclient *, const uint8_t *blob,
+	    size_t bloblen, unsigned int *n);
+
 /* The running helper's process id, or -1 (for tests and -d output). */
 pid_t	tk_hclient_pid(struct tk_hclient *);
 

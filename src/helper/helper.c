@@ -228,6 +228,23 @@ do_token(struct helper *h, const struct tk_hp_req *req, struct tk_htoken *tok)
 	return r;
 }
 
+/* LOGOUT: the key's token, or (no blob) every token of the module. */
+static int
+do_logout(struct helper *h, const struct tk_hp_req *req, uint32_t *n)
+{
+	struct hk_ent	e;
+	unsigned int	c = 0;
+	int		r;
+
+	*n = 0;
+	if (req->bloblen == 0)
+		r = tk_signer_logout(h->sg, NULL, &c);
+	else if ((r = hk_lookup(h, req->blob, req->bloblen, 0, &e)) == 0)
+		r = tk_signer_logout(h->sg, e.sk, &c);
+	*n = c;
+	return r;
+}
+
 /* A reply carrying only a status, for any request type. */
 static int
 put_error(struct tk_buf *out, uint8_t type, uint32_t id, int status)
@@ -244,6 +261,8 @@ put_error(struct tk_buf *out, uint8_t type, uint32_t id, int status)
 		return tk_hp_put_paths(out, id, status, NULL, 0);
 	case TK_HP_PRESENCE:
 		return tk_hp_put_digest(out, id, status, 0);
+	case TK_HP_LOGOUT:
+		return tk_hp_put_logged_out(out, id, status, 0);
 	default:
 		return TK_ERR_FORMAT;
 	}
@@ -259,6 +278,7 @@ handle(struct server *sv, const struct tk_hp_req *req, const char *pin,
 	uint8_t		  sig[TK_SIGN_MAX];
 	char		**paths = NULL;
 	uint64_t	  digest = 0;
+	uint32_t	  nout = 0;
 	size_t		  n = 0, siglen = 0;
 	unsigned int	  lost;
 	int		  r, st;
@@ -310,6 +330,10 @@ handle(struct server *sv, const struct tk_hp_req *req, const char *pin,
 	case TK_HP_PRESENCE:
 		st = hk_presence(h, &digest);
 		r = tk_hp_put_digest(out, req->id, st, digest);
+		break;
+	case TK_HP_LOGOUT:
+		st = do_logout(h, req, &nout);
+		r = tk_hp_put_logged_out(out, req->id, st, nout);
 		break;
 	default:
 		r = TK_ERR_FORMAT;

@@ -236,6 +236,20 @@ tk_hp_put_presence(struct tk_buf *out, uint32_t id)
 	return frame_end(out, mark, TK_HP_REQ_MAX, r);
 }
 
+int
+tk_hp_put_logout(struct tk_buf *out, uint32_t id, const uint8_t *blob,
+    size_t bloblen)
+{
+	size_t	mark;
+	int	r;
+
+	if (bloblen > TK_HP_BLOB_MAX || (blob == NULL && bloblen != 0))
+		return TK_ERR_RANGE;
+	if ((r = frame_begin(out, TK_HP_LOGOUT, id, &mark)) == 0)
+		r = tk_buf_put_string(out, blob, bloblen);
+	return frame_end(out, mark, TK_HP_REQ_MAX, r);
+}
+
 /* A string of at most max bytes, copied into store. */
 static int
 get_copy(struct tk_buf *b, size_t max, struct tk_buf *store,
@@ -320,6 +334,7 @@ tk_hp_get_req(const uint8_t *frame, size_t len, struct tk_hp_req *req,
 			goto out;
 		break;
 	case TK_HP_TOKEN:
+	case TK_HP_LOGOUT:
 		if ((r = get_copy(&b, TK_HP_BLOB_MAX, store, &req->blob,
 		    &req->bloblen, 0)) != 0)
 			goto out;
@@ -463,6 +478,20 @@ tk_hp_put_digest(struct tk_buf *out, uint32_t id, int status,
 }
 
 int
+tk_hp_put_logged_out(struct tk_buf *out, uint32_t id, int status, uint32_t n)
+{
+	size_t	mark;
+	int	r;
+
+	if (status != 0)
+		n = 0;
+	if ((r = frame_begin(out, TK_HP_LOGOUT | TK_HP_REPLY, id,
+	    &mark)) == 0 && (r = put_status(out, status)) == 0)
+		r = tk_buf_put_u32(out, n);
+	return frame_end(out, mark, TK_HP_REP_MAX, r);
+}
+
+int
 tk_hp_get_rep(const uint8_t *frame, size_t len, struct tk_hp_rep *rep)
 {
 	struct tk_buf	b;
@@ -495,6 +524,15 @@ tk_hp_get_rep(const uint8_t *frame, size_t len, struct tk_hp_rep *rep)
 		    (r = tk_buf_get_u64(&b, &rep->digest)) != 0)
 			goto out;
 		if (rep->status != 0 && rep->digest != 0) {
+			r = TK_ERR_FORMAT;
+			goto out;
+		}
+		break;
+	case TK_HP_LOGOUT | TK_HP_REPLY:
+		if ((r = get_status(&b, &rep->status)) != 0 ||
+		    (r = tk_buf_get_u32(&b, &rep->nlogout)) != 0)
+			goto out;
+		if (rep->status != 0 && rep->nlogout != 0) {
 			r = TK_ERR_FORMAT;
 			goto out;
 		}

@@ -31,6 +31,9 @@
  *	PRESENCE  (nothing)
  *	  reply	  status, uint64 digest of which tokens the module holds
  *		  (tk_p11_presence; 0 on error)
+ *	LOGOUT	  string blob (empty: every token of the module)
+ *	  reply	  status, uint32 n (tokens that were logged in; 0 on
+ *		  error)
  *
  * Frames carrying a PIN must be built in and read from TK_BUF_SECRET
  * buffers; the decoder copies a PIN only into the caller's fixed buffer.
@@ -51,6 +54,7 @@
 #define TK_HP_TOKEN		4
 #define TK_HP_REGISTRY		5
 #define TK_HP_PRESENCE		6
+#define TK_HP_LOGOUT		7
 #define TK_HP_REPLY		0x80
 
 /* Bounds.  A request carries at most one agent frame's worth of data. */
@@ -70,7 +74,7 @@
 struct tk_hp_req {
 	uint8_t		 type;
 	uint32_t	 id;
-	const uint8_t	*blob;		/* SIGN, LOGIN, TOKEN */
+	const uint8_t	*blob;		/* SIGN, LOGIN, TOKEN, LOGOUT */
 	size_t		 bloblen;
 	const uint8_t	*data;		/* SIGN */
 	size_t		 datalen;
@@ -81,8 +85,9 @@ struct tk_hp_req {
 };
 
 /*
- * A decoded SIGN, LOGIN, TOKEN or PRESENCE reply; sig points into the
- * frame.  A PRESENCE reply has only status and digest.
+ * A decoded SIGN, LOGIN, TOKEN, PRESENCE or LOGOUT reply; sig points
+ * into the frame.  A PRESENCE reply has only status and digest, a LOGOUT
+ * reply status and nlogout.
  */
 struct tk_hp_rep {
 	uint8_t		 type;
@@ -92,6 +97,7 @@ struct tk_hp_rep {
 	const uint8_t	*sig;
 	size_t		 siglen;
 	uint64_t	 digest;
+	uint32_t	 nlogout;
 };
 
 /*
@@ -116,6 +122,9 @@ int	tk_hp_put_token(struct tk_buf *out, uint32_t id, const uint8_t *blob,
 	    size_t bloblen);
 int	tk_hp_put_registry(struct tk_buf *out, uint32_t id);
 int	tk_hp_put_presence(struct tk_buf *out, uint32_t id);
+/* blob NULL (bloblen 0): every token of the module. */
+int	tk_hp_put_logout(struct tk_buf *out, uint32_t id, const uint8_t *blob,
+	    size_t bloblen);
 
 /*
  * Decode the request frame (len bytes).  Strings are copied into store
@@ -139,7 +148,11 @@ int	tk_hp_put_paths(struct tk_buf *out, uint32_t id, int status,
 int	tk_hp_put_digest(struct tk_buf *out, uint32_t id, int status,
 	    uint64_t digest);
 
-/* SIGN, LOGIN, TOKEN and PRESENCE replies. */
+/* The LOGOUT reply (n 0 when status is not). */
+int	tk_hp_put_logged_out(struct tk_buf *out, uint32_t id, int status,
+	    uint32_t n);
+
+/* SIGN, LOGIN, TOKEN, PRESENCE and LOGOUT replies. */
 int	tk_hp_get_rep(const uint8_t *frame, size_t len, struct tk_hp_rep *rep);
 /*
  * LIST and REGISTRY replies: *status is the helper's verdict; on 0 the

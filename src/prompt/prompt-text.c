@@ -150,3 +150,83 @@ tk_ptext_cli_tries(char *buf, size_t bufsz, int tries_left)
 	else if (bufsz > 0)
 		buf[0] = '\0';
 }
+
+/* Longest shown: one process of the chain, and the whole chain. */
+#define PROC_SHOWN	64
+#define CHAIN_SHOWN	200
+#define CHAIN_ARROW	" \xe2\x86\x90 "	/* U+2190 LEFTWARDS ARROW */
+
+/* Append s to buf (NUL-terminated, bufsz bytes), cut if it does not fit. */
+static void
+append(char *buf, size_t bufsz, const char *s)
+{
+	size_t	o;
+
+	if (bufsz == 0)
+		return;
+	o = strnlen(buf, bufsz - 1);
+	snprintf(buf + o, bufsz - o, "%s", s);
+}
+
+void
+tk_ptext_requester(char *buf, size_t bufsz, const char *const *procs,
+    size_t n)
+{
+	char	one[PROC_SHOWN + 4], chain[CHAIN_SHOWN + 8];
+	size_t	i;
+
+	chain[0] = '\0';
+	for (i = 0; i < n; i++) {
+		/* cut on a character, never inside an escape */
+		if (tk_str_sanitize(procs[i] != NULL ? procs[i] : "", one,
+		    PROC_SHOWN + 1) != 0)
+			append(one, sizeof(one), "...");
+		if (strlen(chain) + strlen(one) + strlen(CHAIN_ARROW) >
+		    CHAIN_SHOWN) {
+			append(chain, sizeof(chain), i > 0 ? CHAIN_ARROW "..." :
+			    "...");
+			break;
+		}
+		if (i > 0)
+			append(chain, sizeof(chain), CHAIN_ARROW);
+		append(chain, sizeof(chain), one);
+	}
+	snprintf(buf, bufsz, "%s", chain);
+}
+
+void
+tk_ptext_requester_host(char *buf, size_t bufsz, const char *host,
+    const char *fp)
+{
+	char	h[PROC_SHOWN + 1];
+
+	if (host != NULL && host[0] != '\0') {
+		(void)tk_str_sanitize(host, h, sizeof(h));
+		snprintf(buf, bufsz, "a process on %s (forwarded agent, host "
+		    "key %s)", h, fp != NULL ? fp : "");
+	} else
+		snprintf(buf, bufsz, "a process on the host with key %s "
+		    "(forwarded agent)", fp != NULL ? fp : "");
+}
+
+void
+tk_ptext_add_requester(char *buf, size_t bufsz, const char *who)
+{
+	if (who == NULL || who[0] == '\0')
+		return;
+	append(buf, bufsz, "\nRequested by: ");
+	append(buf, bufsz, who);
+}
+
+void
+tk_ptext_notice(char *summary, size_t summarysz, char *body, size_t bodysz,
+    const char *label, const char *who)
+{
+	struct safe	l;
+
+	safe(&l, label);
+	snprintf(summary, summarysz, "Token \"%s\" is waiting", l.s);
+	snprintf(body, bodysz, "Touch your token \"%s\" to sign for %s (or "
+	    "enter the PIN on its reader)", l.s,
+	    who != NULL && who[0] != '\0' ? who : "an unknown requester");
+}

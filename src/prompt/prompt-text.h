@@ -88,4 +88,33 @@ void	tk_ptext_cli_pin(char *buf, size_t bufsz, const char *name);
  */
 void	tk_ptext_cli_tries(char *buf, size_t bufsz, int tries_left);
 
+/*
+ * Who asks for a signature, as every prompt and log line shows it: a
+ * process chain, the requesting process first (procs: each a raw command
+ * line, arguments separated by spaces), joined by " \u2190 "; each
+ * process and the whole cut to a sane length.
+ */
+void	tk_ptext_requester(char *buf, size_t bufsz, const char *const *procs,
+	    size_t n);
+
+/*
+ * A forwarded connection: the host it came through, by name (raw, may be
+ * NULL: not known) and host key fingerprint (ours).
+ */
+void	tk_ptext_requester_host(char *buf, size_t bufsz, const char *host,
+	    const char *fp);
+
+/*
+ * Append the requester (a text from the two above) to a prompt text in
+ * buf, as a line of its own; nothing when who is empty.
+ */
+void	tk_ptext_add_requester(char *buf, size_t bufsz, const char *who);
+
+/*
+ * The desktop notice while a token waits to sign: a summary and a body
+ * naming the token (raw label) and the requester (shown form).
+ */
+void	tk_ptext_notice(char *summary, size_t summarysz, char *body,
+	    size_t bodysz, const char *label, const char *who);
+
 #endif /* TK_PROMPT_TEXT_H */

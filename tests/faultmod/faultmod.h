@@ -95,7 +95,8 @@
  * number.  An unknown directive is reported on stderr and ignored.
  *
  * The state file holds what every process must agree on, as text a shell
- * can grep: call counts per function ("C_Login 3"), the PIN counter, the
+ * can grep: call counts per function ("C_Login 3", "C_Logout 1": every
+ * wrapped call is counted), the PIN counter, the
  * card generation (bumped on each re-insert), how much of each fail
  * directive is spent, and which control version that bookkeeping belongs
  * to.  One-shot directives (pin_reset, count_reset, the re-insert edge,

@@ -3,7 +3,7 @@
  * The helper protocol (src/helper/hproto.h): the agent reads what a helper that
  * loaded an arbitrary vendor module writes, and a helper reads what the
  * agent writes.  Input: a selector byte, then one frame or a stream:
- *	0 request  1 SIGN/LOGIN/TOKEN/PRESENCE reply  2 LIST reply
+ *	0 request  1 SIGN/LOGIN/TOKEN/PRESENCE/LOGOUT reply  2 LIST reply
  *	3 REGISTRY reply
  *	4 a stream cut into frames
  * Whatever decodes must encode again and decode to the same thing, so
@@ -85,6 +85,10 @@ request(const uint8_t *frame, size_t len)
 	case TK_HP_PRESENCE:
 		r = tk_hp_put_presence(&out, q.id);
 		break;
+	case TK_HP_LOGOUT:
+		r = tk_hp_put_logout(&out, q.id, q.bloblen ? q.blob : NULL,
+		    q.bloblen);
+		break;
 	default:
 		abort();	/* decoded a type it does not know */
 	}
@@ -120,6 +124,8 @@ reply(const uint8_t *frame, size_t len)
 		    p.siglen);
 	else if (p.type == (TK_HP_PRESENCE | TK_HP_REPLY))
 		r = tk_hp_put_digest(&out, p.id, p.status, p.digest);
+	else if (p.type == (TK_HP_LOGOUT | TK_HP_REPLY))
+		r = tk_hp_put_logged_out(&out, p.id, p.status, p.nlogout);
 	else
 		r = tk_hp_put_status(&out, p.type & ~TK_HP_REPLY, p.id,
 		    p.status, &p.tok);
@@ -128,6 +134,7 @@ reply(const uint8_t *frame, size_t len)
 		abort();
 	if (p2.type != p.type || p2.id != p.id || p2.status != p.status ||
 	    !same_tok(&p.tok, &p2.tok) || p2.digest != p.digest ||
+	    p2.nlogout != p.nlogout ||
 	    !SAME(p.sig, p.siglen, p2.sig, p2.siglen))
 		abort();
 	tk_buf_free(&out);

@@ -280,6 +280,8 @@ login=$(hpframe 03 3 "$(sshstr "$edblob")01$(sshstr "$(str 1234)")")
 pinpad=$(hpframe 03 4 "$(sshstr "$edblob")00$(sshstr '')")
 token=$(hpframe 04 5 "$(sshstr "$edblob")")
 registry=$(hpframe 05 6 "")
+logout=$(hpframe 07 7 "$(sshstr "$edblob")")
+logoutall=$(hpframe 07 8 "$(sshstr '')")
 hkey() { printf '%s' "$(sshstr "$1")$(sshstr "$(str "$2")")$(sshstr "$(str "$3")")$(sshstr "$(str 'tk test')")$(sshstr "$(str 0123456789abcdef)")$(u32 0)"; }
 listrep=$(hpframe 81 1 "$(u32 0)$(u32 2)$(hkey "$edblob" "$uri1" ed25519)$(hkey "$edblob" "$uri2" "$esc[1mimported")")
 sigrep=$(hpframe 82 2 "$(u32 0)$tok$(sshstr "$(printf '%0128d' 0)")")
@@ -292,6 +294,9 @@ out hproto/req-login "00$login"
 out hproto/req-login-pinpad "00$pinpad"
 out hproto/req-token "00$token"
 out hproto/req-registry "00$registry"
+out hproto/req-logout "00$logout"
+out hproto/req-logout-all "00$logoutall"
+out hproto/rep-logout "01$(hpframe 87 8 "$(u32 0)$(u32 2)")"
 out hproto/rep-sign "01$sigrep"
 out hproto/rep-login-wrong-pin "01$loginrep"
 out hproto/rep-token "01$tokenrep"

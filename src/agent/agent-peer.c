@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Who is asking.  A local client is named by its process chain: the peer
+ * (SO_PEERCRED) and its parents from /proc, each as its program's name
+ * and arguments, up to the first shell, a process of another user or
+ * WHO_PROCS processes.  A forwarded connection's peer is only our own ssh
+ * client: the request came from the host of its forwarding binding
+ * (session-bind), named by the host key's fingerprint and, where an
+ * unhashed known_hosts line has that key, the host's name.  All of it
+ * is untrusted text: prompt-text.c sanitises and cuts it.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tokenkeys.h"
+#include "agent/agent.h"
+#include "prompt/prompt-text.h"
+
+#define WHO_PROCS	4	/* processes in a chain */
+#define CMDLINE_MAX	512	/* bytes of a command line read */
+#define KH_LINE_MAX	16384	/* a known_hosts line */
+
+pid_t
+agent_peer_pid(int fd)
+{
+	struct ucred	cr;
+	socklen_t	len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0 ||
+	    len != sizeof(cr) || cr.pid <= 0)
+		return 0;
+	return cr.pid;
+}
+
+int
+agent_conn_hostkey(const struct agent_conn *c, const uint8_t **key,
+    size_t *keylen)
+{
+	if (c == NULL || !c->forwarded || c->last_hostkeylen == 0)
+		return TK_ERR_NOT_FOUND;
+	*key = c->last_hostkey;
+	*keylen = c->last_hostkeylen;
+	return 0;
+}
+
+/* Read at most sz - 1 bytes of a /proc file; the count, or -1. */
+static ssize_t
+proc_read(pid_t pid, const char *what, char *buf, size_t sz)
+{
+	char	path[64];
+	ssize_t	n;
+	int	fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, what);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sz - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+/* The parent of pid, or 0. */
+static pid_t
+proc_ppid(pid_t pid)
+{
+	char	 buf[512], *p;
+	long	 ppid;
+
+	if (proc_read(pid, "stat", buf, sizeof(buf)) <= 0 ||
+	    (p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %*c %ld", &ppid) != 1 || ppid < 0)
+		return 0;
+	return (pid_t)ppid;
+}
+
+static uid_t
+proc_uid(pid_t pid)
+{
+	struct stat	st;
+	char		path[64];
+
+	snprintf(path, sizeof(path), "/proc/%ld", (long)pid);
+	return stat(path, &st) == 0 ? st.st_uid : (uid_t)-1;
+}
+
+static int
+is_shell(const char *name)
+{
+	static const char *const shells[] = {
+		"sh", "bash", "zsh", "fish", "dash", "ksh", "mksh", "tcsh",
+		"csh", "-sh", "-bash", "-zsh", "-fish", "-dash", "-ksh"
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(shells) / sizeof(shells[0]); i++)
+		if (strcmp(name, shells[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The command line of pid as "name arg arg" (name without its directory)
+ * into out; *shell: the program is a shell.  0, or -1 if it is gone.
+ */
+static int
+proc_cmd(pid_t pid, char *out, size_t outsz, int *shell)
+{
+	char	buf[CMDLINE_MAX], *name, *slash;
+	ssize_t	n, i;
+
+	*shell = 0;
+	if ((n = proc_read(pid, "cmdline", buf, sizeof(buf))) <= 0) {
+		/* a kernel thread or a zombie: its short name */
+		if (proc_read(pid, "comm", buf, sizeof(buf)) <= 0)
+			return -1;
+		buf[strcspn(buf, "\n")] = '\0';
+		snprintf(out, outsz, "%s", buf);
+		return 0;
+	}
+	while (n > 0 && buf[n - 1] == '\0')
+		n--;
+	name = buf;
+	/* argv[0] ends at its NUL: cut its directory off first */
+	if ((slash = strrchr(buf, '/')) != NULL &&
+	    slash < buf + strlen(buf))
+		name = slash + 1;
+	*shell = is_shell(name);
+	for (i = 0; i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	snprintf(out, outsz, "%s", name);
+	return 0;
+}
+
+static void
+chain_who(pid_t pid, char *who, size_t whosz)
+{
+	char		 cmds[WHO_PROCS][CMDLINE_MAX];
+	const char	*procs[WHO_PROCS];
+	uid_t		 uid;
+	size_t		 n = 0;
+	int		 shell;
+
+	uid = proc_uid(pid);
+	while (pid > 1 && n < WHO_PROCS && pid != getpid()) {
+		if (n > 0 && proc_uid(pid) != uid)
+			break;		/* sshd, systemd, a terminal of root */
+		if (proc_cmd(pid, cmds[n], sizeof(cmds[n]), &shell) != 0)
+			break;
+		procs[n] = cmds[n];
+		n++;
+		if (shell)
+			break;
+		pid = proc_ppid(pid);
+	}
+	if (n == 0) {
+		snprintf(who, whosz, "an unknown process");
+		return;
+	}
+	tk_ptext_requester(who, whosz, procs, n);
+}
+
+/*
+ * The first name of an unhashed known_hosts line in file whose key is
+ * b64 (base64 of the blob); 0 with it in host, else -1.
+ */
+static int
+kh_lookup(const char *file, const char *b64, char *host, size_t hostsz)
+{
+	FILE	*f;
+	char	*line = NULL, *p, *hosts, *type, *key, *save = NULL;
+	size_t	 cap = 0, n;
+	ssize_t	 len;
+	int	 r = -1;
+
+	if ((f = fopen(file, "re")) == NULL)
+		return -1;
+	while (r != 0 && (len = getline(&line, &cap, f)) > 0) {
+		if (len > KH_LINE_MAX)
+			continue;
+		p = line + strspn(line, " \t");
+		if (*p == '#' || *p == '@' || *p == '|' || *p == '\n')
+			continue;	/* comments, markers, hashed names */
+		if ((hosts = strtok_r(p, " \t", &save)) == NULL ||
+		    (type = strtok_r(NULL, " \t", &save)) == NULL ||
+		    (key = strtok_r(NULL, " \t\r\n", &save)) == NULL ||
+		    strcmp(key, b64) != 0)
+			continue;
+		/* the first name that is not a negation, without [ ]:port */
+		for (p = strtok_r(hosts, ",", &save); p != NULL;
+		    p = strtok_r(NULL, ",", &save)) {
+			if (*p == '!' || strpbrk(p, "*?") != NULL)
+				continue;
+			if (*p == '[') {
+				p++;
+				p[strcspn(p, "]")] = '\0';
+			}
+			n = strlen(p);
+			if (n == 0 || n >= hostsz)
+				continue;
+			memcpy(host, p, n + 1);
+			r = 0;
+			break;
+		}
+	}
+	free(line);
+	fclose(f);
+	return r;
+}
+
+static void
+host_who(const uint8_t *key, size_t keylen, char *who, size_t whosz)
+{
+	const char	*home;
+	char		 fp[80], path[4096], host[256], *b64 = NULL;
+	size_t		 b64sz;
+	int		 found = -1;
+
+	if (tk_blob_fingerprint(key, keylen, TK_FP_SHA256, fp,
+	    sizeof(fp)) != 0)
+		snprintf(fp, sizeof(fp), "(unknown fingerprint)");
+	b64sz = keylen / 3 * 4 + 8;
+	if ((b64 = malloc(b64sz)) != NULL &&
+	    tk_blob_base64(key, keylen, b64, b64sz) == 0) {
+		if ((home = getenv("HOME")) != NULL && *home == '/' &&
+		    snprintf(path, sizeof(path), "%s/.ssh/known_hosts",
+		    home) < (int)sizeof(path))
+			found = kh_lookup(path, b64, host, sizeof(host));
+		if (found != 0)
+			found = kh_lookup("/etc/ssh/ssh_known_hosts", b64, host,
+			    sizeof(host));
+	}
+	free(b64);
+	tk_ptext_requester_host(who, whosz, found == 0 ? host : NULL, fp);
+}
+
+void
+agent_peer_who(const struct agent_conn *c, char *who, size_t whosz)
+{
+	const uint8_t	*key;
+	size_t		 keylen;
+
+	if (whosz == 0)
+		return;
+	who[0] = '\0';
+	if (c == NULL)
+		return;
+	if (agent_conn_hostkey(c, &key, &keylen) == 0)
+		host_who(key, keylen, who, whosz);
+	else if (c->pid > 0)
+		chain_who(c->pid, who, whosz);
+	else
+		snprintf(who, whosz, "an unknown process");
+}
