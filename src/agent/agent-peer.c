@@ -43,11 +43,18 @@ int
 agent_conn_hostkey(const struct agent_conn *c, const uint8_t **key,
     size_t *keylen)
 {
-	if (c == NULL || !c->forwarded || c->last_hostkeylen == 0)
-		return TK_ERR_NOT_FOUND;
-	*key = c->last_hostkey;
-	*keylen = c->last_hostkeylen;
-	return 0;
+	int	i, r = TK_ERR_NOT_FOUND;
+
+	/* the host that forwarded the agent here: the last such binding */
+	for (i = c != NULL ? c->nbinds - 1 : -1; i >= 0; i--) {
+		if (c->binds[i].forwarded) {
+			*key = c->binds[i].key;
+			*keylen = c->binds[i].keylen;
+			r = 0;
+			break;
+		}
+	}
+	return r;
 }
 
 /* Read at most sz - 1 bytes of a /proc file; the count, or -1. */

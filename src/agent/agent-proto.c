@@ -542,11 +542,6 @@ proc_session_bind(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 		c->bound_auth = 1;
 	memcpy(c->session_id, sid, sidlen);
 	c->session_idlen = sidlen;
-	/* who asks through a forwarded agent (agent_conn_hostkey) */
-	if (fwd && keylen <= sizeof(c->last_hostkey)) {
-		memcpy(c->last_hostkey, key, keylen);
-		c->last_hostkeylen = keylen;
-	}
 	agent_log(a, AGENT_LOG_DEBUG, "connection bound to a session%s",
 	    fwd ? " (forwarded agent)" : "");
 	if (a->up != NULL && !c->up_failed) {

@@ -84,7 +84,6 @@
 #define AGENT_UP_HUNG_MS	50	/* ...once it has not answered */
 #define AGENT_MAX_CERTS		1024	/* per ssh-add -s; from files */
 #define AGENT_EXT_CERTS		"associated-certs-v00@openssh.com"
-#define AGENT_HOSTKEY_MAX	4096	/* a session-bind host key kept */
 #define AGENT_WHO_MAX		320	/* the requester, as shown */
 #define AGENT_NOTICE_MS		1000	/* a signature pending this long */
 #define AGENT_ALLOWLIST_DEFAULT	"/usr/lib*/*,/usr/local/lib*/*"
@@ -372,9 +371,6 @@ struct agent_conn {
 	void		*up;		/* the other agent's, opened lazily */
 	int		 up_failed;	/* bound, and that connection broke */
 	pid_t		 pid;		/* SO_PEERCRED; 0: unknown */
-	/* the last binding's host key (agent_conn_hostkey) */
-	uint8_t		 last_hostkey[AGENT_HOSTKEY_MAX];
-	size_t		 last_hostkeylen;
 };
 
 /* agent.c */
@@ -712,7 +708,7 @@ pid_t	agent_peer_pid(int fd);
  * connection the host it came through.
  */
 void	agent_peer_who(const struct agent_conn *, char *who, size_t whosz);
-/* The last session-bind host key of c (0), or TK_ERR_NOT_FOUND. */
+/* The host key of c's last forwarding binding (0), or TK_ERR_NOT_FOUND. */
 int	agent_conn_hostkey(const struct agent_conn *, const uint8_t **key,
 	    size_t *keylen);
 
