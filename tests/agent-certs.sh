@@ -24,7 +24,7 @@ done
 POKE=${abs_top_builddir:-$TK_TESTDIR/..}/tests/agent-poke
 [ -x "$POKE" ] || skip_all "tests/agent-poke not built"
 
-plan 59
+plan 61
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -83,6 +83,12 @@ sign expired "$T/ec256.pub" 20200101:20210101
 sign future "$T/ec384.pub" +1d:+2d
 sign other "$T/other256.pub" -5m:+1h
 cp "$T/expired-cert.pub" "$T/future-cert.pub" "$T/other-cert.pub" "$DIR/"
+# a key type the agent does not serve, and a plain key in the directory
+if ssh-keygen -q -t dsa -N '' -f "$T/dsa" 2>/dev/null; then
+	sign dsa "$T/dsa.pub" -5m:+1h
+	cp "$T/dsa-cert.pub" "$DIR/"
+fi
+cp "$T/ec256.pub" "$DIR/plain.pub"
 
 tk_agent_askpass
 echo $PIN >"$T/agent.pin"
@@ -109,6 +115,15 @@ check "the expired certificate is logged as expired" \
     grep -q 'certificate "id-expired".*expired at 2021-01-01' "$T/main.log"
 check "the not-yet-valid one is logged with its start" \
     grep -q 'certificate "id-future".*not valid before' "$T/main.log"
+if [ -f "$T/dsa-cert.pub" ]; then
+	check "a DSA certificate is refused with a log line" \
+	    grep -q 'dsa-cert.pub line 1: refused: a certificate type or key type this agent does not serve' \
+	    "$T/main.log"
+else
+	skip "a DSA certificate is refused with a log line" "no ssh-keygen -t dsa"
+fi
+check "a plain public key in the directory is named in the log" \
+    grep -q 'plain.pub line 1: not a certificate' "$T/main.log"
 
 # ------------------------------------------------------- list --certs
 XDG_CONFIG_HOME=$T/xdg "$TOKENKEYS" list --certs "$CERTS_URI" >"$T/list" \
