@@ -279,7 +279,7 @@ test_hostile(void)
 	tk_buf_put_u8(&M, SSH_AGENT_CONSTRAIN_EXTENSION);
 	tk_buf_put_cstring(&M, AGENT_EXT_CERTS);
 	tk_buf_put_u8(&M, 0);
-	tk_buf_put_u32(&M, 1000);		/* a list longer than the frame */
+	tk_buf_put_u32(&M, 1000);	/* a list longer than the frame */
 	is_int(send_msg(), SSH_AGENT_FAILURE, "a list cut short: refused");
 	ok(!listed(&c_rsa, NULL), "nothing of these is served");
 }

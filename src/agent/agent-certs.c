@@ -173,8 +173,8 @@ agent_certs_constraint(struct agent *a, struct tk_buf *m,
 			goto out;
 		}
 		if (e != 0) {
-			agent_log(a, AGENT_LOG_ERR, "certificate %zu of ssh-add "
-			    "-s ignored: %s", i, e == TK_ERR_SIGNATURE ?
+			agent_log(a, AGENT_LOG_ERR, "certificate %zu of "
+			    "ssh-add -s ignored: %s", i, e == TK_ERR_SIGNATURE ?
 			    "the CA's signature does not verify" :
 			    !tk_sshcert_is_cert(blob, len) ?
 			    "it is not a certificate (a plain public key?)" :

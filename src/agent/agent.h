@@ -221,7 +221,7 @@ struct agent_cert {
 	uint64_t	 valid_after;	/* seconds since the epoch */
 	uint64_t	 valid_before;
 	char		 name[200];	/* key id and origin, sanitised */
-	int		 when;		/* -1, 0, 1 as last logged; 2: not yet */
+	int		 when;		/* -1, 0, 1 as logged; 2: not yet */
 };
 
 /* The certificates of one ssh-add -s READER, or of the files. */
