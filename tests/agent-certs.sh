@@ -24,7 +24,7 @@ done
 POKE=${abs_top_builddir:-$TK_TESTDIR/..}/tests/agent-poke
 [ -x "$POKE" ] || skip_all "tests/agent-poke not built"
 
-plan 61
+plan 62
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -279,6 +279,9 @@ ssh-add -L >"$T/L" 2>&1
 check "...that certificate is gone" \
     sh -c "! grep -qF '$(cut -d' ' -f2 "$T/c-ec256-cert.pub")' '$T/L'"
 check "...its key stays" grep -qF "$(cut -d' ' -f2 "$T/ec256.pub")" "$T/L"
+"$POKE" "$SSH_AUTH_SOCK" add "$CERTS_URI" "" >"$T/poke.out"
+check "...and ssh-add -s of its token serves it again" \
+    sh -c "ssh-add -L | grep -qF '$(cut -d' ' -f2 "$T/c-ec256-cert.pub")'"
 tk_agent_stop "$TK_AGENT_PID"
 
 # ----------------------------------------------------- --cert, message 26

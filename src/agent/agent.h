@@ -532,6 +532,11 @@ int	agent_certs_each(struct agent *, const char *reader,
 /* A validity window opened or closed since the last rebuild. */
 int	agent_certs_due(struct agent *);
 /*
+ * ssh-add -s READER again: its certificates and the files' that certify
+ * a key of its sources are served again after ssh-add -d, as keys are.
+ */
+void	agent_certs_unhide(struct agent *, const char *reader);
+/*
  * How many of reader's certificates certify a key of its sources; those
  * that certify none are logged.
  */
