@@ -24,7 +24,7 @@ done
 POKE=${abs_top_builddir:-$TK_TESTDIR/..}/tests/agent-poke
 [ -x "$POKE" ] || skip_all "tests/agent-poke not built"
 
-plan 59
+plan 62
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -83,6 +83,12 @@ sign expired "$T/ec256.pub" 20200101:20210101
 sign future "$T/ec384.pub" +1d:+2d
 sign other "$T/other256.pub" -5m:+1h
 cp "$T/expired-cert.pub" "$T/future-cert.pub" "$T/other-cert.pub" "$DIR/"
+# a key type the agent does not serve, and a plain key in the directory
+if ssh-keygen -q -t dsa -N '' -f "$T/dsa" 2>/dev/null; then
+	sign dsa "$T/dsa.pub" -5m:+1h
+	cp "$T/dsa-cert.pub" "$DIR/"
+fi
+cp "$T/ec256.pub" "$DIR/plain.pub"
 
 tk_agent_askpass
 echo $PIN >"$T/agent.pin"
@@ -109,6 +115,16 @@ check "the expired certificate is logged as expired" \
     grep -q 'certificate "id-expired".*expired at 2021-01-01' "$T/main.log"
 check "the not-yet-valid one is logged with its start" \
     grep -q 'certificate "id-future".*not valid before' "$T/main.log"
+if [ -f "$T/dsa-cert.pub" ]; then
+	check "a DSA certificate is refused with a log line" \
+	    grep -q 'dsa-cert.pub line 1: refused: a certificate type or' \
+	    "$T/main.log"
+else
+	skip "a DSA certificate is refused with a log line" \
+	    "no ssh-keygen -t dsa"
+fi
+check "a plain public key in the directory is named in the log" \
+    grep -q 'plain.pub line 1: not a certificate' "$T/main.log"
 
 # ------------------------------------------------------- list --certs
 XDG_CONFIG_HOME=$T/xdg "$TOKENKEYS" list --certs "$CERTS_URI" >"$T/list" \
@@ -119,9 +135,9 @@ check "list --certs prints the certificate lines the agent serves" \
     test $? = 0 -a "$(grep -c -- '-cert-v01@openssh.com' "$T/list")" = 5
 XDG_CONFIG_HOME=$T/xdg "$TOKENKEYS" list -l --certs "$CERTS_URI" >"$T/list"
 fp=$(ssh-keygen -lf "$T/c-ec256-cert.pub" | cut -d' ' -f2)
+want="^256 $fp .*(ECDSA-CERT) key ID \"id-c-ec256\" serial 0 valid from 20"
 check "list -l --certs: fingerprint, key ID and validity" \
-    grep -q "^256 $fp .*(ECDSA-CERT) key ID \"id-c-ec256\" serial 0 valid from 20.* to 20" \
-    "$T/list"
+    grep -q "$want.* to 20" "$T/list"
 
 # login NAME [SSH OPTIONS]: a login with the agent's identity NAME-cert.pub
 login() {
@@ -191,9 +207,9 @@ tk_ssh -A -o IdentityAgent="$T/main.sock" -o IdentitiesOnly=yes \
     -o IdentityFile="$T/c-ec256-cert.pub" test \
     "ssh -F $O/ssh_config onward echo onward-ok" >"$T/fwd.out" 2>&1
 if grep -q onward-ok "$T/fwd.out"; then
-	ok "ssh -A: onward login with a certificate through the forwarded agent"
+	ok "ssh -A: onward login with a certificate, forwarded"
 else
-	not_ok "ssh -A: onward login with a certificate through the forwarded agent"
+	not_ok "ssh -A: onward login with a certificate, forwarded"
 	diag "$(cat "$T/fwd.out")" "$(cat "$O/sshd.log" 2>/dev/null)"
 fi
 
@@ -263,6 +279,9 @@ ssh-add -L >"$T/L" 2>&1
 check "...that certificate is gone" \
     sh -c "! grep -qF '$(cut -d' ' -f2 "$T/c-ec256-cert.pub")' '$T/L'"
 check "...its key stays" grep -qF "$(cut -d' ' -f2 "$T/ec256.pub")" "$T/L"
+"$POKE" "$SSH_AUTH_SOCK" add "$CERTS_URI" "" >"$T/poke.out"
+check "...and ssh-add -s of its token serves it again" \
+    sh -c "ssh-add -L | grep -qF '$(cut -d' ' -f2 "$T/c-ec256-cert.pub")'"
 tk_agent_stop "$TK_AGENT_PID"
 
 # ----------------------------------------------------- --cert, message 26
@@ -336,9 +355,9 @@ for ca in ca256:ecdsa-sha2-nistp256 caed:ssh-ed25519 carsa:rsa-sha2-512; do
 	    grep -q "Key ID.*tokenca" "$T/cert.txt" &&
 	    grep -q "Signing CA:.*(using $t)" "$T/cert.txt"
 	then
-		ok "ssh-keygen -U -s: the $t CA on the token signs a certificate"
+		ok "ssh-keygen -U -s: the $t CA on the token signs"
 	else
-		not_ok "ssh-keygen -U -s: the $t CA on the token signs a certificate"
+		not_ok "ssh-keygen -U -s: the $t CA on the token signs"
 		diag "$(cat "$T/err")" "$(tail -3 "$T/s.log")"
 	fi
 done

@@ -39,7 +39,8 @@
  *				flat (the certificates not nested in their
  *				list string); many (1025 entries: the first
  *				and 1024 empty strings, as 1025 real ones do
- *				not fit a frame); trailing (a byte after the list);
+ *				not fit a frame); trailing (a byte after the
+ *				list);
  *				inner (a cut-short string inside the list);
  *				twice (the constraint given twice); other
  *				(an extension named other@example.com)

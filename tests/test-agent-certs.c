@@ -8,7 +8,8 @@
  * the key's URI, -C leaves the plain keys out, an expired certificate and
  * one of no served key are not served; signing with a certificate
  * identity signs with the key (RSA by flags 2/4) and keeps the source's
- * confirm; ssh-add -d of a certificate leaves the key, -e takes both;
+ * confirm and lifetime; ssh-add -d of a certificate leaves the key, -e
+ * takes both;
  * hostile constraints are refused and leave nothing behind.
  */
 #include <stdio.h>
@@ -25,6 +26,13 @@
 
 static struct agent	A;
 static struct tk_buf	M, R;
+static time_t		fake_now = 1000;
+
+static time_t
+clock_now(void)
+{
+	return fake_now;
+}
 static char		logbuf[16384];
 
 struct b64 {
@@ -110,7 +118,8 @@ listed(const struct b64 *blob, const char *comment)
 
 /*
  * 26 for reader with associated-certs: certs_only, the list; extra
- * constraint bytes before it (confirm...), after it (trailing).
+ * constraint bytes before it (confirm; lifetime takes 10 s), after it
+ * (trailing).
  */
 static int
 add_certs(const char *reader, int only, const struct b64 **certs,
@@ -123,6 +132,8 @@ add_certs(const char *reader, int only, const struct b64 **certs,
 	tk_buf_put_cstring(&M, "");
 	if (before)
 		tk_buf_put_u8(&M, (uint8_t)before);
+	if (before == SSH_AGENT_CONSTRAIN_LIFETIME)
+		tk_buf_put_u32(&M, 10);
 	tk_buf_put_u8(&M, SSH_AGENT_CONSTRAIN_EXTENSION);
 	tk_buf_put_cstring(&M, ext != NULL ? ext : AGENT_EXT_CERTS);
 	tk_buf_put_u8(&M, (uint8_t)only);
@@ -227,6 +238,15 @@ test_certs(void)
 	    "ssh-add -e of the RSA reader");
 	ok(!listed(&c_rsa, NULL), "...takes its certificate");
 	is_int(A.ncertsets, 1, "...and its set (the Ed25519 one's is left)");
+
+	is_int(add_certs("pkcs11:object=rsa", 1, one, 1, NULL,
+	    SSH_AGENT_CONSTRAIN_LIFETIME, 0), SSH_AGENT_SUCCESS,
+	    "ssh-add -t 10 -C -s with the RSA certificate");
+	fake_now += 9;
+	ok(listed(&c_rsa, NULL), "served for 9 s");
+	fake_now += 2;
+	ok(!listed(&c_rsa, NULL), "...not after 11: the source's lifetime");
+	is_int(sign(&c_rsa, 0), SSH_AGENT_FAILURE, "...nor signs");
 }
 
 static void
@@ -279,7 +299,7 @@ test_hostile(void)
 	tk_buf_put_u8(&M, SSH_AGENT_CONSTRAIN_EXTENSION);
 	tk_buf_put_cstring(&M, AGENT_EXT_CERTS);
 	tk_buf_put_u8(&M, 0);
-	tk_buf_put_u32(&M, 1000);		/* a list longer than the frame */
+	tk_buf_put_u32(&M, 1000);	/* a list longer than the frame */
 	is_int(send_msg(), SSH_AGENT_FAILURE, "a list cut short: refused");
 	ok(!listed(&c_rsa, NULL), "nothing of these is served");
 }
@@ -300,6 +320,7 @@ main(void)
 		return 1;
 	A.logfn = test_log;
 	A.debug = 1;
+	A.now = clock_now;
 	A.unlock_delay_ms = 0;
 	A.allowlist = strdup(AGENT_ALLOWLIST_DEFAULT);
 	agent_load_registry(&A);

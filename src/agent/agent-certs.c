@@ -173,9 +173,11 @@ agent_certs_constraint(struct agent *a, struct tk_buf *m,
 			goto out;
 		}
 		if (e != 0) {
-			agent_log(a, AGENT_LOG_ERR, "certificate %zu of ssh-add "
-			    "-s ignored: %s", i, e == TK_ERR_SIGNATURE ?
+			agent_log(a, AGENT_LOG_ERR, "certificate %zu of "
+			    "ssh-add -s ignored: %s", i, e == TK_ERR_SIGNATURE ?
 			    "the CA's signature does not verify" :
+			    !tk_sshcert_is_cert(blob, len) ?
+			    "it is not a certificate (a plain public key?)" :
 			    "a certificate type or key type this agent does "
 			    "not serve");
 			continue;
@@ -348,27 +350,53 @@ agent_certs_due(struct agent *a)
 	return a->cert_next != 0 && wall_now() >= a->cert_next;
 }
 
+/* Does a source of reader list key? */
+static int
+reader_has_key(struct agent *a, const char *reader, const uint8_t *key,
+    size_t keylen)
+{
+	struct agent_source	*s;
+	size_t			 j, k;
+
+	for (j = 0; j < a->nsrcs; j++) {
+		s = a->srcs[j];
+		if (strcmp(s->reader, reader) != 0)
+			continue;
+		for (k = 0; k < s->nkeys; k++)
+			if (agent_blob_eq(s->keys[k].blob, s->keys[k].bloblen,
+			    key, keylen))
+				return 1;
+	}
+	return 0;
+}
+
+void
+agent_certs_unhide(struct agent *a, const char *reader)
+{
+	struct agent_certs	**slot = find_set(a, reader);
+	struct agent_certs	 *sets[2];
+	size_t			  i, j;
+
+	sets[0] = slot != NULL ? *slot : NULL;
+	sets[1] = &a->filecerts;
+	for (i = 0; i < 2; i++)
+		for (j = 0; sets[i] != NULL && j < sets[i]->n; j++)
+			if (reader_has_key(a, reader, sets[i]->v[j].key,
+			    sets[i]->v[j].keylen))
+				agent_hidden_remove(a, sets[i]->v[j].blob,
+				    sets[i]->v[j].bloblen);
+}
+
 size_t
 agent_certs_matched(struct agent *a, const char *reader)
 {
 	struct agent_certs	**slot = find_set(a, reader);
-	struct agent_source	 *s;
-	size_t			  i, j, k, n = 0;
-	int			  hit;
+	size_t			  i, n = 0;
 
 	for (i = 0; slot != NULL && i < (*slot)->n; i++) {
 		const struct agent_cert *c = &(*slot)->v[i];
 
-		hit = 0;
-		for (j = 0; !hit && j < a->nsrcs; j++) {
-			s = a->srcs[j];
-			if (strcmp(s->reader, reader) != 0)
-				continue;
-			for (k = 0; !hit && k < s->nkeys; k++)
-				hit = agent_blob_eq(s->keys[k].blob,
-				    s->keys[k].bloblen, c->key, c->keylen);
-		}
-		if (hit)
+		if (reader_has_key(a, reader, c->key, c->keylen))
 			n++;
 		else
 			agent_log(a, AGENT_LOG_INFO, "certificate %s certifies "

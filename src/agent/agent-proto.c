@@ -279,17 +279,16 @@ static size_t
 certs_done(struct agent *a, const char *reader, struct agent_certs *cs,
     int added)
 {
-	size_t	n = 0, i;
+	size_t	n = 0;
 
 	pthread_mutex_lock(&a->lock);
 	if (cs != NULL) {
 		cs->pending = 0;
 		n = agent_certs_matched(a, reader);
-		for (i = 0; added && i < cs->n; i++)
-			agent_hidden_remove(a, cs->v[i].blob,
-			    cs->v[i].bloblen);
-		if (added)
-			(void)agent_rebuild(a);
+	}
+	if (added) {
+		agent_certs_unhide(a, reader);
+		(void)agent_rebuild(a);
 	}
 	pthread_mutex_unlock(&a->lock);
 	return n;

@@ -251,7 +251,7 @@ struct agent_cert {
 	uint64_t	 valid_after;	/* seconds since the epoch */
 	uint64_t	 valid_before;
 	char		 name[200];	/* key id and origin, sanitised */
-	int		 when;		/* -1, 0, 1 as last logged; 2: not yet */
+	int		 when;		/* -1, 0, 1 as logged; 2: not yet */
 };
 
 /* The certificates of one ssh-add -s READER, or of the files. */
@@ -598,6 +598,11 @@ int	agent_certs_each(struct agent *, const char *reader,
 	    int (*fn)(void *, const struct agent_cert *), void *arg);
 /* A validity window opened or closed since the last rebuild. */
 int	agent_certs_due(struct agent *);
+/*
+ * ssh-add -s READER again: its certificates and the files' that certify
+ * a key of its sources are served again after ssh-add -d, as keys are.
+ */
+void	agent_certs_unhide(struct agent *, const char *reader);
 /*
  * How many of reader's certificates certify a key of its sources; those
  * that certify none are logged.

@@ -33,7 +33,7 @@
 
 #define TK_SSHCERT_MAX		(32 * 1024)	/* bytes of one certificate */
 #define TK_SSHCERT_MAX_PRINCIPALS 256
-#define TK_SSHCERT_MAX_OPTIONS	64		/* critical options, extensions */
+#define TK_SSHCERT_MAX_OPTIONS	64	/* critical options; extensions */
 #define TK_SSHCERT_FOREVER	UINT64_MAX	/* valid_before: no end */
 
 struct tk_sshcert {
@@ -51,7 +51,7 @@ struct tk_sshcert {
 	size_t		 calen;
 	const uint8_t	*sig;		/* the CA's signature blob */
 	size_t		 siglen;
-	size_t		 signedlen;	/* bytes of the blob the signature covers */
+	size_t		 signedlen;	/* bytes the signature covers */
 	const uint8_t	*cert;		/* the certificate blob, as given */
 	size_t		 certlen;
 	const uint8_t	*key;		/* the certified key's plain blob */
