@@ -29,20 +29,6 @@ wall_now(void)
 	return t < 0 ? 0 : (uint64_t)t;
 }
 
-/* "2026-12-07 02:10:00 UTC", or "forever". */
-static void
-fmt_time(uint64_t t, char *buf, size_t bufsz)
-{
-	struct tm	tm;
-	time_t		tt = (time_t)t;
-
-	if (t == TK_SSHCERT_FOREVER || t > (uint64_t)INT64_MAX / 2 ||
-	    gmtime_r(&tt, &tm) == NULL)
-		snprintf(buf, bufsz, "forever");
-	else
-		strftime(buf, bufsz, "%Y-%m-%d %H:%M:%S UTC", &tm);
-}
-
 int
 agent_certs_push(struct agent_certs *cs, const uint8_t *blob, size_t len,
     const uint8_t *key, size_t keylen, uint64_t after, uint64_t before,
@@ -294,11 +280,11 @@ cert_when(struct agent *a, struct agent_cert *c, uint64_t now)
 	if (when == c->when)
 		return when;
 	if (when == -1) {
-		fmt_time(c->valid_after, t, sizeof(t));
+		tk_sshcert_time(c->valid_after, t, sizeof(t));
 		agent_log(a, AGENT_LOG_INFO, "certificate %s is not valid "
 		    "before %s: served from then", c->name, t);
 	} else if (when == 1) {
-		fmt_time(c->valid_before, t, sizeof(t));
+		tk_sshcert_time(c->valid_before, t, sizeof(t));
 		agent_log(a, AGENT_LOG_INFO, "certificate %s %s at %s: not "
 		    "served", c->name, c->when == 0 ? "expired now" :
 		    "expired", t);

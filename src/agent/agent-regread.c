@@ -6,9 +6,7 @@
  * p11-kit for, so p11-kit alone decides what is in it.
  */
 #include <sys/types.h>
-#include <sys/stat.h>
 
-#include <dirent.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -18,7 +16,7 @@
 
 #include "tokenkeys.h"
 #include "agent/agent.h"
-#include "common/util.h"
+#include "common/pathsig.h"
 
 #ifndef TK_P11_PACKAGE_MODULES
 #define TK_P11_PACKAGE_MODULES	"/usr/share/p11-kit/modules"
@@ -28,58 +26,6 @@
 #endif
 #define TK_P11_USER_DIR		"/.config/pkcs11"
 
-static uint64_t
-mix(uint64_t h, const void *p, size_t n)
-{
-	return (h ^ tk_hash64(p, n)) * 0x100000001b3ULL;
-}
-
-/* What a path is now: absent, or its identity, size and times. */
-static uint64_t
-stat_sig(const char *path, int follow)
-{
-	struct stat	st;
-	int64_t		v[7];
-
-	memset(v, 0, sizeof(v));
-	if ((follow ? stat(path, &st) : lstat(path, &st)) == 0) {
-		v[0] = 1;
-		v[1] = (int64_t)st.st_ino;
-		v[2] = (int64_t)st.st_size;
-		v[3] = (int64_t)st.st_mtim.tv_sec;
-		v[4] = (int64_t)st.st_mtim.tv_nsec;
-		v[5] = (int64_t)st.st_ctim.tv_sec;
-		v[6] = (int64_t)st.st_ctim.tv_nsec;
-	}
-	return tk_hash64((const uint8_t *)v, sizeof(v));
-}
-
-/* A directory: itself and every entry, in whatever order readdir gives. */
-static uint64_t
-dir_sig(const char *dir)
-{
-	struct dirent	*e;
-	DIR		*d;
-	char		 path[PATH_MAX];
-	uint64_t	 h, sum = 0;
-
-	h = stat_sig(dir, 1);
-	if ((d = opendir(dir)) == NULL)
-		goto out;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;	/* ".", "..", editors' temp files */
-		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
-		    (int)sizeof(path))
-			continue;
-		/* summed: the order of entries does not matter */
-		sum += mix(stat_sig(path, 1), e->d_name, strlen(e->d_name));
-	}
-	closedir(d);
- out:
-	return mix(h, &sum, sizeof(sum));
-}
-
 uint64_t
 agent_registry_sig(void)
 {
@@ -88,9 +34,10 @@ agent_registry_sig(void)
 	char		 path[PATH_MAX];
 	uint64_t	 h = 0;
 
-	h = mix(h, "p", 1) ^ dir_sig(TK_P11_PACKAGE_MODULES);
-	h = mix(h, "s", 1) ^ dir_sig(TK_P11_SYSTEM_DIR "/modules");
-	h = mix(h, "c", 1) ^ stat_sig(TK_P11_SYSTEM_DIR "/pkcs11.conf", 1);
+	h = tk_hash_mix(h, "p", 1) ^ tk_path_sig(TK_P11_PACKAGE_MODULES);
+	h = tk_hash_mix(h, "s", 1) ^ tk_path_sig(TK_P11_SYSTEM_DIR "/modules");
+	h = tk_hash_mix(h, "c", 1) ^
+	    tk_path_sig(TK_P11_SYSTEM_DIR "/pkcs11.conf");
 	/* p11-kit's ~ is $HOME, else the password database's */
 	if ((home = getenv("HOME")) == NULL || *home == '\0')
 		home = (pw = getpwuid(getuid())) != NULL ? pw->pw_dir : NULL;
@@ -98,10 +45,10 @@ agent_registry_sig(void)
 		goto out;
 	if (snprintf(path, sizeof(path), "%s%s/modules", home,
 	    TK_P11_USER_DIR) < (int)sizeof(path))
-		h = mix(h, "u", 1) ^ dir_sig(path);
+		h = tk_hash_mix(h, "u", 1) ^ tk_path_sig(path);
 	if (snprintf(path, sizeof(path), "%s%s/pkcs11.conf", home,
 	    TK_P11_USER_DIR) < (int)sizeof(path))
-		h = mix(h, "U", 1) ^ stat_sig(path, 1);
+		h = tk_hash_mix(h, "U", 1) ^ tk_path_sig(path);
  out:
 	return h;
 }

@@ -116,19 +116,6 @@ cli_certs_free(struct cli_certs *cs)
 	free(cs);
 }
 
-static void
-fmt_time(uint64_t t, char *buf, size_t bufsz)
-{
-	struct tm	tm;
-	time_t		tt = (time_t)t;
-
-	if (t == TK_SSHCERT_FOREVER || t > (uint64_t)INT64_MAX / 2 ||
-	    gmtime_r(&tt, &tm) == NULL)
-		snprintf(buf, bufsz, "forever");
-	else
-		strftime(buf, bufsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 int
 cli_certs_print(const struct cli_certs *cs, const struct tk_key *k,
     const char *comment, int fingerprint, int fpalg)
@@ -155,8 +142,8 @@ cli_certs_print(const struct cli_certs *cs, const struct tk_key *k,
 			if ((r = tk_key_fingerprint(k, fpalg, fp,
 			    sizeof(fp))) != 0)
 				break;
-			fmt_time(c->after, from, sizeof(from));
-			fmt_time(c->before, to, sizeof(to));
+			tk_sshcert_time(c->after, from, sizeof(from));
+			tk_sshcert_time(c->before, to, sizeof(to));
 			printf("%u %s %s (%s-CERT) key ID \"%s\" serial %llu "
 			    "valid %s%s to %s\n", tk_key_bits(k), fp,
 			    *comment != '\0' ? comment : "no comment",

@@ -3,7 +3,10 @@
  * OpenSSH certificates: the bounded parser, the CA signature check and
  * the validity window.  See sshcert.h for the format.
  */
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "tokenkeys.h"
 #include "common/pubkey.h"
@@ -256,4 +259,17 @@ tk_sshcert_principals(const struct tk_sshcert *c, char *buf, size_t bufsz)
 	if (bufsz > 0)
 		buf[r == 0 ? o : 0] = '\0';
 	return r;
+}
+
+void
+tk_sshcert_time(uint64_t t, char *buf, size_t bufsz)
+{
+	struct tm	tm;
+	time_t		tt = (time_t)t;
+
+	if (t == TK_SSHCERT_FOREVER || t > (uint64_t)INT64_MAX / 2 ||
+	    gmtime_r(&tt, &tm) == NULL)
+		snprintf(buf, bufsz, "forever");
+	else
+		strftime(buf, bufsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }

@@ -98,4 +98,10 @@ int	tk_sshcert_has_principal(const struct tk_sshcert *, const char *name,
 int	tk_sshcert_principals(const struct tk_sshcert *, char *buf,
 	    size_t bufsz);
 
+/*
+ * A validity bound as shown to a person: "2026-12-07T02:10:00Z" (UTC), or
+ * "forever" for TK_SSHCERT_FOREVER and times past what the clock holds.
+ */
+void	tk_sshcert_time(uint64_t t, char *buf, size_t bufsz);
+
 #endif /* TK_SSHCERT_H */
