@@ -20,7 +20,7 @@ done
 POKE=${abs_top_builddir:-$TK_TESTDIR/..}/tests/agent-poke
 [ -x "$POKE" ] || skip_all "$POKE not built (make check builds it)"
 
-plan 42
+plan 54
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -294,6 +294,90 @@ check "...A shows its host certificate" \
 check "...and the key logs in there (the binding's certificate matched \
 the CA)" grep -q hello-from-hosta "$T/ssh.out" ||
     diag "$(grep -v '^debug' "$T/ssh.out")" "$(tail -5 "$T/main.log")"
+tk_agent_stop "$TK_AGENT_PID"
+
+# --------------------- certificates with destination constraints
+# Both sshds now trust a user CA and have no authorized_keys: only the
+# certificate of the token key gets in.  One message 26 carries both
+# constraints, restrict-destination first and then associated-certs, as
+# OpenSSH 9.6+'s ssh-add -C -h hosta -s URI cert.pub sends them (Debian's
+# 9.2 cannot: tests/agent-poke sends it).
+ssh-keygen -q -t ed25519 -N '' -C tk-user-ca -f "$T/userca" ||
+    bail "user CA key"
+cp "$T/ec256.pub" "$T/uc.pub"
+ssh-keygen -q -s "$T/userca" -I id-dest -n tk-principal -V -5m:+1h \
+    "$T/uc.pub" || bail "cannot certify the token key"
+mkdir -p "$T/principals"
+echo tk-principal >"$T/principals/$TK_USER"
+for cfg in "$T/sshd_config" "$B/sshd_config"; do
+	# the plain host keys again: the constraints name those
+	sed -i "s|^AuthorizedKeysFile .*|AuthorizedKeysFile none|;
+	    /^HostCertificate /d" "$cfg"
+	printf 'TrustedUserCAKeys %s\nAuthorizedPrincipalsFile %s\n' \
+	    "$T/userca.pub" "$T/principals/%u" >>"$cfg"
+done
+# ssh signs for a certificate with a private key of the same public key
+# that it was given: the certificate must be the only identity file
+sed -i "s|^  IdentityFile $T/ec256.pub|  IdentityFile $T/uc-cert.pub|" \
+    "$T/ssh_config"
+cert=$(cut -d' ' -f2 "$T/uc-cert.pub")
+# fwd_list: logged into A with the certificate, is any key listed there?
+fwd_list() {
+	tk_ssh -A hosta \
+	    'ssh-add -l; echo listed-on-a' >"$T/fwd.out" 2>&1
+	if grep -q listed-on-a "$T/fwd.out" && ! grep -q ECDSA "$T/fwd.out"
+	then
+		ok "...ssh -A to A with it: not listed there (not beyond A)"
+	else
+		not_ok "...ssh -A to A with it: not listed there (not beyond A)"
+		diag "$(cat "$T/fwd.out")"
+	fi
+}
+tk_agent_start main --empty || bail "the agent does not start"
+"$POKE" "$T/main.sock" certs "$URI" 1 "$T/uc-cert.pub" \
+    "dest=$(dst "$origin" "$(hop '' hosta "$hk0")")" list >"$T/poke.out"
+is "$(tr '\n' ' ' <"$T/poke.out")" "success keys 1 " "message 26 with \
+restrict-destination (hosta) and associated-certs (certs only): taken, one \
+identity"
+check "...the certificate, listed locally" \
+    sh -c "SSH_AUTH_SOCK='$T/main.sock' ssh-add -L | grep -qF '$cert'"
+login hosta
+check "the certificate constrained to A logs into the CA-trusting A" \
+    grep -q hello-from-hosta "$T/ssh.out" ||
+    diag "$(cat "$T/ssh.out")" "$(tail -5 "$T/main.log")"
+check "...as a certificate" \
+    grep -q 'Accepted publickey.*ECDSA-CERT.*ID id-dest' "$T/sshd-a.log"
+: >"$T/sshd-b.log"
+login hostb
+check "...and not into the CA-trusting B" \
+    sh -c "! grep -q hello-from-hostb '$T/ssh.out'"
+check "...B's sshd accepted no key" \
+    sh -c "! grep -q 'Accepted publickey' '$T/sshd-b.log'"
+fwd_list
+
+sa ssh-add -D >/dev/null 2>&1
+"$POKE" "$T/main.sock" certs "$URI" 1 "$T/uc-cert.pub" ok >"$T/poke.out"
+login hostb
+check "the control: without destinations the certificate logs into B" \
+    grep -q hello-from-hostb "$T/ssh.out" ||
+    diag "$(cat "$T/ssh.out")" "$(tail -5 "$T/sshd-b.log")"
+tk_agent_stop "$TK_AGENT_PID"
+
+# agent --dest hosta: a certificate from the certs directory is held to
+# it too
+mkdir -p "$T/xdg/tokenkeys/certs"
+chmod -R 700 "$T/xdg"
+cp "$T/uc-cert.pub" "$T/xdg/tokenkeys/certs/"
+XDG_CONFIG_HOME=$T/xdg tk_agent_start main --dest hosta \
+    --known-hosts "$T/known_hosts" "$URI" || bail "the agent does not start"
+check "agent --dest hosta: the certs directory's certificate is served" \
+    sh -c "SSH_AUTH_SOCK='$T/main.sock' ssh-add -L | grep -qF '$cert'"
+login hosta
+check "...it logs into the CA-trusting A" grep -q hello-from-hosta \
+    "$T/ssh.out" || diag "$(cat "$T/ssh.out")" "$(tail -5 "$T/main.log")"
+login hostb
+check "...and not into B" sh -c "! grep -q hello-from-hostb '$T/ssh.out'"
+fwd_list
 tk_agent_stop "$TK_AGENT_PID"
 
 done_testing

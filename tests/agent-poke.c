@@ -43,7 +43,10 @@
  *				list);
  *				inner (a cut-short string inside the list);
  *				twice (the constraint given twice); other
- *				(an extension named other@example.com)
+ *				(an extension named other@example.com);
+ *				dest=HEX (restrict-destination-v00@openssh.com
+ *				first, its nested body HEX, in the order
+ *				OpenSSH 9.6+'s ssh-add -h -s sends both)
  *
  * Exit 0 when every step could be sent (whatever the answers), 2 on a
  * usage or setup error.
@@ -245,16 +248,34 @@ put_pubblob(struct msg *m, const char *path)
 	}
 }
 
+static int	hexval(int);
+
+/* The bytes of the hex string s, appended to m. */
+static void
+put_hex(struct msg *m, const char *s)
+{
+	size_t	j;
+
+	for (j = 0; s[j] != '\0' && s[j + 1] != '\0'; j += 2) {
+		if (hexval(s[j]) < 0 || hexval(s[j + 1]) < 0) {
+			fprintf(stderr, "agent-poke: bad hex\n");
+			exit(2);
+		}
+		put_u8(m, (uint8_t)(hexval(s[j]) << 4 | hexval(s[j + 1])));
+	}
+}
+
 /* The certs step: see the top of the file. */
 static void
 build_certs(struct msg *m, const char *reader, int only, char *files,
     const char *mode)
 {
-	struct msg	 list;
+	struct msg	 list, dest;
 	char		*f, *save = NULL;
 	size_t		 i;
 
-	if ((list.d = malloc(POKE_MAX)) == NULL)
+	if ((list.d = malloc(POKE_MAX)) == NULL ||
+	    (dest.d = malloc(POKE_MAX)) == NULL)
 		exit(2);
 	list.len = 0;
 	for (f = strtok_r(files, ",", &save); f != NULL;
@@ -271,6 +292,13 @@ build_certs(struct msg *m, const char *reader, int only, char *files,
 	put_cstr(m, "");
 	if (strcmp(mode, "confirm") == 0)
 		put_u8(m, 2);
+	if (strncmp(mode, "dest=", 5) == 0) {
+		put_u8(m, 255);
+		put_cstr(m, "restrict-destination-v00@openssh.com");
+		dest.len = 0;
+		put_hex(&dest, mode + 5);
+		put_str(m, dest.d, dest.len);
+	}
 	put_u8(m, 255);
 	put_cstr(m, strcmp(mode, "other") == 0 ? "other@example.com" :
 	    "associated-certs-v00@openssh.com");
@@ -288,6 +316,7 @@ build_certs(struct msg *m, const char *reader, int only, char *files,
 		put_str(m, list.d, list.len);
 	}
 	free(list.d);
+	free(dest.d);
 }
 
 static int
@@ -317,7 +346,7 @@ main(int argc, char **argv)
 	struct sockaddr_un	 sun;
 	struct msg		 m;
 	const char		*s;
-	size_t			 j, n;
+	size_t			 n;
 	int			 fd, i, fwd;
 
 	if (argc < 3) {
@@ -412,16 +441,7 @@ main(int argc, char **argv)
 			continue;
 		} else if (strcmp(s, "raw") == 0) {
 			need(i, 1, argc, s);
-			s = argv[++i];
-			for (j = 0; s[j] != '\0' && s[j + 1] != '\0'; j += 2) {
-				if (hexval(s[j]) < 0 || hexval(s[j + 1]) < 0) {
-					fprintf(stderr,
-					    "agent-poke: bad hex\n");
-					return 2;
-				}
-				put_u8(&m, (uint8_t)(hexval(s[j]) << 4 |
-				    hexval(s[j + 1])));
-			}
+			put_hex(&m, argv[++i]);
 			if (sio_write(fd, m.d, m.len) != 0)
 				goto gone;
 			report(fd);
