@@ -16,7 +16,7 @@
 
 tk_need_root
 for tool in softhsm2-util pkcs11-tool ssh ssh-add ssh-keygen /usr/sbin/sshd \
-    setpriv; do
+    setpriv jq; do
 	command -v $tool >/dev/null || skip_all "$tool not installed"
 done
 [ -r "$TK_MODULE" ] || skip_all "SoftHSM2 module $TK_MODULE not installed"
@@ -24,7 +24,7 @@ done
 POKE=${abs_top_builddir:-$TK_TESTDIR/..}/tests/agent-poke
 [ -x "$POKE" ] || skip_all "tests/agent-poke not built"
 
-plan 62
+plan 66
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -138,6 +138,25 @@ fp=$(ssh-keygen -lf "$T/c-ec256-cert.pub" | cut -d' ' -f2)
 want="^256 $fp .*(ECDSA-CERT) key ID \"id-c-ec256\" serial 0 valid from 20"
 check "list -l --certs: fingerprint, key ID and validity" \
     grep -q "$want.* to 20" "$T/list"
+XDG_CONFIG_HOME=$T/xdg "$TOKENKEYS" list --certs --format json \
+    "$CERTS_URI" >"$T/list.json" 2>"$T/err"
+is "$?/$(jq '[.[].certificates | length] | add' "$T/list.json" 2>&1)" 0/5 \
+    "list --certs --format json: the five certificates, in their keys"
+diff <(grep -- '-cert-v01@openssh.com' "$T/L" | tk_sorted) \
+    <(jq -r '.[].certificates[].line' "$T/list.json" | tk_sorted) \
+    >"$T/diff" 2>&1
+check "...each with the line the agent serves" test ! -s "$T/diff"
+jq -r '.[].certificates[] | select(.key_id == "id-c-ec256") |
+    "\(.fingerprint) \(.serial) \(.principals | join(",")) \(.uri)"' \
+    "$T/list.json" >"$T/j" 2>&1
+is "$(cat "$T/j")" "$fp 0 tk-principal $uri" \
+    "...fingerprint (as ssh-keygen -l), serial, principals and key URI"
+jq -r '.[].certificates[] | select(.key_id == "id-c-ec256") |
+    "\(.valid_after) \(.valid_before) \(.type)"' "$T/list.json" >"$T/j"
+want=$(TZ=UTC ssh-keygen -Lf "$T/c-ec256-cert.pub" | sed -n 's/.*Valid: from //p' |
+    sed 's/ to /Z /; s/$/Z/')
+is "$(cat "$T/j")" "$want ecdsa-sha2-nistp256-cert-v01@openssh.com" \
+    "...validity (UTC, as ssh-keygen -L shows it in TZ=UTC) and type"
 
 # login NAME [SSH OPTIONS]: a login with the agent's identity NAME-cert.pub
 login() {

@@ -42,6 +42,17 @@ int
 cli_key_json(const struct tk_key *k, int fpalg, const char *comment,
     int first)
 {
+	int	r;
+
+	if ((r = cli_key_json_open(k, fpalg, comment, first)) == 0)
+		printf("}");
+	return r;
+}
+
+int
+cli_key_json_open(const struct tk_key *k, int fpalg, const char *comment,
+    int first)
+{
 	const uint8_t	*id;
 	char		*line = NULL, fp[128];
 	size_t		 idlen;
@@ -67,7 +78,6 @@ cli_key_json(const struct tk_key *k, int fpalg, const char *comment,
 	printf("}");
 	json_field(stdout, "module", tk_key_module_path(k));
 	json_field(stdout, "line", line);
-	printf("}");
  out:
 	free(line);
 	return r;

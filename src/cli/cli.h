@@ -95,6 +95,9 @@ int	cli_key_line(const struct tk_key *, const char *comment, char **line);
 /* k as one JSON object of list --format json ("," first unless first). */
 int	cli_key_json(const struct tk_key *, int fpalg, const char *comment,
 	    int first);
+/* ...without its closing brace, for list --certs to add to it. */
+int	cli_key_json_open(const struct tk_key *, int fpalg,
+	    const char *comment, int first);
 
 /* list --certs: the certificates of the certs directory and --cert. */
 struct cli_certs;
@@ -108,6 +111,14 @@ void	cli_certs_free(struct cli_certs *);
  */
 int	cli_certs_print(const struct cli_certs *, const struct tk_key *k,
 	    const char *comment, int fingerprint, int fpalg);
+/*
+ * The same certificates as the JSON member `, "certificates": [...]` of
+ * k's object: type, fingerprint, key ID, serial, principals, validity
+ * (RFC 3339 UTC, valid_before "forever" when unbounded), uri (the key's)
+ * and the line.
+ */
+int	cli_certs_json(const struct cli_certs *, const struct tk_key *k,
+	    const char *comment, int fpalg);
 
 /* JSON string (quoted, escaped; token strings sanitised first). */
 void	json_string(FILE *, const char *);

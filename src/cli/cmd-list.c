@@ -40,7 +40,7 @@ usage(FILE *f)
 	    "the pkcs11:\nURIs (default: all) as authorized_keys lines.  "
 	    "--certs: after each key, its\ncertificates the agent would "
 	    "serve now (~/.config/tokenkeys/certs/ and each\n--cert file or "
-	    "directory).\n");
+	    "directory); in JSON, each key's \"certificates\".\n");
 }
 
 static const char *
@@ -87,10 +87,17 @@ print_text(const struct tk_key *k, const struct listopts *o)
 static int
 print_json(const struct tk_key *k, const struct listopts *o, int first)
 {
-	char	cbuf[1024];
+	const char	*c;
+	char		 cbuf[1024];
+	int		 r;
 
-	return cli_key_json(k, o->fpalg, comment_of(k, o, cbuf, sizeof(cbuf)),
-	    first);
+	c = comment_of(k, o, cbuf, sizeof(cbuf));
+	if (!o->certs)
+		return cli_key_json(k, o->fpalg, c, first);
+	if ((r = cli_key_json_open(k, o->fpalg, c, first)) == 0 &&
+	    (r = cli_certs_json(o->certset, k, c, o->fpalg)) == 0)
+		printf("}");
+	return r;
 }
 
 /* 0 to go on, -1 after --help, else the exit status (after saying why). */
@@ -174,10 +181,6 @@ parse_opts(int argc, char **argv, struct listopts *o, struct tk_ctx *ctx)
 			ex = cli_bad_option("list", ch, argv[optind - 1]);
 			break;
 		}
-	}
-	if (ex == 0 && o->certs && o->json) {
-		cli_warnx("--certs: text output only (not with --format json)");
-		ex = EXIT_USAGE;
 	}
 	/* The library says why one failed. */
 	for (i = 0; ex == 0 && i < o->nmods; i++)
