@@ -10,7 +10,7 @@
 tk_fault_setup
 command -v ssh-agent >/dev/null || skip_all "ssh-agent not installed"
 command -v python3 >/dev/null || skip_all "python3 not installed"
-plan 34
+plan 37
 
 mkdir -p "$T/home"
 export HOME=$T/home
@@ -176,6 +176,19 @@ check "--sign on a bad signature: FAIL the agent refused" \
     line FAIL sign 'ECDSA key "ec256" on "tk one": the agent refused'
 check "--sign on a bad signature: exit 1" test "$rc" = 1
 tk_fault_ctl ""
+
+
+# an extra key: the agent serves a key that no token shows now.  The
+# doctor's own look finds the token pulled (a control file of its own
+# says absent) while the agent, on the shared one, has not noticed yet.
+printf 'absent\n' >"$T/ctl-gone"
+SSH_AUTH_SOCK=$T/one.sock TK_FAULT_CONTROL=$T/ctl-gone doctor
+check "extra key: warn that the agent serves a URI no token shows" \
+    line warn 'agent keys' "serves pkcs11:[^ ]*token=tk%20one[^ ]*, which no "\
+"token shows now; plug the token in, or see tokenkeys tokens"
+check "...counted as served, not on a token" \
+    line ok 'agent keys' '1 key served: 0 on tokens, 0 other'
+check "...only warnings: exit 0" test "$rc" = 0
 tk_agent_stop "$AGENT_PID"
 
 # a second, plain ssh-agent
