@@ -296,7 +296,8 @@ explain(struct dr_report *rep, const struct dr_opts *o, struct cli_run *run)
 	    strstr(e, "No route to host") != NULL ||
 	    strstr(e, "Connection closed") != NULL ||
 	    strstr(e, "Connection reset") != NULL ||
-	    strstr(e, "kex_exchange_identification") != NULL)
+	    strstr(e, "kex_exchange_identification") != NULL ||
+	    strstr(e, "banner exchange") != NULL)
 		dr_add(rep, DR_FAIL, "login", verbose, "cannot connect: %s "
 		    "(check the host name, port and network)", last);
 	else
