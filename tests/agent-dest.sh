@@ -20,7 +20,7 @@ done
 POKE=${abs_top_builddir:-$TK_TESTDIR/..}/tests/agent-poke
 [ -x "$POKE" ] || skip_all "$POKE not built (make check builds it)"
 
-plan 54
+plan 57
 
 tk_tmpdir
 tk_softhsm_init "$T"
@@ -361,6 +361,30 @@ login hostb
 check "the control: without destinations the certificate logs into B" \
     grep -q hello-from-hostb "$T/ssh.out" ||
     diag "$(cat "$T/ssh.out")" "$(tail -5 "$T/sshd-b.log")"
+
+# -h hosta -h 'hosta>hostb' with the certificate: on from A to B
+sa ssh-add -D >/dev/null 2>&1
+hkb0="$(sshstr "$(cut -d' ' -f2 "$B/hostkey.pub" | base64 -d | hex)")00"
+"$POKE" "$T/main.sock" certs "$URI" 1 "$T/uc-cert.pub" "dest=$(dst \
+    "$origin" "$(hop '' hosta "$hk0")")$(dst "$(hop '' hosta "$hk0")" \
+    "$(hop '' hostb "$hkb0")")" >"$T/poke.out"
+cp "$T/uc-cert.pub" "$B/"
+sed -i "s|IdentityFile .*|IdentityFile $B/uc-cert.pub|" "$B/ssh_config"
+chown -R "$TK_USER" "$B"
+if onward; then
+	ok "the certificate with -h hosta -h 'hosta>hostb': ssh -A to A, then \
+on to B"
+else
+	not_ok "the certificate with -h hosta -h 'hosta>hostb': ssh -A to A, \
+then on to B"
+	diag "$(cat "$T/ssh.out")" "$(tail -5 "$B/sshd-onward.log")" \
+	    "$(tail -8 "$T/main.log")"
+fi
+check "...B's sshd took the certificate" \
+    grep -q 'Accepted publickey.*ECDSA-CERT.*ID id-dest' "$B/sshd-onward.log"
+login hostb
+check "...but straight to B not" \
+    sh -c "! grep -q hello-from-hostb '$T/ssh.out'"
 tk_agent_stop "$TK_AGENT_PID"
 
 # agent --dest hosta: a certificate from the certs directory is held to
