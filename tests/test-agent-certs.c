@@ -9,8 +9,9 @@
  * one of no served key are not served; signing with a certificate
  * identity signs with the key (RSA by flags 2/4) and keeps the source's
  * confirm and lifetime; ssh-add -d of a certificate leaves the key, -e
- * takes both;
- * hostile constraints are refused and leave nothing behind.
+ * takes both; with a destination constraint in the same message the
+ * certificate identity carries it; hostile constraints are refused and
+ * leave nothing behind.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,6 +250,60 @@ test_certs(void)
 	is_int(sign(&c_rsa, 0), SSH_AGENT_FAILURE, "...nor signs");
 }
 
+/*
+ * One message 26 with restrict-destination-v00@openssh.com (to "hosta",
+ * any host key blob) and then associated-certs, as OpenSSH 9.6+'s ssh-add
+ * -C -h hosta -s sends it: the certificate identity carries the
+ * destination constraint.
+ */
+static void
+test_dests(void)
+{
+	size_t	mark, m2, m3;
+
+	msg_start(SSH_AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED);
+	tk_buf_put_cstring(&M, "pkcs11:object=ed");
+	tk_buf_put_cstring(&M, "");
+	tk_buf_put_u8(&M, SSH_AGENT_CONSTRAIN_EXTENSION);
+	tk_buf_put_cstring(&M, "restrict-destination-v00@openssh.com");
+	tk_buf_open_string(&M, &mark);
+	tk_buf_open_string(&M, &m2);		/* one constraint */
+	tk_buf_open_string(&M, &m3);		/* from: this machine */
+	tk_buf_put_cstring(&M, "");
+	tk_buf_put_cstring(&M, "");
+	tk_buf_put_string(&M, NULL, 0);
+	tk_buf_close_string(&M, m3);
+	tk_buf_open_string(&M, &m3);		/* to: hosta, its key */
+	tk_buf_put_cstring(&M, "");
+	tk_buf_put_cstring(&M, "hosta");
+	tk_buf_put_string(&M, NULL, 0);
+	tk_buf_put_string(&M, k_ed.p, k_ed.n);
+	tk_buf_put_u8(&M, 0);
+	tk_buf_close_string(&M, m3);
+	tk_buf_put_string(&M, NULL, 0);
+	tk_buf_close_string(&M, m2);
+	tk_buf_close_string(&M, mark);
+	tk_buf_put_u8(&M, SSH_AGENT_CONSTRAIN_EXTENSION);
+	tk_buf_put_cstring(&M, AGENT_EXT_CERTS);
+	tk_buf_put_u8(&M, 1);
+	tk_buf_open_string(&M, &mark);
+	tk_buf_put_string(&M, c_ed.p, c_ed.n);
+	tk_buf_close_string(&M, mark);
+	logbuf[0] = '\0';
+	is_int(send_msg(), SSH_AGENT_SUCCESS, "ssh-add -C -h hosta -s with a "
+	    "certificate (both constraints in one message 26): success");
+	ok(strstr(logbuf, "(certificates only) (for the destinations") !=
+	    NULL, "...the log says certificates only, for the destinations");
+	ok(listed(&c_ed, "pkcs11:object=ed"),
+	    "...the certificate is listed on a local (unbound) connection");
+	is_int(sign(&c_ed, 0), SSH_AGENT_FAILURE, "...but it signs no data "
+	    "that is not a login to hosta (its destination constraint)");
+	ok(strstr(logbuf, "not bound to an ssh session") != NULL,
+	    "...and the log says why");
+	is_int(remove_reader("pkcs11:object=ed"), SSH_AGENT_SUCCESS,
+	    "ssh-add -e of it");
+}
+
 static void
 test_hostile(void)
 {
@@ -327,6 +382,7 @@ main(void)
 	agent_add_uri(&A, "pkcs11:", "", 0, 0, NULL, 0, 1, NULL);
 
 	test_certs();
+	test_dests();
 	test_hostile();
 
 	agent_free(&A);
