@@ -62,6 +62,12 @@ hc_presence(void *mod, uint64_t *digest)
 	return tk_hclient_presence(mod, digest);
 }
 
+static int
+hc_events(void *mod)
+{
+	return tk_hclient_events_fd(mod);
+}
+
 static const struct agent_ops hc_ops = {
 	.registry = tk_hclient_registry,
 	.paths_free = tk_p11_paths_free,
@@ -73,6 +79,7 @@ static const struct agent_ops hc_ops = {
 	.login = hc_login,
 	.token = hc_token,
 	.presence = hc_presence,
+	.events = hc_events,
 	.prompt_pin = tk_prompt_pin,
 	.prompt_confirm = tk_prompt_confirm,
 };

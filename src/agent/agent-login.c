@@ -284,6 +284,8 @@ agent_login_result(struct agent_ask *q, const struct tk_htoken *tok, int r)
 		q->t->wrong_pin = 0;
 		agent_log(q->a, AGENT_LOG_DEBUG, "token \"%s\": logged in",
 		    q->label);
+		/* keys and certificates that show only after a login */
+		agent_wake_relist(q->a, q->t->mod);
 		return;
 	}
 	/* Any failed C_Login counts as a spent try (OpenSC says so). */

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Telling the agent when the module's tokens may have changed, so that
+ * an idle agent need not ask.  One thread per helper:
+ *
+ * - A module with slot events (OpenSC with pcscd, made for threads)
+ *   sleeps in C_WaitForSlotEvent; every event (a card in or out) is
+ *   passed on at once.
+ * - A module without (SoftHSM says CKR_FUNCTION_NOT_SUPPORTED), or one
+ *   not made for threads, is asked which tokens it holds (the presence
+ *   digest: slot and token information, no objects) every HW_POLL_MS,
+ *   and a change of the digest is passed on.
+ * - A module whose slot events fail now (OpenSC without pcscd) is
+ *   looked at the same way, and its slot events tried again each time.
+ *
+ * Passing on is one byte written to the events pipe (fd 4, non-blocking:
+ * a full pipe already says "look").  The byte carries nothing; the agent
+ * lists the module again.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tokenkeys.h"
+#include "common/deadline.h"
+#include "helper/helper.h"
+
+#define HW_POLL_MS	3000	/* no slot events: look this often */
+#define HW_MIN_GAP_MS	100	/* slot events closer than this: pace them */
+
+/* 0, or -1 once the agent is gone (it closed the pipe's read end). */
+static int
+notify(struct helper *h)
+{
+	static const char	b = 'e';
+	ssize_t			n;
+
+	do {
+		n = write(h->evfd, &b, 1);
+	} while (n == -1 && errno == EINTR);
+	return n == -1 && errno != EAGAIN ? -1 : 0;
+}
+
+/* Sleep ms, or less if the helper is ending; 1 when it is. */
+static int
+nap(struct helper *h, int ms)
+{
+	struct timespec	ts;
+	int		s;
+
+	tk_deadline_set(&ts, ms);
+	pthread_mutex_lock(&h->wmu);
+	while (!h->wstop && pthread_cond_clockwait(&h->wcv, &h->wmu,
+	    CLOCK_MONOTONIC, &ts) == 0)
+		continue;
+	s = h->wstop;
+	pthread_mutex_unlock(&h->wmu);
+	return s;
+}
+
+static int
+presence(struct helper *h, uint64_t *digest)
+{
+	int	r;
+
+	if (h->serial)
+		pthread_mutex_lock(&h->modmu);
+	r = tk_p11_presence(h->mod, digest);
+	if (h->serial)
+		pthread_mutex_unlock(&h->modmu);
+	return r;
+}
+
+/* One blocking C_WaitForSlotEvent, marked so the exit can tell. */
+static int
+wait_event(struct helper *h)
+{
+	int	r;
+
+	pthread_mutex_lock(&h->wmu);
+	if (h->wstop) {
+		pthread_mutex_unlock(&h->wmu);
+		return TK_ERR_CANCELLED;
+	}
+	h->in_wait = 1;
+	pthread_mutex_unlock(&h->wmu);
+	r = tk_p11_slot_event(h->mod, 1);
+	pthread_mutex_lock(&h->wmu);
+	h->in_wait = 0;
+	if (h->wstop)
+		r = TK_ERR_CANCELLED;
+	pthread_mutex_unlock(&h->wmu);
+	return r;
+}
+
+static void *
+watch(void *arg)
+{
+	struct helper	*h = arg;
+	struct timespec	 last = { 0, 0 }, now;
+	uint64_t	 known = 0, d;
+	long long	 gap;
+	int		 events = !h->serial, have = 0, r;
+
+	if (presence(h, &known) == 0)
+		have = 1;
+	for (;;) {
+		if (events) {
+			r = wait_event(h);
+			if (r == TK_ERR_CANCELLED)
+				break;
+			if (r == 0) {
+				/* a module whose wait does not block: pace it */
+				clock_gettime(CLOCK_MONOTONIC, &now);
+				gap = (long long)(now.tv_sec - last.tv_sec) *
+				    1000 + (now.tv_nsec - last.tv_nsec) /
+				    1000000;
+				if (gap < HW_MIN_GAP_MS &&
+				    nap(h, HW_MIN_GAP_MS - (int)gap))
+					break;
+				clock_gettime(CLOCK_MONOTONIC, &last);
+				if (notify(h) != 0)
+					break;
+				continue;
+			}
+			if (r == TK_ERR_UNSUPPORTED)
+				events = 0;
+			/* else none now (OpenSC without pcscd): look, retry */
+		}
+		if (nap(h, HW_POLL_MS))
+			break;
+		if ((r = presence(h, &d)) != 0)
+			continue;	/* no verdict: look again later */
+		if (have && d == known)
+			continue;
+		known = d;
+		have = 1;
+		if (notify(h) != 0)
+			break;
+	}
+	return NULL;
+}
+
+int
+hw_start(struct helper *h)
+{
+	if (h->evfd < 0 || h->mod == NULL || !h->mod->ready)
+		return 0;
+	if (pthread_create(&h->wt, NULL, watch, h) != 0)
+		return TK_ERR_SYSTEM;
+	h->watching = 1;
+	return 0;
+}
+
+int
+hw_stop(struct helper *h)
+{
+	int	blocked;
+
+	if (!h->watching)
+		return 0;
+	pthread_mutex_lock(&h->wmu);
+	h->wstop = 1;
+	blocked = h->in_wait;
+	pthread_cond_broadcast(&h->wcv);
+	pthread_mutex_unlock(&h->wmu);
+	if (blocked)
+		return -1;
+	pthread_join(h->wt, NULL);
+	h->watching = 0;
+	return 0;
+}
