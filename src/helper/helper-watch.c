@@ -26,7 +26,7 @@
 #include "common/deadline.h"
 #include "helper/helper.h"
 
-#define HW_POLL_MS	3000	/* no slot events: look this often */
+#define HW_POLL_MS	2000	/* no slot events: look this often */
 #define HW_MIN_GAP_MS	100	/* slot events closer than this: pace them */
 
 /* 0, or -1 once the agent is gone (it closed the pipe's read end). */
