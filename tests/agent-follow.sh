@@ -96,12 +96,12 @@ check "a module whose slot list fails: said at most once in $IDLE s ($n)" \
 tk_fault_ctl "card 1" "$NOEV"
 
 # ---------------------------------------------- the helper dies idle
-helper=$(tk_agent_helper "__helper")
+helper=$(tk_agent_helper "__helper $FAULTMOD_RP")
 check "the module has its helper ($helper)" test -n "$helper"
 kill -KILL "$helper"
 new=
 for i in $(seq 100); do
-	new=$(tk_agent_helper "__helper")
+	new=$(tk_agent_helper "__helper $FAULTMOD_RP")
 	[ -n "$new" ] && [ "$new" != "$helper" ] && break
 	sleep 0.1
 done

@@ -5,7 +5,7 @@
  *	tokenkeys __helper MODULE_PATH	load that module and serve it
  *	tokenkeys __helper --registry	answer with p11-kit's registry
  *
- * With --events first, fd 4 is the write end of a pipe on which the
+ * With --events last, fd 4 is the write end of a pipe on which the
  * helper tells the agent that the module's tokens may have changed.
  *
  * The helper protocol (src/helper/hproto.h) runs on fd 3, one end of a
@@ -55,15 +55,14 @@ helper_main(int argc, char **argv)
 	 */
 	(void)mallopt(M_ARENA_MAX, 2);
 #endif
-	if (argc >= 3 && strcmp(argv[1], "--events") == 0) {
+	if (argc >= 3 && strcmp(argv[argc - 1], "--events") == 0) {
 		if (!fd_is_pipe(TK_HELPER_EVENTS_FD)) {
 			cli_warnx("__helper: fd %d is not a pipe",
 			    TK_HELPER_EVENTS_FD);
 			return EXIT_USAGE;
 		}
 		evfd = TK_HELPER_EVENTS_FD;
-		argc--;
-		argv++;
+		argv[--argc] = NULL;
 	}
 	if (argc == 3 && strcmp(argv[1], "--registered") == 0)
 		reg = TK_MODSET_REG_YES;
@@ -74,8 +73,8 @@ helper_main(int argc, char **argv)
 		argv++;
 	}
 	if (argc != 2 || argv[1][0] == '\0') {
-		cli_warnx("usage: tokenkeys __helper [--events] [--registered "
-		    "| --unregistered] MODULE_PATH | --registry "
+		cli_warnx("usage: tokenkeys __helper [--registered | "
+		    "--unregistered] MODULE_PATH [--events] | --registry "
 		    "(started by the agent)");
 		return EXIT_USAGE;
 	}

@@ -290,11 +290,12 @@ proc_spawn(struct tk_hclient *c, struct hc_proc **out)
 	*out = NULL;
 	argv[i++] = "tokenkeys";
 	argv[i++] = "__helper";
-	if (c->path != NULL)
-		argv[i++] = "--events";
 	if (c->path != NULL && c->registered >= 0)
 		argv[i++] = c->registered ? "--registered" : "--unregistered";
 	argv[i++] = c->path != NULL ? c->path : "--registry";
+	/* last: "ps" and pgrep show "__helper [--registered] PATH" whole */
+	if (c->path != NULL)
+		argv[i++] = "--events";
 	argv[i] = NULL;
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		r = TK_ERR_NOMEM;

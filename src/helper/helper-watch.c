@@ -9,7 +9,10 @@
  * - A module without (SoftHSM says CKR_FUNCTION_NOT_SUPPORTED), or one
  *   not made for threads, is asked which tokens it holds (the presence
  *   digest: slot and token information, no objects) every HW_POLL_MS,
- *   and a change of the digest is passed on.
+ *   and a change of the digest is passed on.  The digest compared with
+ *   is the one taken just before the agent's last listing (hw_listing),
+ *   or at the last report: a card put back and pulled again between two
+ *   looks, with a listing in between, is still a change.
  * - A module whose slot events fail now (OpenSC without pcscd) is
  *   looked at the same way, and its slot events tried again each time.
  *
@@ -94,17 +97,47 @@ wait_event(struct helper *h)
 	return r;
 }
 
+/*
+ * Whether d differs from what the agent last saw (a listing, or our last
+ * report), and remember it.
+ */
+static int
+changed(struct helper *h, uint64_t d)
+{
+	int	c;
+
+	pthread_mutex_lock(&h->wmu);
+	c = !h->have_known || h->known != d;
+	h->known = d;
+	h->have_known = 1;
+	pthread_mutex_unlock(&h->wmu);
+	return c;
+}
+
+void
+hw_listing(struct helper *h)
+{
+	uint64_t	d;
+
+	if (!h->watching || tk_p11_presence(h->mod, &d) != 0)
+		return;
+	pthread_mutex_lock(&h->wmu);
+	h->known = d;
+	h->have_known = 1;
+	pthread_mutex_unlock(&h->wmu);
+}
+
 static void *
 watch(void *arg)
 {
 	struct helper	*h = arg;
 	struct timespec	 last = { 0, 0 }, now;
-	uint64_t	 known = 0, d;
+	uint64_t	 d;
 	long long	 gap;
-	int		 events = !h->serial, have = 0, r;
+	int		 events = !h->serial, r;
 
-	if (presence(h, &known) == 0)
-		have = 1;
+	if (presence(h, &d) == 0)
+		(void)changed(h, d);
 	for (;;) {
 		if (events) {
 			r = wait_event(h);
@@ -132,10 +165,8 @@ watch(void *arg)
 			break;
 		if ((r = presence(h, &d)) != 0)
 			continue;	/* no verdict: look again later */
-		if (have && d == known)
+		if (!changed(h, d))
 			continue;
-		known = d;
-		have = 1;
 		if (notify(h) != 0)
 			break;
 	}

@@ -279,6 +279,7 @@ handle(struct server *sv, const struct tk_hp_req *req, const char *pin,
 	switch (req->type) {
 	case TK_HP_LIST:
 		lost = __atomic_load_n(&h->lost, __ATOMIC_RELAXED);
+		hw_listing(h);
 		st = hk_list(h, req->uri, &keys, &n);
 		/*
 		 * A module that lost its state while listing (a p11-kit

@@ -61,6 +61,8 @@ struct helper {
 	pthread_cond_t	 wcv;
 	int		 wstop;
 	int		 in_wait;	/* blocked in C_WaitForSlotEvent */
+	uint64_t	 known;		/* presence the agent last saw */
+	int		 have_known;
 };
 
 /*
@@ -96,5 +98,10 @@ int	hw_start(struct helper *);
  * C_WaitForSlotEvent (then only C_Finalize or the exit ends it).
  */
 int	hw_stop(struct helper *);
+/*
+ * A listing is about to walk the module (module calls allowed): what it
+ * will see is what the agent knows, so the next look compares with that.
+ */
+void	hw_listing(struct helper *);
 
 #endif /* TK_HELPER_H */
