@@ -31,6 +31,8 @@
 #   BENCH_FAULTMOD the fault module (tests/.libs/faultmod.so), for the
 #                 card pulled / put back rows; unset or missing: skipped
 #   BENCH_FOLLOW  pull / put-back rounds for those rows (default 10)
+#   BENCH_LOGIN   timed logins per login cell (default 10); the login rows
+#                 need root (a throwaway user, removed at the end)
 #   BENCH_ONLY    run only these sections, comma-separated: list, sign,
 #                 idle, follow, login, tpm (default: all)
 set -u
@@ -45,10 +47,11 @@ SOAK=${BENCH_SOAK:-100000}
 IDLE=${BENCH_IDLE:-60}
 FOLLOW=${BENCH_FOLLOW:-10}
 FAULTMOD=${BENCH_FAULTMOD:-}
+LOGINS=${BENCH_LOGIN:-10}
 PIN=1234			# the throwaway tokens' user PIN
 
-case $NKEYS$ROUNDS$SOAK$IDLE$FOLLOW in
-*[!0-9]*) echo "run.sh: BENCH_NKEYS, BENCH_ROUNDS, BENCH_SOAK, BENCH_IDLE and BENCH_FOLLOW must be whole numbers" >&2
+case $NKEYS$ROUNDS$SOAK$IDLE$FOLLOW$LOGINS in
+*[!0-9]*) echo "run.sh: BENCH_NKEYS, BENCH_ROUNDS, BENCH_SOAK, BENCH_IDLE, BENCH_FOLLOW and BENCH_LOGIN must be whole numbers" >&2
 	exit 2 ;;
 esac
 if ! [[ $SECS =~ ^[0-9]+(\.[0-9]+)?$ ]] || [ "$ROUNDS" -lt 1 ]; then
@@ -59,6 +62,7 @@ TMO=$(awk -v s="$SECS" 'BEGIN { printf "%d", s + 61 }')	# no cell may hang the r
 
 T=
 PIDS=
+LOGIN_USER=
 
 # want SECTION: BENCH_ONLY names it, or is unset.
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ ,$BENCH_ONLY, == *,$1,* ]]; }
@@ -130,6 +134,14 @@ cleanup() {
 	for p in $PIDS; do stop_pid "$p"; done
 	# the software TPM of the TPM row, if it was started
 	declare -F tk_tpm_stop >/dev/null && tk_tpm_stop
+	# the login rows' throwaway user, and whatever still runs as it
+	if [ -n "$LOGIN_USER" ]; then
+		for p in $(ps -o pid= -u "$LOGIN_USER" 2>/dev/null); do
+			kill "$p" 2>/dev/null
+		done
+		userdel "$LOGIN_USER" 2>/dev/null ||
+		    { sleep 1; userdel "$LOGIN_USER" 2>/dev/null; }
+	fi
 	[ -n "$T" ] && rm -rf "$T"
 }
 trap cleanup EXIT
@@ -199,6 +211,12 @@ median() {
 	    awk '{ v[NR] = $1 } END { if (NR == 0) print "";
 	        else if (NR % 2) print v[(NR + 1) / 2];
 	        else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# msec US: microseconds as milliseconds, or "-".
+msec() {
+	awk -v v="${1:-}" 'BEGIN { if (v == "") print "-";
+	    else printf "%.1f\n", v / 1000 }'
 }
 
 # ratio A B: A/B to three significant digits, or "-" when either is missing.
@@ -544,6 +562,152 @@ if want follow; then
 	fi
 fi
 
+# ---- the login a user waits for ---------------------------------------------
+# Wall time of "ssh -o BatchMode=yes host true" into a throwaway sshd
+# (ProxyCommand sshd -i, as tests/lib.sh does; a throwaway user made
+# here and removed at the end) with the token's bench-ec256 key served
+# by tokenkeys agent, by ssh-agent after ssh-add -s, and by ssh itself
+# with PKCS11Provider (which loads the module, lists every key and logs
+# in on each run), on the demo token and the big one; a file key as the
+# floor (what ssh and sshd -i cost without any token).  Agents are
+# logged in by one untimed login first.  Median of BENCH_LOGIN runs.
+# PKCS11Provider runs without BatchMode: with it, ssh will not ask for
+# the PIN (askpass answers it, as it does for the agents).
+declare -A LOGIN
+
+login_setup() {
+	if [ "$(id -u)" != 0 ]; then
+		LOGIN_WHY="needs root (a throwaway user for sshd)"
+		return 1
+	fi
+	if [ ! -x /usr/sbin/sshd ]; then
+		LOGIN_WHY="no /usr/sbin/sshd"
+		return 1
+	fi
+	mkdir -p /run/sshd
+	chmod 755 "$T"	# the user must reach its home inside
+	LOGIN_USER=tkbench$$
+	while getent passwd "$LOGIN_USER" >/dev/null; do
+		LOGIN_USER=tkbench$$r$RANDOM
+	done
+	if ! useradd -M -d "$T/lhome" -s /bin/sh "$LOGIN_USER" ||
+	    ! usermod -p '*' "$LOGIN_USER"; then
+		LOGIN_WHY="useradd failed"
+		LOGIN_USER=
+		return 1
+	fi
+	mkdir -p "$T/lhome/.ssh" "$T/lclient/.ssh"
+	chmod 700 "$T/lhome/.ssh" "$T/lclient" "$T/lclient/.ssh"
+	ssh-keygen -q -t ed25519 -N '' -f "$T/lhost" &&
+	    ssh-keygen -q -t ed25519 -N '' -f "$T/lfile" || {
+		LOGIN_WHY="ssh-keygen failed"
+		return 1
+	}
+	cp "$T/lfile.pub" "$T/lhome/.ssh/authorized_keys"
+	local tok
+	for tok in small big; do
+		# every key of the token: PKCS11Provider offers them all
+		SOFTHSM2_CONF=$T/$tok/softhsm2.conf ssh-keygen -D "$M" \
+		    2>/dev/null >>"$T/lhome/.ssh/authorized_keys"
+		if [ "$have_tk" = 1 ]; then
+			SOFTHSM2_CONF=$T/$tok/softhsm2.conf "$TOKENKEYS" list \
+			    --module "$M" 2>/dev/null | grep 'object=bench-ec256' |
+			    head -1 >"$T/login-$tok.pub"
+		fi
+		if [ ! -s "$T/login-$tok.pub" ]; then
+			LOGIN_WHY="cannot read the $tok token's bench-ec256 key"
+			return 1
+		fi
+		chmod 600 "$T/login-$tok.pub"	# ssh reads it as a key file
+	done
+	chown -R "$LOGIN_USER" "$T/lhome"
+	cat >"$T/lsshd_config" <<EOF
+HostKey $T/lhost
+AuthorizedKeysFile .ssh/authorized_keys
+StrictModes no
+UsePAM no
+PidFile none
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+EOF
+	cat >"$T/lssh_config" <<EOF
+Host test
+  ProxyCommand /usr/sbin/sshd -i -f $T/lsshd_config -E $T/lsshd.log
+  UserKnownHostsFile $T/lknown_hosts
+  GlobalKnownHostsFile /dev/null
+  StrictHostKeyChecking accept-new
+  User $LOGIN_USER
+  PasswordAuthentication no
+  KbdInteractiveAuthentication no
+  PreferredAuthentications publickey
+  IdentitiesOnly yes
+  ControlMaster no
+  ControlPath none
+EOF
+}
+
+# login_cell KEY ARGS...: LOGINS timed logins with these ssh options
+# (after one untimed); the median in LOGIN[KEY], in microseconds.
+# BatchMode=yes unless LOGIN_BATCH says no.
+login_cell() {
+	local key=$1 batch=${LOGIN_BATCH:-yes} i us all=''
+	shift
+	if ! HOME=$T/lclient ssh -F "$T/lssh_config" -o BatchMode="$batch" "$@" \
+	    test true </dev/null >/dev/null 2>"$T/login.err"; then
+		echo "  $key: the login fails; row skipped: $(tail -1 "$T/login.err")"
+		return
+	fi
+	for ((i = 0; i < LOGINS; i++)); do
+		us=$(HOME=$T/lclient walltime ssh -F "$T/lssh_config" \
+		    -o BatchMode="$batch" "$@" test true) || {
+			echo "  $key: a login failed; row skipped"
+			return
+		}
+		all+="$us "
+	done
+	LOGIN[$key]=$(printf '%s' "$all" | median)
+	awk -v k="$key" -v v="${LOGIN[$key]}" \
+	    'BEGIN { printf "  %-28s median %8.1f ms\n", k, v / 1000 }'
+}
+
+# login_rows TOK: the cells on the small or big token.
+login_rows() {
+	local tok=$1 id=$T/login-$1.pub
+	start_agent "ltk$tok" "$T/$tok/softhsm2.conf" "$TOKENKEYS" agent -D \
+	    -a "$T/ltk$tok.sock" &&
+	    login_cell "tokenkeys/$tok" -o IdentityAgent="$T/ltk$tok.sock" \
+	    -o IdentityFile="$id"
+	stop_pid "$APID"
+	if start_agent "loa$tok" "$T/$tok/softhsm2.conf" ssh-agent -D \
+	    -a "$T/loa$tok.sock" -P '/usr/lib/*' &&
+	    SOFTHSM2_CONF=$T/$tok/softhsm2.conf load_ssh_agent "$T/loa$tok.sock"
+	then
+		login_cell "ssh-agent/$tok" -o IdentityAgent="$T/loa$tok.sock" \
+		    -o IdentityFile="$id"
+	else
+		echo "  ssh-agent/$tok: ssh-add -s failed; row skipped"
+	fi
+	stop_pid "$APID"
+	# BatchMode=yes: ssh would not ask for the PIN ("pin required")
+	SOFTHSM2_CONF=$T/$tok/softhsm2.conf SSH_ASKPASS=$T/pin.sh \
+	    SSH_ASKPASS_REQUIRE=force DISPLAY='' LOGIN_BATCH=no \
+	    login_cell "provider/$tok" \
+	    -o IdentityAgent=none -o PKCS11Provider="$M" -o IdentityFile="$id"
+}
+
+if want login; then
+	echo
+	echo "== login: ssh -o BatchMode=yes host true into sshd -i, $LOGINS runs"
+	LOGIN_WHY=
+	if login_setup; then
+		login_cell file -o IdentityAgent=none -o IdentityFile="$T/lfile"
+		login_rows small
+		login_rows big
+	else
+		echo "  skipped: $LOGIN_WHY"
+	fi
+fi
+
 # ---- TPM 2.0 ---------------------------------------------------------------
 # A software TPM (swtpm) behind tpm2-abrmd and Debian's TPM PKCS#11 module
 # (tests/tpm-stack.sh; packages from .ci/deps-tpm): P-256 signatures of
@@ -681,6 +845,23 @@ printf '  %-26s %12s %12s\n' "demo token (3 keys)" "${IDLE_CPU[demo]:--}" \
     "${IDLE_WAKE[demo]:--}"
 printf '  %-26s %12s %12s\n' "$((NKEYS + 3)) keys" "${IDLE_CPU[big]:--}" \
     "${IDLE_WAKE[big]:--}"
+
+echo
+echo "login: ssh -o BatchMode=yes host true, median ms (file key: the floor)"
+printf '  %-16s %10s %10s %10s %10s %8s %8s\n' "" tokenkeys ssh-agent \
+    provider "file key" tk/sshag tk/prov
+for tok in small big; do
+	case $tok in
+	small) l="demo token" ;;
+	big) l="$((NKEYS + 3)) keys" ;;
+	esac
+	printf '  %-16s %10s %10s %10s %10s %8s %8s\n' "$l" \
+	    "$(msec "${LOGIN[tokenkeys/$tok]:-}")" \
+	    "$(msec "${LOGIN[ssh-agent/$tok]:-}")" \
+	    "$(msec "${LOGIN[provider/$tok]:-}")" "$(msec "${LOGIN[file]:-}")" \
+	    "$(ratio "${LOGIN[tokenkeys/$tok]:-}" "${LOGIN[ssh-agent/$tok]:-}")" \
+	    "$(ratio "${LOGIN[tokenkeys/$tok]:-}" "${LOGIN[provider/$tok]:-}")"
+done
 
 echo
 echo "card followed, median ms until ssh-add -l shows it"
