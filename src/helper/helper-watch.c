@@ -31,6 +31,8 @@
 
 #define HW_POLL_MS	2000	/* no slot events: look this often */
 #define HW_MIN_GAP_MS	100	/* slot events closer than this: pace them */
+#define HW_MAX_QUICK	20	/* ...and this many in a row: a wait that
+				   does not wait; look instead */
 
 /* 0, or -1 once the agent is gone (it closed the pipe's read end). */
 static int
@@ -134,7 +136,7 @@ watch(void *arg)
 	struct timespec	 last = { 0, 0 }, now;
 	uint64_t	 d;
 	long long	 gap;
-	int		 events = !h->serial, r;
+	int		 events = !h->serial, quick = 0, r;
 
 	if (presence(h, &d) == 0)
 		(void)changed(h, d);
@@ -149,6 +151,9 @@ watch(void *arg)
 				gap = (long long)(now.tv_sec - last.tv_sec) *
 				    1000 + (now.tv_nsec - last.tv_nsec) /
 				    1000000;
+				quick = gap < HW_MIN_GAP_MS ? quick + 1 : 0;
+				if (quick >= HW_MAX_QUICK)
+					events = 0;
 				if (gap < HW_MIN_GAP_MS &&
 				    nap(h, HW_MIN_GAP_MS - (int)gap))
 					break;
