@@ -73,7 +73,7 @@ counts
 sleep $IDLE
 n=$(dslots)
 check "no slot events: idle $IDLE s, which tokens are there is asked a few times ($n C_GetSlotList)" \
-    test "$n" -ge 1 -a "$n" -le 10
+    test "$n" -ge 1 -a "$n" -le 18
 is "$(dfinds)" 0 "...and the keys are not listed again"
 is "$(newlog | wc -l)" 0 "...and the debug log says nothing"
 

@@ -13,8 +13,10 @@
  *   is the one taken just before the agent's last listing (hw_listing),
  *   or at the last report: a card put back and pulled again between two
  *   looks, with a listing in between, is still a change.
- * - A module whose slot events fail now (OpenSC without pcscd) is
- *   looked at the same way, and its slot events tried again each time.
+ * - A module whose slot events fail now (OpenSC without pcscd, which
+ *   then sees no reader and no card at all) is looked at the same way,
+ *   but only every HW_RETRY_MS, and its slot events tried again each
+ *   time (pcscd may have started).
  *
  * Passing on is one byte written to the events pipe (fd 4, non-blocking:
  * a full pipe already says "look").  The byte carries nothing; the agent
@@ -29,7 +31,8 @@
 #include "common/deadline.h"
 #include "helper/helper.h"
 
-#define HW_POLL_MS	2000	/* no slot events: look this often */
+#define HW_POLL_MS	1000	/* no slot events: look this often */
+#define HW_RETRY_MS	10000	/* slot events fail now: this often */
 #define HW_MIN_GAP_MS	100	/* slot events closer than this: pace them */
 #define HW_MAX_QUICK	20	/* ...and this many in a row: a wait that
 				   does not wait; look instead */
@@ -136,7 +139,7 @@ watch(void *arg)
 	struct timespec	 last = { 0, 0 }, now;
 	uint64_t	 d;
 	long long	 gap;
-	int		 events = !h->serial, quick = 0, r;
+	int		 events = !h->serial, quick = 0, ms, r;
 
 	if (presence(h, &d) == 0)
 		(void)changed(h, d);
@@ -166,7 +169,8 @@ watch(void *arg)
 				events = 0;
 			/* else none now (OpenSC without pcscd): look, retry */
 		}
-		if (nap(h, HW_POLL_MS))
+		ms = events ? HW_RETRY_MS : HW_POLL_MS;
+		if (nap(h, ms))
 			break;
 		if ((r = presence(h, &d)) != 0)
 			continue;	/* no verdict: look again later */

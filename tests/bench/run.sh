@@ -468,7 +468,7 @@ fi
 # long until ssh-add -l stops / starts listing its key (median of
 # BENCH_FOLLOW rounds), with the module's slot events (the fault module's
 # C_WaitForSlotEvent, which itself looks at its control file every 100
-# ms) and without (the helper looks which tokens are there every 2 s).
+# ms) and without (the helper looks which tokens are there every second).
 declare -A IDLE_CPU IDLE_WAKE FOLLOW_IN FOLLOW_OUT
 
 # idle_row NAME CONF: one idle cell for tokenkeys agent on CONF's token.
@@ -868,6 +868,6 @@ echo "card followed, median ms until ssh-add -l shows it"
 printf '  %-26s %12s %12s\n' "" "put back" "pulled"
 printf '  %-26s %12s %12s\n' "slot events (fault shim)" \
     "${FOLLOW_IN[events]:--}" "${FOLLOW_OUT[events]:--}"
-printf '  %-26s %12s %12s\n' "no slot events (2 s look)" \
+printf '  %-26s %12s %12s\n' "no slot events (1 s look)" \
     "${FOLLOW_IN[polled]:--}" "${FOLLOW_OUT[polled]:--}"
 exit 0
