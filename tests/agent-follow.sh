@@ -72,7 +72,8 @@ sleep 1
 counts
 sleep $IDLE
 n=$(dslots)
-check "no slot events: idle $IDLE s, which tokens are there is asked a few times ($n C_GetSlotList)" \
+msg="no slot events: idle $IDLE s, the module is asked which tokens"
+check "$msg it holds a few times ($n C_GetSlotList)" \
     test "$n" -ge 1 -a "$n" -le 18
 is "$(dfinds)" 0 "...and the keys are not listed again"
 is "$(newlog | wc -l)" 0 "...and the debug log says nothing"

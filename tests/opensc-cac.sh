@@ -174,7 +174,8 @@ is "$(sa ssh-add -L | tk_blobs)" "$(cat "$T/softhsm.blobs")" \
     "the agent serves the card's two keys"
 # p11-kit's registry names OpenSC by a symlink (.../pkcs11/opensc-pkcs11.so),
 # the URI by its real path: still one module, one helper.
-is "$(ps -o args= --ppid "$AGENT" | grep -c -E '__helper.*opensc-pkcs11\.so( --events)?$')" 1 \
+is "$(ps -o args= --ppid "$AGENT" |
+    grep -c -E '__helper.*opensc-pkcs11\.so( --events)?$')" 1 \
     "one helper for OpenSC, however it is named"
 grep ' pkcs11:' "$T/card.pub" | head -1 >"$T/key.pub"
 (printf 'me '; awk '{ print $1, $2 }' "$T/key.pub") >"$T/allowed"

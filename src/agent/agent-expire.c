@@ -2,8 +2,9 @@
 /*
  * Keeping the sources fresh: lifetimes that end (ssh-add -t, -s with a
  * lifetime) and listing the sources' keys again, which the background
- * thread does when a module's tokens may have changed (agent-follow.c).  Helpers are asked without a->lock
- * held, into copies, so listing and signing go on meanwhile.
+ * thread does when a module's tokens may have changed (agent-follow.c).
+ * Helpers are asked without a->lock held, into copies, so listing and
+ * signing go on meanwhile.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -149,7 +149,7 @@ watch(void *arg)
 			if (r == TK_ERR_CANCELLED)
 				break;
 			if (r == 0) {
-				/* a module whose wait does not block: pace it */
+				/* a wait that does not block: pace it */
 				clock_gettime(CLOCK_MONOTONIC, &now);
 				gap = (long long)(now.tv_sec - last.tv_sec) *
 				    1000 + (now.tv_nsec - last.tv_nsec) /

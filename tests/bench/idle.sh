@@ -33,8 +33,9 @@ sample() {
 	for p in $(tree "$root"); do
 		t=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' \
 		    "/proc/$p/stat" 2>/dev/null) || continue
-		s=$(cat /proc/"$p"/task/*/status 2>/dev/null | awk \
-		    '/^(non)?voluntary_ctxt_switches:/ { n += $2 } END { print n + 0 }')
+		s=$(cat /proc/"$p"/task/*/status 2>/dev/null | awk '
+		    /^(non)?voluntary_ctxt_switches:/ { n += $2 }
+		    END { print n + 0 }')
 		[ -n "$t" ] && echo "$p $t $s"
 	done
 }

@@ -51,7 +51,8 @@ LOGINS=${BENCH_LOGIN:-10}
 PIN=1234			# the throwaway tokens' user PIN
 
 case $NKEYS$ROUNDS$SOAK$IDLE$FOLLOW$LOGINS in
-*[!0-9]*) echo "run.sh: BENCH_NKEYS, BENCH_ROUNDS, BENCH_SOAK, BENCH_IDLE, BENCH_FOLLOW and BENCH_LOGIN must be whole numbers" >&2
+*[!0-9]*) echo "run.sh: BENCH_NKEYS, BENCH_ROUNDS, BENCH_SOAK, BENCH_IDLE," \
+	    "BENCH_FOLLOW and BENCH_LOGIN must be whole numbers" >&2
 	exit 2 ;;
 esac
 if ! [[ $SECS =~ ^[0-9]+(\.[0-9]+)?$ ]] || [ "$ROUNDS" -lt 1 ]; then
