@@ -216,5 +216,13 @@ int	tk_p11_walk(struct tk_modset *, const struct tk_walk *);
  * token information only: no session, no object (presence.c).
  */
 int	tk_p11_presence(struct tk_module *, uint64_t *digest);
+/*
+ * C_WaitForSlotEvent: block (until a slot event, or C_Finalize) or just
+ * look.  0: an event (a card went in or out); TK_ERR_NOT_FOUND: none
+ * yet (only when not blocking); TK_ERR_UNSUPPORTED: the module has no
+ * slot events (SoftHSM); another error: none to be had now (OpenSC
+ * without pcscd), try later.
+ */
+int	tk_p11_slot_event(struct tk_module *, int block);
 
 #endif /* TK_P11_H */

@@ -5,7 +5,9 @@
  * session is opened and no object is touched, so this costs the same on
  * a token with a thousand keys as on an empty one, and a caller can ask
  * every second to notice a card pulled or put back (or a token that got
- * initialised) and only then walk the objects again.
+ * initialised) and only then walk the objects again.  Where the module
+ * has slot events (OpenSC with pcscd), tk_p11_slot_event sleeps until one
+ * comes instead.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -80,4 +82,31 @@ tk_p11_presence(struct tk_module *m, uint64_t *digest)
  out:
 	free(slots);
 	return r;
+}
+
+int
+tk_p11_slot_event(struct tk_module *m, int block)
+{
+	CK_SLOT_ID	slot;
+	CK_RV		rv;
+	int		r;
+
+	if (!m->ready)
+		return TK_ERR_MODULE;
+	if (m->f->C_WaitForSlotEvent == NULL)
+		return TK_ERR_UNSUPPORTED;
+	rv = m->f->C_WaitForSlotEvent(block ? 0 : CKF_DONT_BLOCK, &slot, NULL);
+	switch (rv) {
+	case CKR_OK:
+		return 0;
+	case CKR_NO_EVENT:
+		return TK_ERR_NOT_FOUND;
+	case CKR_FUNCTION_NOT_SUPPORTED:
+		return TK_ERR_UNSUPPORTED;
+	default:
+		if ((r = tk_p11_rv(rv)) == 0 || r == TK_ERR_UNSUPPORTED ||
+		    r == TK_ERR_NOT_FOUND)
+			r = TK_ERR_TOKEN;
+		return r;
+	}
 }

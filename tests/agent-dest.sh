@@ -224,8 +224,8 @@ check "...the login to A is confirmed and done" grep -q hello-from-hosta \
     "$T/ssh.out"
 check "...and the prompt named user and host" \
     grep -q "to log in as \"$TK_USER\" on hosta?" "$T/prompts"
-check "the first look at the tokens is logged as such" \
-    grep -q 'first look at its tokens since it was started' "$T/main.log"
+check "the start-up listing is logged as what it is" \
+    grep -q 'serving [0-9]* key(s)' "$T/main.log"
 check "...not as a token put in, pulled or changed" \
     sh -c "! grep -q 'a token was put in, pulled or changed' '$T/main.log'"
 tk_agent_stop "$TK_AGENT_PID"

@@ -342,7 +342,7 @@ has_keys() { [ "$(nkeys "$1")" = "$2" ]; }
 TK_MODULE_REAL=$(readlink -f "$TK_MODULE")
 helpers() {
 	ps -o args= --ppid "$1" |
-	    grep -c -E "__helper (--registered )?($TK_MODULE|$TK_MODULE_REAL)\$"
+	    grep -c -E "__helper (--registered )?($TK_MODULE|$TK_MODULE_REAL)( --events)?\$"
 }
 uysign() {
 	echo "message $RANDOM" >"$U/msg"

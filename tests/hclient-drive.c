@@ -391,11 +391,13 @@ main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "__helper") == 0) {
 		(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 		signal(SIGPIPE, SIG_IGN);
+		if (argc >= 4 && strcmp(argv[argc - 1], "--events") == 0)
+			argc--;
 		if (argc == 3 && strcmp(argv[2], "--registry") == 0)
 			return tk_helper_registry(TK_HELPER_FD) == 0 ? 0 : 1;
 		if (argc == 3)
 			return tk_helper_run(TK_HELPER_FD, argv[2],
-			    TK_MODSET_REG_LOOK) == 0 ? 0 :
+			    TK_MODSET_REG_LOOK, -1) == 0 ? 0 :
 			    1;
 		return 2;
 	}

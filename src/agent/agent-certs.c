@@ -336,6 +336,24 @@ agent_certs_due(struct agent *a)
 	return a->cert_next != 0 && wall_now() >= a->cert_next;
 }
 
+long long
+agent_certs_wait_ms(struct agent *a)
+{
+	uint64_t	now, next;
+	long long	ms = -1;
+
+	pthread_mutex_lock(&a->lock);
+	next = a->cert_next;
+	pthread_mutex_unlock(&a->lock);
+	if (next != 0) {
+		now = wall_now();
+		/* a second's grain, and a window that opens at once: now */
+		ms = next <= now ? 0 : next - now > 86400 ? 86400000LL :
+		    (long long)(next - now) * 1000;
+	}
+	return ms;
+}
+
 /* Does a source of reader list key? */
 static int
 reader_has_key(struct agent *a, const char *reader, const uint8_t *key,

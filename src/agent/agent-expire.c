@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Keeping the sources fresh: lifetimes that end (ssh-add -t, -s with a
- * lifetime) and listing the sources' keys again, which the refresh
- * thread does every few seconds (agent.c) and at once for a module whose
- * tokens changed (agent-follow.c).  Helpers are asked without a->lock
- * held, into copies, so listing and signing go on meanwhile.
+ * lifetime) and listing the sources' keys again, which the background
+ * thread does when a module's tokens may have changed (agent-follow.c).
+ * Helpers are asked without a->lock held, into copies, so listing and
+ * signing go on meanwhile.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +40,25 @@ agent_expire_locked(struct agent *a)
 	return changed;
 }
 
+time_t
+agent_next_deadline(struct agent *a)
+{
+	time_t	d = 0;
+	size_t	i;
+
+	pthread_mutex_lock(&a->lock);
+	for (i = 0; i < a->nsrcs; i++)
+		if (a->srcs[i]->deadline != 0 &&
+		    (d == 0 || a->srcs[i]->deadline < d))
+			d = a->srcs[i]->deadline;
+	for (i = 0; i < a->nspecs; i++)
+		if (a->specs[i].deadline != 0 &&
+		    (d == 0 || a->specs[i].deadline < d))
+			d = a->specs[i].deadline;
+	pthread_mutex_unlock(&a->lock);
+	return d;
+}
+
 void
 agent_expire(struct agent *a)
 {
@@ -63,6 +82,8 @@ agent_refresh_module(struct agent *a, struct agent_module *m)
 
 	/* Copies to list into, so the lock is free while helpers work. */
 	pthread_mutex_lock(&a->lock);
+	if (m == NULL)
+		a->listed_at = agent_now(a);
 	for (i = 0; i < a->nsrcs; i++) {
 		if (m != NULL && a->srcs[i]->mod != m)
 			continue;

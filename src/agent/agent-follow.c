@@ -1,67 +1,307 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Following tokens as cards come and go.  Every module is asked which
- * tokens it holds (slot and token information, no session and no object:
- * as cheap on a token with a thousand keys as on an empty one); a module
- * whose answer changed is listed again at once, so a card put back is
- * served, and a card pulled stops being listed, within about a second,
- * not at the next full re-list.  The full re-list (agent.c) still finds
- * keys made or deleted on a token that stayed in.
+ * Following tokens as cards come and go, without waking when nothing
+ * happens.  The background thread (agent.c) sleeps in agent_follow_wait
+ * on every helper's events pipe and the wake pipe (agent-wake.c), and
+ * lists a module again only when something may have changed there:
+ *
+ * - its helper says so: a slot event (OpenSC with pcscd: at once), or a
+ *   change the helper saw looking every few seconds (SoftHSM, which has
+ *   no slot events; src/helper/helper-watch.c);
+ * - its helper died: the listing starts another;
+ * - a login happened on one of its tokens (private keys and
+ *   certificates may show only now: agent-login.c);
+ * - a client asked for the identities and the last full listing is
+ *   FOLLOW_ASK_SECS old (agent-lookup.c): that client gets the cached
+ *   answer at once, the next one the fresh listing -- this is how keys
+ *   made or deleted on a token that stayed in are found soon;
+ * - the safety re-list, every FOLLOW_RELIST_SECS.
+ *
+ * p11-kit's configuration and the certificate files (the certs
+ * directory, --cert) are looked at (names, sizes, times) every
+ * FOLLOW_FILES_MS, lifetimes end and certificate windows open and close
+ * when they are due, and a module
+ * without an events pipe (a test keystore) is asked which tokens it
+ * holds every FOLLOW_POLL_MS, its failures logged once per change.
  */
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "tokenkeys.h"
 #include "agent/agent.h"
+
+#define FOLLOW_FILES_MS		2000	/* certificates: "within 2 s" */
+#define FOLLOW_POLL_MS		3000
+#define FOLLOW_RELIST_SECS	300
+#define FOLLOW_MAX_SLEEP_MS	(3600 * 1000)
+
+static void
+after(struct timespec *t, long long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, t);
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (ms % 1000) * 1000000L;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Milliseconds until t (0 once passed). */
+static long long
+until(const struct timespec *t)
+{
+	struct timespec	now;
+	long long	ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)(t->tv_sec - now.tv_sec) * 1000 +
+	    (t->tv_nsec - now.tv_nsec + 999999L) / 1000000L;
+	return ms < 0 ? 0 : ms;
+}
+
+static void
+start(struct agent *a)
+{
+	if (a->fw_started)
+		return;
+	after(&a->fw_registry, FOLLOW_FILES_MS);
+	after(&a->fw_relist, (long long)FOLLOW_RELIST_SECS * 1000);
+	after(&a->fw_poll, FOLLOW_POLL_MS);
+	a->fw_started = 1;
+	/* the sources were listed as they were added */
+	pthread_mutex_lock(&a->lock);
+	a->listed_at = agent_now(a);
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* Modules without an events pipe (or whose helper died): with a->lock. */
+static int
+polled_locked(struct agent *a)
+{
+	size_t	i;
+
+	for (i = 0; i < a->nmods; i++)
+		if (a->ops->events == NULL || a->mods[i]->ev_eof ||
+		    a->ops->events(a->mods[i]->h) < 0)
+			return 1;
+	return 0;
+}
+
+int
+agent_follow_due(struct agent *a)
+{
+	long long	ms, t;
+	time_t		d, now;
+	size_t		i;
+	int		asked = 0, polled;
+
+	start(a);
+	ms = until(&a->fw_registry);
+	if ((t = until(&a->fw_relist)) < ms)
+		ms = t;
+	pthread_mutex_lock(&a->lock);
+	polled = polled_locked(a);
+	for (i = 0; i < a->nmods; i++)
+		if (__atomic_load_n(&a->mods[i]->relist, __ATOMIC_RELAXED))
+			asked = 1;
+	pthread_mutex_unlock(&a->lock);
+	if (polled && (t = until(&a->fw_poll)) < ms)
+		ms = t;
+	if ((d = agent_next_deadline(a)) != 0) {
+		now = agent_now(a);
+		t = d > now ? (long long)(d - now) * 1000 : 0;
+		if (t < ms)
+			ms = t;
+	}
+	if ((t = agent_certs_wait_ms(a)) >= 0 && t < ms)
+		ms = t;
+	if (asked || __atomic_load_n(&a->relist_all, __ATOMIC_RELAXED))
+		ms = 0;
+	return ms > FOLLOW_MAX_SLEEP_MS ? FOLLOW_MAX_SLEEP_MS : (int)ms;
+}
+
+/* Read what is pending on an events pipe: 1 events, 0 none, -1 EOF. */
+static int
+drain(int fd)
+{
+	char	buf[64];
+	ssize_t	n;
+	int	got = 0;
+
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n > 0) {
+			got = 1;
+			continue;
+		}
+		if (n == 0)
+			return -1;
+		if (errno == EINTR)
+			continue;
+		return got;
+	}
+}
+
+void
+agent_follow_wait(struct agent *a, int ms)
+{
+	struct agent_module	*mods[AGENT_MAX_MODULES];
+	struct pollfd		 pfd[AGENT_MAX_MODULES + 1];
+	size_t			 n = 0, i;
+	int			 fd, r;
+
+	pthread_mutex_lock(&a->lock);
+	for (i = 0; i < a->nmods && n < AGENT_MAX_MODULES; i++) {
+		if (a->ops->events == NULL ||
+		    (fd = a->ops->events(a->mods[i]->h)) < 0)
+			continue;
+		if (a->mods[i]->ev_eof) {
+			/* still the dead helper's pipe, or a new one? */
+			if ((r = drain(fd)) < 0)
+				continue;
+			a->mods[i]->ev_eof = 0;
+			if (r > 0)
+				__atomic_store_n(&a->mods[i]->relist, 1,
+				    __ATOMIC_RELAXED);
+		}
+		a->mods[i]->refs++;
+		mods[n] = a->mods[i];
+		pfd[n + 1].fd = fd;
+		pfd[n + 1].events = POLLIN;
+		pfd[n + 1].revents = 0;
+		n++;
+	}
+	pthread_mutex_unlock(&a->lock);
+	pfd[0].fd = a->wake[0];
+	pfd[0].events = POLLIN;
+	pfd[0].revents = 0;
+	if (poll(pfd, n + 1, ms) > 0) {
+		for (i = 0; i < n; i++) {
+			if (pfd[i + 1].revents == 0)
+				continue;
+			if ((r = drain(pfd[i + 1].fd)) == 0)
+				continue;
+			if (r < 0) {
+				/*
+				 * Not polled until a listing starts another
+				 * (now, then every FOLLOW_POLL_MS).
+				 */
+				agent_log(a, AGENT_LOG_DEBUG, "module %s: its "
+				    "helper ended: listing its keys again "
+				    "starts another", mods[i]->path);
+				pthread_mutex_lock(&a->lock);
+				mods[i]->ev_eof = 1;
+				pthread_mutex_unlock(&a->lock);
+			} else
+				agent_log(a, AGENT_LOG_DEBUG, "module %s: a "
+				    "token was put in, pulled or changed: "
+				    "listing its keys again", mods[i]->path);
+			__atomic_store_n(&mods[i]->relist, 1,
+			    __ATOMIC_RELAXED);
+		}
+		if (pfd[0].revents != 0)
+			agent_wake_drain(a);
+	}
+	for (i = 0; i < n; i++)
+		agent_module_release(a, mods[i]);
+}
+
+/*
+ * A module without an events pipe: which tokens does it hold?  1: that
+ * changed (or is the first answer: the listing before it may be older
+ * than a card pulled meanwhile).
+ */
+static int
+look(struct agent *a, struct agent_module *m)
+{
+	uint64_t	digest;
+	int		changed, first, r, said;
+
+	if (a->ops->presence == NULL)
+		return 0;
+	r = a->ops->presence(m->h, &digest);
+	pthread_mutex_lock(&a->lock);
+	said = m->presence_err;
+	m->presence_err = r;
+	first = !m->presence_known;
+	changed = r == 0 && (first || m->presence != digest);
+	if (r == 0) {
+		m->presence = digest;
+		m->presence_known = 1;
+	}
+	pthread_mutex_unlock(&a->lock);
+	/* a change of state, said once: not on every look */
+	if (r != 0 && r != said)
+		agent_log(a, AGENT_LOG_DEBUG, "module %s: cannot tell which "
+		    "tokens are present: %s (said once, until it changes)",
+		    m->path, tk_strerror(r));
+	else if (r == 0 && said != 0)
+		agent_log(a, AGENT_LOG_DEBUG, "module %s: tells which tokens "
+		    "are present again", m->path);
+	if (changed && first)
+		agent_log(a, AGENT_LOG_DEBUG, "module %s: first look at its "
+		    "tokens since it was started: listing its keys again, in "
+		    "case one changed meanwhile", m->path);
+	else if (changed)
+		agent_log(a, AGENT_LOG_DEBUG, "module %s: a token was put in, "
+		    "pulled or changed: listing its keys again", m->path);
+	return changed;
+}
 
 void
 agent_follow_tokens(struct agent *a)
 {
 	struct agent_module	*mods[AGENT_MAX_MODULES];
-	uint64_t		 digest;
+	int			 flag[AGENT_MAX_MODULES];
 	size_t			 n = 0, i;
-	int			 changed, known, r;
+	int			 all, poll_due, r;
 
-	if (a->ops->presence == NULL)
-		return;
+	start(a);
+	if (until(&a->fw_registry) == 0) {
+		agent_registry_poll(a);
+		agent_certdir_poll(a);
+		after(&a->fw_registry, FOLLOW_FILES_MS);
+	}
+	all = __atomic_exchange_n(&a->relist_all, 0, __ATOMIC_RELAXED);
+	if (until(&a->fw_relist) == 0)
+		all = 1;
+	if ((poll_due = until(&a->fw_poll) == 0))
+		after(&a->fw_poll, FOLLOW_POLL_MS);
+
 	pthread_mutex_lock(&a->lock);
 	for (i = 0; i < a->nmods && n < AGENT_MAX_MODULES; i++) {
-		a->mods[i]->refs++;
-		mods[n++] = a->mods[i];
+		struct agent_module *m = a->mods[i];
+
+		flag[n] = __atomic_exchange_n(&m->relist, 0,
+		    __ATOMIC_RELAXED);
+		if (poll_due && (a->ops->events == NULL ||
+		    a->ops->events(m->h) < 0))
+			flag[n] |= 2;	/* to be looked at */
+		/* a dead helper is started again by a listing */
+		if (poll_due && m->ev_eof)
+			flag[n] |= 1;
+		m->refs++;
+		mods[n++] = m;
 	}
 	pthread_mutex_unlock(&a->lock);
+
+	if (all) {
+		after(&a->fw_relist, (long long)FOLLOW_RELIST_SECS * 1000);
+		if ((r = agent_refresh(a)) != 0)
+			agent_log(a, AGENT_LOG_DEBUG, "listing keys again "
+			    "failed: %s", tk_strerror(r));
+	}
 	for (i = 0; i < n; i++) {
-		if ((r = a->ops->presence(mods[i]->h, &digest)) != 0) {
-			/* no verdict: the next look or re-list will tell */
-			agent_log(a, AGENT_LOG_DEBUG, "module %s: cannot "
-			    "tell which tokens are present: %s",
-			    mods[i]->path, tk_strerror(r));
-			continue;
-		}
-		/*
-		 * The first answer is compared with nothing: the listing
-		 * before it may be older than a card pulled meanwhile.
-		 */
-		pthread_mutex_lock(&a->lock);
-		known = mods[i]->presence_known;
-		changed = !known || mods[i]->presence != digest;
-		mods[i]->presence = digest;
-		mods[i]->presence_known = 1;
-		pthread_mutex_unlock(&a->lock);
-		if (!changed)
-			continue;
-		if (known)
-			agent_log(a, AGENT_LOG_DEBUG, "module %s: a token was "
-			    "put in, pulled or changed: listing its keys "
-			    "again", mods[i]->path);
-		else
-			agent_log(a, AGENT_LOG_DEBUG, "module %s: first look "
-			    "at its tokens since it was started: listing its "
-			    "keys again, in case one changed meanwhile",
-			    mods[i]->path);
-		if ((r = agent_refresh_module(a, mods[i])) != 0)
+		if (!all && ((flag[i] & 1) || ((flag[i] & 2) &&
+		    look(a, mods[i]))) &&
+		    (r = agent_refresh_module(a, mods[i])) != 0)
 			agent_log(a, AGENT_LOG_ERR, "module %s: listing keys "
 			    "failed: %s", mods[i]->path, tk_strerror(r));
-	}
-	for (i = 0; i < n; i++)
 		agent_module_release(a, mods[i]);
+	}
+	agent_expire(a);
 }

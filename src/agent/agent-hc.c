@@ -68,6 +68,12 @@ hc_logout(void *mod, const uint8_t *blob, size_t bloblen, unsigned int *n)
 	return tk_hclient_logout(mod, blob, bloblen, n);
 }
 
+static int
+hc_events(void *mod)
+{
+	return tk_hclient_events_fd(mod);
+}
+
 static const struct agent_ops hc_ops = {
 	.registry = tk_hclient_registry,
 	.paths_free = tk_p11_paths_free,
@@ -79,6 +85,7 @@ static const struct agent_ops hc_ops = {
 	.login = hc_login,
 	.token = hc_token,
 	.presence = hc_presence,
+	.events = hc_events,
 	.prompt_pin = tk_prompt_pin,
 	.prompt_confirm = tk_prompt_confirm,
 	.logout = hc_logout,

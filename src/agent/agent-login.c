@@ -303,6 +303,8 @@ agent_login_result(struct agent_ask *q, const struct tk_htoken *tok, int r)
 		agent_policy_login(q->a, q->t, q->blob, q->bloblen);
 		agent_log(q->a, AGENT_LOG_DEBUG, "token \"%s\": logged in",
 		    q->label);
+		/* keys and certificates that show only after a login */
+		agent_wake_relist(q->a, q->t->mod);
 		return;
 	}
 	/* Any failed C_Login counts as a spent try (OpenSC says so). */

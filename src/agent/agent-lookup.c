@@ -15,10 +15,19 @@
 int
 agent_identities(struct agent *a, struct tk_buf *reply)
 {
-	int	r;
+	int	r, ask = 0;
 
 	pthread_mutex_lock(&a->lock);
 	(void)agent_expire_locked(a);
+	/*
+	 * Listed long ago: keys may have been made or deleted on a token
+	 * that stayed in.  This answer is the cache's, at once; the
+	 * background thread lists again for the next one (agent-follow.c).
+	 */
+	if (agent_now(a) - a->listed_at >= AGENT_ASK_RELIST_SECS) {
+		a->listed_at = agent_now(a);
+		ask = 1;
+	}
 	if (a->locked) {
 		if ((r = tk_buf_put_u8(reply,
 		    SSH_AGENT_IDENTITIES_ANSWER)) == 0)
@@ -27,6 +36,8 @@ agent_identities(struct agent *a, struct tk_buf *reply)
 		r = tk_buf_put(reply, tk_buf_ptr(&a->idanswer),
 		    tk_buf_avail(&a->idanswer));
 	pthread_mutex_unlock(&a->lock);
+	if (ask)
+		agent_wake_relist(a, NULL);
 	return r;
 }
 

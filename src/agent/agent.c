@@ -4,9 +4,9 @@
  * uid, and give each connection its own thread, so a signature waiting on
  * a slow token (or a PIN prompt) holds up only its own client.  Listing
  * is answered from the cache that a background thread keeps fresh: it
- * asks every module which tokens it holds every AGENT_FOLLOW_MS
- * (re-listing one at once when that changed) and lists every key again
- * every AGENT_REFRESH_SECS.
+ * sleeps until a helper says its module's tokens may have changed, a
+ * re-list is asked for or a timer is due, and does then what is due
+ * (agent-follow.c), so an idle agent stays asleep.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -27,9 +27,7 @@
 #include "common/fdio.h"
 
 #define AGENT_MAX_CONNS		512
-#define AGENT_REFRESH_SECS	5
-#define AGENT_FOLLOW_MS		500	/* which tokens are in: cheap */
-#define AGENT_TICKS_PER_SEC	(1000 / AGENT_FOLLOW_MS)
+#define AGENT_CHILD_POLL_MS	1000	/* -A auto's ssh-agent: alive? */
 #define AGENT_THREAD_STACK	(512 * 1024)
 
 static int	stop_pipe[2] = { -1, -1 };
@@ -56,6 +54,7 @@ agent_init(struct agent *a, const struct agent_ops *ops)
 	pthread_mutex_init(&a->tty_mu, NULL);
 	tk_buf_init(&a->idanswer, AGENT_MAX_FRAME, 0);
 	a->unlock_delay_ms = 1000;
+	agent_wake_init(a);
 	if (tk_buf_put_u8(&a->idanswer, SSH_AGENT_IDENTITIES_ANSWER) != 0 ||
 	    tk_buf_put_u32(&a->idanswer, 0) != 0)
 		return TK_ERR_NOMEM;
@@ -79,6 +78,7 @@ agent_free(struct agent *a)
 	pthread_mutex_destroy(&a->lock);
 	pthread_mutex_destroy(&a->tokens_mu);
 	pthread_mutex_destroy(&a->tty_mu);
+	agent_wake_free(a);
 }
 
 /* One reply frame: length header and body in one sendmsg where possible. */
@@ -226,26 +226,15 @@ static void *
 refresh_thread(void *arg)
 {
 	struct agent	*a = arg;
-	struct timespec	 ts;
-	unsigned int	 tick = 0;
-	int		 stop;
+	int		 stop, ms;
 
 	for (;;) {
-		/*
-		 * conns_cv also wakes us whenever a connection ends: wait out
-		 * the whole tick, on the monotonic clock (the wall clock of a
-		 * VM can jump).
-		 */
+		ms = agent_follow_due(a);
+		if (a->child != NULL && ms > AGENT_CHILD_POLL_MS)
+			ms = AGENT_CHILD_POLL_MS;
+		/* agent_serve wakes us when it stops */
+		agent_follow_wait(a, ms);
 		pthread_mutex_lock(&conns_mu);
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += AGENT_FOLLOW_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		while (!stopping && pthread_cond_clockwait(&conns_cv,
-		    &conns_mu, CLOCK_MONOTONIC, &ts) == 0)
-			continue;
 		stop = stopping;
 		pthread_mutex_unlock(&conns_mu);
 		if (stop)
@@ -253,14 +242,6 @@ refresh_thread(void *arg)
 		if (a->child != NULL)
 			agent_child_poll(a, a->child);
 		agent_follow_tokens(a);
-		if (++tick % AGENT_TICKS_PER_SEC != 0)
-			continue;
-		agent_registry_poll(a);
-		agent_certdir_poll(a);
-		if (tick % (AGENT_REFRESH_SECS * AGENT_TICKS_PER_SEC) == 0)
-			(void)agent_refresh(a);
-		else
-			agent_expire(a);
 	}
 	return NULL;
 }
@@ -437,6 +418,7 @@ agent_serve(struct agent *a, int lfd)
 	pthread_mutex_lock(&conns_mu);
 	stopping = 1;
 	pthread_cond_broadcast(&conns_cv);
+	agent_wake(a);
 	for (i = 0; i < AGENT_MAX_CONNS; i++)
 		if (conn_fds[i] != -1)
 			shutdown(conn_fds[i], SHUT_RDWR);

@@ -12,7 +12,8 @@
  *   agent-delegate.c the other agent (-A): one connection per client
  *                    connection, merged identities
  *   agent-registry.c following p11-kit's registry as modules come and go
- *   agent-follow.c   following tokens as cards come and go
+ *   agent-follow.c   following tokens as cards come and go: what the
+ *                    background thread sleeps on, and what it does then
  *   agent-lookup.c   answers from the served set: identities, a key to
  *                    sign with, ssh-add -d
  *   agent-expire.c   lifetimes, and listing the sources' keys again
@@ -42,6 +43,7 @@
  *   agent-hc.c       the real ops: helpers and src/prompt/
  *   agent-upstream.c the real other agent: a Unix socket (-A)
  *   agent-child.c    -A auto: our own ssh-agent child, restarted
+ *   agent-wake.c     waking the background thread (a re-list asked)
  *   agent-log.c      the log and the clock
  *
  * Token calls go through struct agent_ops, so the protocol can be tested
@@ -86,6 +88,7 @@
 #define AGENT_EXT_CERTS		"associated-certs-v00@openssh.com"
 #define AGENT_WHO_MAX		320	/* the requester, as shown */
 #define AGENT_NOTICE_MS		1000	/* a signature pending this long */
+#define AGENT_ASK_RELIST_SECS	10	/* identities asked, list older */
 #define AGENT_ALLOWLIST_DEFAULT	"/usr/lib*/*,/usr/local/lib*/*"
 
 /* Message numbers (compat.md). */
@@ -145,6 +148,12 @@ struct agent_ops {
 		    struct tk_htoken *tok);
 	/* which tokens mod holds (may be NULL: only periodic re-lists) */
 	int	(*presence)(void *mod, uint64_t *digest);
+	/*
+	 * A descriptor readable when mod's tokens may have changed, end of
+	 * file when its helper died (tk_hclient_events_fd); -1, or the op
+	 * NULL: none, presence is asked now and then instead.
+	 */
+	int	(*events)(void *mod);
 	int	(*prompt_pin)(const struct tk_prompt *, char *pin, size_t pinsz,
 		    size_t *len);
 	int	(*prompt_confirm)(const struct tk_prompt *);
@@ -184,6 +193,9 @@ struct agent_module {
 	int		 retired;	/* not in a->mods any more */
 	uint64_t	 presence;	/* ops->presence, last answer */
 	int		 presence_known;
+	int		 presence_err;	/* ...its last error, said once */
+	int		 relist;	/* list again (atomic; agent-wake.c) */
+	int		 ev_eof;	/* its helper died (agent-follow.c) */
 };
 
 struct agent_dests;
@@ -341,6 +353,14 @@ struct agent {
 	struct agent_policy *policy;	/* the timer thread, or NULL */
 	struct agent_logind *logind;	/* the logind listener, or NULL */
 	struct agent_notify *notify;	/* the desktop notices, or NULL */
+	/* the background thread (agent-follow.c, agent-wake.c) */
+	int		 wake[2];	/* pipe: -1 if none */
+	int		 relist_all;	/* list every source again (atomic) */
+	time_t		 listed_at;	/* agent_now() of the last full list */
+	struct timespec	 fw_registry;	/* next look at p11-kit, certs files */
+	struct timespec	 fw_relist;	/* next safety re-list */
+	struct timespec	 fw_poll;	/* next presence look (no events) */
+	int		 fw_started;
 
 	/* Tests: a clock, else CLOCK_MONOTONIC seconds. */
 	time_t		 (*now)(void);
@@ -438,10 +458,19 @@ int	agent_registry_apply(struct agent *, char **paths, size_t n);
 /* Re-read the registry if its files changed since the last call. */
 void	agent_registry_poll(struct agent *);
 
-/* agent-follow.c */
+/* agent-follow.c (the background thread: agent.c) */
+/* Milliseconds until something is due (a timer, a re-list asked). */
+int	agent_follow_due(struct agent *);
 /*
- * Ask each module which tokens it holds (cheap: no objects) and list
- * again at once the modules where a token came, went or changed.
+ * Sleep up to ms: until then, or a helper says a module's tokens may
+ * have changed, or agent_wake().
+ */
+void	agent_follow_wait(struct agent *, int ms);
+/*
+ * What is due: list again the modules whose tokens may have changed (or
+ * that were asked to be), every source at the slow safety re-list or
+ * when asked, ask the modules without events which tokens they hold,
+ * look at p11-kit's registry, end lifetimes.
  */
 void	agent_follow_tokens(struct agent *);
 
@@ -464,6 +493,8 @@ int	agent_hide(struct agent *, const uint8_t *, size_t);
 int	agent_expire_locked(struct agent *);
 void	agent_expire(struct agent *);
 int	agent_refresh(struct agent *);
+/* The soonest lifetime's end (agent_now() seconds), 0: none. */
+time_t	agent_next_deadline(struct agent *);
 /* List again the sources on m only (agent_refresh: all of them). */
 int	agent_refresh_module(struct agent *, struct agent_module *m);
 
@@ -599,6 +630,11 @@ int	agent_certs_each(struct agent *, const char *reader,
 /* A validity window opened or closed since the last rebuild. */
 int	agent_certs_due(struct agent *);
 /*
+ * Milliseconds until a certificate window opens or closes (wall clock),
+ * or -1 when none will.  Takes a->lock.
+ */
+long long agent_certs_wait_ms(struct agent *);
+/*
  * ssh-add -s READER again: its certificates and the files' that certify
  * a key of its sources are served again after ssh-add -d, as keys are.
  */
@@ -650,6 +686,16 @@ void	agent_tokens_free(struct agent *);
 uint64_t agent_registry_sig(void);
 /* p11-kit's module paths, by real path where they have one. */
 int	agent_registry_read(struct agent *, char ***paths, size_t *n);
+
+/* agent-wake.c */
+void	agent_wake_init(struct agent *);
+void	agent_wake_free(struct agent *);
+/* Wake the background thread (to look at agent.c's stopping, say). */
+void	agent_wake(struct agent *);
+/* Ask it to list m's sources again (NULL: every source), soon. */
+void	agent_wake_relist(struct agent *, struct agent_module *m);
+/* The background thread: read the wake-ups pending. */
+void	agent_wake_drain(struct agent *);
 
 /* agent-lock.c */
 int	agent_lock(struct agent *, const uint8_t *pw, size_t len);

@@ -5,6 +5,9 @@
  *	tokenkeys __helper MODULE_PATH	load that module and serve it
  *	tokenkeys __helper --registry	answer with p11-kit's registry
  *
+ * With --events last, fd 4 is the write end of a pipe on which the
+ * helper tells the agent that the module's tokens may have changed.
+ *
  * The helper protocol (src/helper/hproto.h) runs on fd 3, one end of a
  * socketpair the agent made; the helper ends when the agent closes it.
  * Without a socket on fd 3, --registry prints the module paths, one per
@@ -28,10 +31,18 @@ fd_is_socket(int fd)
 	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
+static int
+fd_is_pipe(int fd)
+{
+	struct stat	st;
+
+	return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
 int
 helper_main(int argc, char **argv)
 {
-	int	sock, r, reg = TK_MODSET_REG_LOOK;
+	int	sock, r, reg = TK_MODSET_REG_LOOK, evfd = -1;
 
 	/* PINs pass through here: no core dumps, no ptrace by the user */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -44,6 +55,15 @@ helper_main(int argc, char **argv)
 	 */
 	(void)mallopt(M_ARENA_MAX, 2);
 #endif
+	if (argc >= 3 && strcmp(argv[argc - 1], "--events") == 0) {
+		if (!fd_is_pipe(TK_HELPER_EVENTS_FD)) {
+			cli_warnx("__helper: fd %d is not a pipe",
+			    TK_HELPER_EVENTS_FD);
+			return EXIT_USAGE;
+		}
+		evfd = TK_HELPER_EVENTS_FD;
+		argv[--argc] = NULL;
+	}
 	if (argc == 3 && strcmp(argv[1], "--registered") == 0)
 		reg = TK_MODSET_REG_YES;
 	else if (argc == 3 && strcmp(argv[1], "--unregistered") == 0)
@@ -54,7 +74,7 @@ helper_main(int argc, char **argv)
 	}
 	if (argc != 2 || argv[1][0] == '\0') {
 		cli_warnx("usage: tokenkeys __helper [--registered | "
-		    "--unregistered] MODULE_PATH | --registry "
+		    "--unregistered] MODULE_PATH [--events] | --registry "
 		    "(started by the agent)");
 		return EXIT_USAGE;
 	}
@@ -71,6 +91,6 @@ helper_main(int argc, char **argv)
 		    "started by 'tokenkeys agent'", TK_HELPER_FD);
 		return EXIT_USAGE;
 	}
-	r = tk_helper_run(TK_HELPER_FD, argv[1], reg);
+	r = tk_helper_run(TK_HELPER_FD, argv[1], reg, evfd);
 	return r == 0 ? 0 : 1;
 }

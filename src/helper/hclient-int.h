@@ -68,6 +68,7 @@ struct tk_hclient {
 	struct hc_vkey	*vkeys;		/* parsed keys, by blob in vidx */
 	size_t		 nvkeys, vcap;
 	struct tk_blobidx vidx;
+	int		 ev;		/* events pipe's read end; -1 */
 };
 
 /* hclient-proc.c (lock order: spawn_mu, then mu; wmu is taken alone) */

@@ -214,9 +214,44 @@ hc_proc_retire(struct tk_hclient *c, struct hc_proc *p, int gently)
 	hc_proc_unref(c, p);
 }
 
+/*
+ * A new events pipe (helper-watch.c) for the next incarnation: its read
+ * end goes onto c->ev (the same descriptor for the client's life, so the
+ * agent can keep polling it), its write end (*w, above the fds the child
+ * sets up, 3 and 4) only to the child, so a helper that dies leaves the
+ * agent an end of file to see.  Non-blocking at both ends.
+ */
+static int
+events_pipe(struct tk_hclient *c, int *w)
+{
+	int	fds[2];
+
+	*w = -1;
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1)
+		return TK_ERR_SYSTEM;
+	*w = fcntl(fds[1], F_DUPFD_CLOEXEC, 10);
+	close(fds[1]);
+	if (*w == -1) {
+		close(fds[0]);
+		return TK_ERR_SYSTEM;
+	}
+	if (c->ev == -1) {
+		c->ev = fds[0];
+		return 0;
+	}
+	if (dup3(fds[0], c->ev, O_CLOEXEC) == -1) {
+		close(fds[0]);
+		close(*w);
+		*w = -1;
+		return TK_ERR_SYSTEM;
+	}
+	close(fds[0]);
+	return 0;
+}
+
 /* The child, between fork and exec: async-signal-safe calls only. */
 static void
-child(int sock, int devnull, int errfd, char *const argv[])
+child(int sock, int evfd, int devnull, int errfd, char *const argv[])
 {
 	struct sigaction	sa;
 	sigset_t		none;
@@ -236,7 +271,10 @@ child(int sock, int devnull, int errfd, char *const argv[])
 		_exit(127);
 	if (dup2(devnull, 0) == -1 || dup2(devnull, 1) == -1)
 		_exit(127);
-	(void)close_range(4, ~0U, 0);
+	/* evfd is above 4 (hc_events_open): the socket on 3 is safe */
+	if (evfd != -1 && dup2(evfd, 4) == -1)
+		_exit(127);
+	(void)close_range(evfd != -1 ? 5 : 4, ~0U, 0);
 	execv("/proc/self/exe", argv);
 	_exit(127);
 }
@@ -245,9 +283,9 @@ static int
 proc_spawn(struct tk_hclient *c, struct hc_proc **out)
 {
 	struct hc_proc	*p = NULL;
-	char		*argv[5];
+	char		*argv[6];
 	int		 sv[2] = { -1, -1 }, devnull = -1, errfd = -1;
-	int		 r, i = 0;
+	int		 evw = -1, r, i = 0;
 
 	*out = NULL;
 	argv[i++] = "tokenkeys";
@@ -255,6 +293,9 @@ proc_spawn(struct tk_hclient *c, struct hc_proc **out)
 	if (c->path != NULL && c->registered >= 0)
 		argv[i++] = c->registered ? "--registered" : "--unregistered";
 	argv[i++] = c->path != NULL ? c->path : "--registry";
+	/* last: "ps" and pgrep show "__helper [--registered] PATH" whole */
+	if (c->path != NULL)
+		argv[i++] = "--events";
 	argv[i] = NULL;
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		r = TK_ERR_NOMEM;
@@ -265,6 +306,8 @@ proc_spawn(struct tk_hclient *c, struct hc_proc **out)
 		r = TK_ERR_SYSTEM;
 		goto out;
 	}
+	if (c->path != NULL && (r = events_pipe(c, &evw)) != 0)
+		goto out;
 	p->c = c;
 	p->fd = sv[0];
 	p->refs = 1;
@@ -276,7 +319,7 @@ proc_spawn(struct tk_hclient *c, struct hc_proc **out)
 		goto fail;
 	}
 	if (p->pid == 0)
-		child(sv[1], devnull, errfd, argv);
+		child(sv[1], evw, devnull, errfd, argv);
 	close(sv[1]);
 	sv[1] = -1;
 	*out = p;
@@ -296,6 +339,8 @@ proc_spawn(struct tk_hclient *c, struct hc_proc **out)
 		close(devnull);
 	if (errfd != -1)
 		close(errfd);	/* the child's now, or EOF for the reader */
+	if (evw != -1)
+		close(evw);	/* the child's: its end is our end of file */
 	return r;
 }
 

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tokenkeys.h"
 #include "common/buf.h"
@@ -35,6 +36,7 @@ tk_hclient_start(const char *path, int registered, struct tk_hclient **out)
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_mutex_init(&c->vmu, NULL);
 	c->registered = registered;
+	c->ev = -1;
 	if (path != NULL && (c->path = strdup(path)) == NULL)
 		goto out;
 	/* start now, so a helper that cannot start is known at once */
@@ -64,11 +66,19 @@ tk_hclient_free(struct tk_hclient *c)
 		hc_proc_retire(c, p, 1);
 	pthread_mutex_unlock(&c->spawn_mu);
 	hc_vkeys_free(c);
+	if (c->ev != -1)
+		close(c->ev);
 	free(c->path);
 	pthread_mutex_destroy(&c->spawn_mu);
 	pthread_mutex_destroy(&c->mu);
 	pthread_mutex_destroy(&c->vmu);
 	free(c);
+}
+
+int
+tk_hclient_events_fd(const struct tk_hclient *c)
+{
+	return c->ev;
 }
 
 const char *

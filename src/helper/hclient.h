@@ -126,6 +126,15 @@ int	tk_hclient_token(struct tk_hclient *, const uint8_t *blob,
  * means a card was pulled, put in or swapped: list again.
  */
 int	tk_hclient_presence(struct tk_hclient *, uint64_t *digest);
+/*
+ * A descriptor that becomes readable when the helper says the module's
+ * tokens may have changed (a slot event, or a change it saw looking);
+ * read it empty (it is non-blocking), then list again.  End of file: the
+ * helper died (the next call starts another, with a new pipe behind the
+ * same descriptor).  The same for the client's life; -1 for a registry
+ * client.
+ */
+int	tk_hclient_events_fd(const struct tk_hclient *);
 
 /*
  * Log the helper out of the token holding this key (blob NULL: of every

@@ -299,6 +299,7 @@ handle(struct server *sv, const struct tk_hp_req *req, const char *pin,
 	switch (req->type) {
 	case TK_HP_LIST:
 		lost = __atomic_load_n(&h->lost, __ATOMIC_RELAXED);
+		hw_listing(h);
 		st = hk_list(h, req->uri, &keys, &n);
 		/*
 		 * A module that lost its state while listing (a p11-kit
@@ -365,7 +366,12 @@ worker(void *arg)
 		tk_buf_reset(&out);
 		if (r != 0)
 			r = put_error(&out, req.type, req.id, r);
-		else
+		else if (sv->h != NULL && sv->h->serial) {
+			/* the watcher's looks take turns with us */
+			pthread_mutex_lock(&sv->h->modmu);
+			r = handle(sv, &req, pin, &out);
+			pthread_mutex_unlock(&sv->h->modmu);
+		} else
 			r = handle(sv, &req, pin, &out);
 		explicit_bzero(pin, TK_HP_PIN_MAX);
 		if (r != 0)
@@ -453,7 +459,7 @@ await_workers(struct server *sv)
 }
 
 int
-tk_helper_run(int fd, const char *path, int reg_known)
+tk_helper_run(int fd, const char *path, int reg_known, int evfd)
 {
 	struct helper	h;
 	struct server	sv;
@@ -463,6 +469,10 @@ tk_helper_run(int fd, const char *path, int reg_known)
 
 	memset(&h, 0, sizeof(h));
 	h.fd = fd;
+	h.evfd = evfd;
+	pthread_mutex_init(&h.modmu, NULL);
+	pthread_mutex_init(&h.wmu, NULL);
+	pthread_cond_init(&h.wcv, NULL);
 	hk_init(&h.keys);
 	tk_modset_init(&h.ms, helper_log, &h);
 	h.ms.reg_known = reg_known;
@@ -472,6 +482,11 @@ tk_helper_run(int fd, const char *path, int reg_known)
 		helper_log(NULL, r, "cannot start the signer");
 	if (h.sg != NULL && tk_signer_threads(h.sg))
 		nthreads = TK_HELPER_THREADS;
+	else
+		h.serial = 1;
+	if (h.sg != NULL && (r = hw_start(&h)) != 0)
+		helper_log(NULL, r, "cannot watch the module's tokens: the "
+		    "agent looks for them only now and then");
 	server_init(&sv, &h, fd);
 	for (i = 0; i < nthreads; i++) {
 		pthread_mutex_lock(&sv.mu);
@@ -488,8 +503,12 @@ tk_helper_run(int fd, const char *path, int reg_known)
 	if (n > 0)
 		await_hangup(fd);
 	(void)shutdown(fd, SHUT_RDWR);
-	if (await_workers(&sv) != 0) {
-		/* a worker is stuck in the module: finalising could hang too */
+	if (await_workers(&sv) != 0 || hw_stop(&h) != 0) {
+		/*
+		 * A worker is stuck in the module, or the watcher waits in
+		 * C_WaitForSlotEvent: finalising could hang too, or pull
+		 * the module from under the watcher.
+		 */
 		_exit(0);
 	}
 	for (i = 0; i < n; i++)
@@ -498,6 +517,9 @@ tk_helper_run(int fd, const char *path, int reg_known)
 	tk_signer_free(h.sg);
 	tk_modset_free(&h.ms);
 	hk_free(&h.keys);
+	pthread_mutex_destroy(&h.modmu);
+	pthread_mutex_destroy(&h.wmu);
+	pthread_cond_destroy(&h.wcv);
 	return n > 0 ? 0 : TK_ERR_SYSTEM;
 }
 

@@ -24,6 +24,17 @@
 #   BENCH_SOAK    signatures tokenkeys agent has made before its "after"
 #                 memory figure: the cells, then P-256 on 4 connections up
 #                 to this count (default 100000)
+#   BENCH_IDLE    seconds an idle agent is watched (default 60): CPU % of
+#                 a core (utime + stime of the agent and its helpers) and
+#                 wake-ups per second (context switches of all their
+#                 threads), tests/bench/idle.sh
+#   BENCH_FAULTMOD the fault module (tests/.libs/faultmod.so), for the
+#                 card pulled / put back rows; unset or missing: skipped
+#   BENCH_FOLLOW  pull / put-back rounds for those rows (default 10)
+#   BENCH_LOGIN   timed logins per login cell (default 10); the login rows
+#                 need root (a throwaway user, removed at the end)
+#   BENCH_ONLY    run only these sections, comma-separated: list, sign,
+#                 idle, follow, login, tpm (default: all)
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,10 +44,15 @@ NKEYS=${BENCH_NKEYS:-1000}
 ROUNDS=${BENCH_ROUNDS:-10}
 SECS=${BENCH_SECS:-3}
 SOAK=${BENCH_SOAK:-100000}
+IDLE=${BENCH_IDLE:-60}
+FOLLOW=${BENCH_FOLLOW:-10}
+FAULTMOD=${BENCH_FAULTMOD:-}
+LOGINS=${BENCH_LOGIN:-10}
 PIN=1234			# the throwaway tokens' user PIN
 
-case $NKEYS$ROUNDS$SOAK in
-*[!0-9]*) echo "run.sh: BENCH_NKEYS, BENCH_ROUNDS and BENCH_SOAK must be whole numbers" >&2
+case $NKEYS$ROUNDS$SOAK$IDLE$FOLLOW$LOGINS in
+*[!0-9]*) echo "run.sh: BENCH_NKEYS, BENCH_ROUNDS, BENCH_SOAK, BENCH_IDLE," \
+	    "BENCH_FOLLOW and BENCH_LOGIN must be whole numbers" >&2
 	exit 2 ;;
 esac
 if ! [[ $SECS =~ ^[0-9]+(\.[0-9]+)?$ ]] || [ "$ROUNDS" -lt 1 ]; then
@@ -47,6 +63,10 @@ TMO=$(awk -v s="$SECS" 'BEGIN { printf "%d", s + 61 }')	# no cell may hang the r
 
 T=
 PIDS=
+LOGIN_USER=
+
+# want SECTION: BENCH_ONLY names it, or is unset.
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ ,$BENCH_ONLY, == *,$1,* ]]; }
 
 msg() { printf '%s\n' "$*" >&2; }
 
@@ -115,6 +135,14 @@ cleanup() {
 	for p in $PIDS; do stop_pid "$p"; done
 	# the software TPM of the TPM row, if it was started
 	declare -F tk_tpm_stop >/dev/null && tk_tpm_stop
+	# the login rows' throwaway user, and whatever still runs as it
+	if [ -n "$LOGIN_USER" ]; then
+		for p in $(ps -o pid= -u "$LOGIN_USER" 2>/dev/null); do
+			kill "$p" 2>/dev/null
+		done
+		userdel "$LOGIN_USER" 2>/dev/null ||
+		    { sleep 1; userdel "$LOGIN_USER" 2>/dev/null; }
+	fi
 	[ -n "$T" ] && rm -rf "$T"
 }
 trap cleanup EXIT
@@ -186,6 +214,12 @@ median() {
 	        else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
+# msec US: microseconds as milliseconds, or "-".
+msec() {
+	awk -v v="${1:-}" 'BEGIN { if (v == "") print "-";
+	    else printf "%.1f\n", v / 1000 }'
+}
+
 # ratio A B: A/B to three significant digits, or "-" when either is missing.
 ratio() {
 	awk -v a="${1:-}" -v b="${2:-}" 'BEGIN {
@@ -200,51 +234,52 @@ field() {
 }
 
 # ---- a. listing ----------------------------------------------------------
-echo
-echo "== listing: $((NKEYS + 3)) key pairs, $ROUNDS interleaved rounds"
-export SOFTHSM2_CONF=$BIG/softhsm2.conf
-names=(floor ssh-keygen)
-cmds=("$B/floor-list $M" "ssh-keygen -D $M")
-if [ "$have_tk" = 1 ]; then
-	names+=(tokenkeys)
-	cmds+=("$TOKENKEYS list --module $M")
-fi
-# What each one finds, once, so a fast row cannot be a broken one.
-"$B/floor-list" "$M" 2>&1 | sed 's/^/  /'
-echo "  ssh-keygen -D: $(ssh-keygen -D "$M" 2>/dev/null | grep -c .) keys (no Ed25519 in OpenSSH 9.2)"
-if [ "$have_tk" = 1 ]; then
-	if out=$("$TOKENKEYS" list --module "$M" 2>"$T/tk-list.err"); then
-		echo "  tokenkeys list: $(printf '%s\n' "$out" | grep -c .) keys"
-	else
-		echo "  tokenkeys list failed: $(head -3 "$T/tk-list.err")"
-		names=("${names[@]:0:2}")
-		cmds=("${cmds[@]:0:2}")
+declare -A LIST MED
+if want list; then
+	echo
+	echo "== listing: $((NKEYS + 3)) key pairs, $ROUNDS interleaved rounds"
+	export SOFTHSM2_CONF=$BIG/softhsm2.conf
+	names=(floor ssh-keygen)
+	cmds=("$B/floor-list $M" "ssh-keygen -D $M")
+	if [ "$have_tk" = 1 ]; then
+		names+=(tokenkeys)
+		cmds+=("$TOKENKEYS list --module $M")
 	fi
-fi
-declare -A LIST
-k=${#names[@]}
-for ((r = 0; r < ROUNDS; r++)); do
-	for ((j = 0; j < k; j++)); do
-		i=$(((j + r) % k))	# rotate the order: no fixed first place
-		# shellcheck disable=SC2086  # the command lines are word lists
-		if us=$(walltime timeout 120 ${cmds[$i]}); then
-			LIST[${names[$i]}]+="$us "
+	# What each one finds, once, so a fast row cannot be a broken one.
+	"$B/floor-list" "$M" 2>&1 | sed 's/^/  /'
+	echo "  ssh-keygen -D: $(ssh-keygen -D "$M" 2>/dev/null | grep -c .) keys (no Ed25519 in OpenSSH 9.2)"
+	if [ "$have_tk" = 1 ]; then
+		if out=$("$TOKENKEYS" list --module "$M" 2>"$T/tk-list.err"); then
+			echo "  tokenkeys list: $(printf '%s\n' "$out" | grep -c .) keys"
 		else
-			LIST[${names[$i]}_fail]=1
+			echo "  tokenkeys list failed: $(head -3 "$T/tk-list.err")"
+			names=("${names[@]:0:2}")
+			cmds=("${cmds[@]:0:2}")
 		fi
-	done
-done
-declare -A MED
-for n in "${names[@]}"; do
-	if [ -n "${LIST[${n}_fail]:-}" ]; then
-		echo "  $n: failed in some rounds, row dropped"
-		continue
 	fi
-	MED[$n]=$(printf '%s' "${LIST[$n]:-}" | median)
-	awk -v n="$n" -v v="${MED[$n]}" \
-	    'BEGIN { printf "  %-12s median %8.1f ms\n", n, v / 1000 }'
-done
-unset SOFTHSM2_CONF
+	k=${#names[@]}
+	for ((r = 0; r < ROUNDS; r++)); do
+		for ((j = 0; j < k; j++)); do
+			i=$(((j + r) % k))	# rotate the order: no fixed first place
+			# shellcheck disable=SC2086  # the command lines are word lists
+			if us=$(walltime timeout 120 ${cmds[$i]}); then
+				LIST[${names[$i]}]+="$us "
+			else
+				LIST[${names[$i]}_fail]=1
+			fi
+		done
+	done
+	for n in "${names[@]}"; do
+		if [ -n "${LIST[${n}_fail]:-}" ]; then
+			echo "  $n: failed in some rounds, row dropped"
+			continue
+		fi
+		MED[$n]=$(printf '%s' "${LIST[$n]:-}" | median)
+		awk -v n="$n" -v v="${MED[$n]}" \
+		    'BEGIN { printf "  %-12s median %8.1f ms\n", n, v / 1000 }'
+	done
+	unset SOFTHSM2_CONF
+fi
 
 # ---- b. signing -----------------------------------------------------------
 declare -A RATE P50 P99 RSS PSS NSIG
@@ -274,19 +309,21 @@ wait_sock() {
 	return 1
 }
 
-echo
-echo "== signing: raw PKCS#11 floor, ${SECS} s per cell"
-export SOFTHSM2_CONF=$SMALL/softhsm2.conf
-for kt in ec256:bench-ec256 rsa2048:bench-rsa2048 ed25519:bench-ed25519; do
-	for th in 1 2; do
-		line=$(TK_BENCH_PIN=$PIN timeout $TMO "$B/floor-sign" -d "$SECS" \
-		    -t $th -l "${kt#*:}" "$M" 2>&1 | tail -1)
-		cell "raw/${kt%%:*}/$th" "$line"
+if want sign; then
+	echo
+	echo "== signing: raw PKCS#11 floor, ${SECS} s per cell"
+	export SOFTHSM2_CONF=$SMALL/softhsm2.conf
+	for kt in ec256:bench-ec256 rsa2048:bench-rsa2048 ed25519:bench-ed25519; do
+		for th in 1 2; do
+			line=$(TK_BENCH_PIN=$PIN timeout $TMO "$B/floor-sign" -d "$SECS" \
+			    -t $th -l "${kt#*:}" "$M" 2>&1 | tail -1)
+			cell "raw/${kt%%:*}/$th" "$line"
+		done
 	done
-done
-line=$(SOFTHSM2_CONF=$BIG/softhsm2.conf TK_BENCH_PIN=$PIN timeout $TMO \
-    "$B/floor-sign" -d "$SECS" -t 1 -l bench-ec256 "$M" 2>&1 | tail -1)
-cell "raw/ec256-big/1" "$line"
+	line=$(SOFTHSM2_CONF=$BIG/softhsm2.conf TK_BENCH_PIN=$PIN timeout $TMO \
+	    "$B/floor-sign" -d "$SECS" -t 1 -l bench-ec256 "$M" 2>&1 | tail -1)
+	cell "raw/ec256-big/1" "$line"
+fi
 
 # start_agent NAME CONF CMD...: start an agent in the foreground on
 # $T/NAME.sock with the token of CONF; sets APID.
@@ -375,51 +412,301 @@ list_rows() {
 	PSS[$who/big]=$(pss_tree "$pid")
 }
 
-echo
-echo "== signing: OpenSSH ssh-agent -P '/usr/lib/*' after ssh-add -s"
-if start_agent oa "$SMALL/softhsm2.conf" \
-    ssh-agent -D -a "$T/oa.sock" -P '/usr/lib/*' &&
-    load_ssh_agent "$T/oa.sock"; then
-	# Debian's OpenSSH 9.2 has no Ed25519 over PKCS#11.
-	agent_rows ssh-agent "$T/oa.sock" "$APID" 0 \
-	    ec256:bench-ec256:ecdsa-sha2-nistp256 \
-	    rsa2048:bench-rsa2048:ssh-rsa
-else
-	echo "  ssh-agent rows skipped: the agent or ssh-add -s failed"
-fi
-stop_pid "$APID"
-echo "  with $((NKEYS + 3)) key pairs on the token:"
-t0=$EPOCHREALTIME
-if start_agent oabig "$BIG/softhsm2.conf" \
-    ssh-agent -D -a "$T/oabig.sock" -P '/usr/lib/*' &&
-    load_ssh_agent "$T/oabig.sock"; then
-	awk -v a="$t0" -v b="$EPOCHREALTIME" \
-	    'BEGIN { printf "  start + ssh-add -s: %.2f s\n", b - a }'
-	list_rows ssh-agent "$T/oabig.sock" "$APID"
-else
-	echo "  ssh-agent rows skipped: the agent or ssh-add -s failed"
-fi
-stop_pid "$APID"
-
-echo
-echo "== signing: tokenkeys agent"
-if [ "$have_tk_agent" = 1 ]; then
-	if start_agent tk "$SMALL/softhsm2.conf" \
-	    "$TOKENKEYS" agent -D -a "$T/tk.sock"; then
-		agent_rows tokenkeys "$T/tk.sock" "$APID" "$SOAK" \
+if want sign; then
+	echo
+	echo "== signing: OpenSSH ssh-agent -P '/usr/lib/*' after ssh-add -s"
+	if start_agent oa "$SMALL/softhsm2.conf" \
+	    ssh-agent -D -a "$T/oa.sock" -P '/usr/lib/*' &&
+	    load_ssh_agent "$T/oa.sock"; then
+		# Debian's OpenSSH 9.2 has no Ed25519 over PKCS#11.
+		agent_rows ssh-agent "$T/oa.sock" "$APID" 0 \
 		    ec256:bench-ec256:ecdsa-sha2-nistp256 \
-		    rsa2048:bench-rsa2048:ssh-rsa \
-		    ed25519:bench-ed25519:ssh-ed25519
+		    rsa2048:bench-rsa2048:ssh-rsa
+	else
+		echo "  ssh-agent rows skipped: the agent or ssh-add -s failed"
 	fi
 	stop_pid "$APID"
 	echo "  with $((NKEYS + 3)) key pairs on the token:"
-	if start_agent tkbig "$BIG/softhsm2.conf" \
-	    "$TOKENKEYS" agent -D -a "$T/tkbig.sock"; then
-		list_rows tokenkeys "$T/tkbig.sock" "$APID"
+	t0=$EPOCHREALTIME
+	if start_agent oabig "$BIG/softhsm2.conf" \
+	    ssh-agent -D -a "$T/oabig.sock" -P '/usr/lib/*' &&
+	    load_ssh_agent "$T/oabig.sock"; then
+		awk -v a="$t0" -v b="$EPOCHREALTIME" \
+		    'BEGIN { printf "  start + ssh-add -s: %.2f s\n", b - a }'
+		list_rows ssh-agent "$T/oabig.sock" "$APID"
+	else
+		echo "  ssh-agent rows skipped: the agent or ssh-add -s failed"
 	fi
 	stop_pid "$APID"
-else
-	echo "  skipped: no tokenkeys agent yet"
+
+	echo
+	echo "== signing: tokenkeys agent"
+	if [ "$have_tk_agent" = 1 ]; then
+		if start_agent tk "$SMALL/softhsm2.conf" \
+		    "$TOKENKEYS" agent -D -a "$T/tk.sock"; then
+			agent_rows tokenkeys "$T/tk.sock" "$APID" "$SOAK" \
+			    ec256:bench-ec256:ecdsa-sha2-nistp256 \
+			    rsa2048:bench-rsa2048:ssh-rsa \
+			    ed25519:bench-ed25519:ssh-ed25519
+		fi
+		stop_pid "$APID"
+		echo "  with $((NKEYS + 3)) key pairs on the token:"
+		if start_agent tkbig "$BIG/softhsm2.conf" \
+		    "$TOKENKEYS" agent -D -a "$T/tkbig.sock"; then
+			list_rows tokenkeys "$T/tkbig.sock" "$APID"
+		fi
+		stop_pid "$APID"
+	else
+		echo "  skipped: no tokenkeys agent yet"
+	fi
+fi
+
+# ---- idle and following cards -------------------------------------------------
+# An agent nobody talks to: CPU % of a core and wake-ups per second of the
+# agent and its helpers over BENCH_IDLE seconds (after one listing and 2 s
+# to settle), on the demo token and the big one.  Then, through the fault
+# module in front of the demo token, the card pulled and put back: how
+# long until ssh-add -l stops / starts listing its key (median of
+# BENCH_FOLLOW rounds), with the module's slot events (the fault module's
+# C_WaitForSlotEvent, which itself looks at its control file every 100
+# ms) and without (the helper looks which tokens are there every second).
+declare -A IDLE_CPU IDLE_WAKE FOLLOW_IN FOLLOW_OUT
+
+# idle_row NAME CONF: one idle cell for tokenkeys agent on CONF's token.
+idle_row() {
+	local name=$1 conf=$2 line
+	if ! start_agent "idle$name" "$conf" "$TOKENKEYS" agent -D \
+	    -a "$T/idle$name.sock"; then
+		stop_pid "$APID"
+		return
+	fi
+	SSH_AUTH_SOCK=$T/idle$name.sock ssh-add -l </dev/null >/dev/null 2>&1
+	sleep 2
+	line=$("$here/idle.sh" "$APID" "$IDLE")
+	echo "  $name: $line"
+	IDLE_CPU[$name]=$(field cpu_pct "$line")
+	IDLE_WAKE[$name]=$(field wakeups_s "$line")
+	stop_pid "$APID"
+}
+
+# listed_ms SOCK WANT: poll ssh-add -l every 10 ms until the key
+# bench-ec256 is listed (WANT 1) or not (WANT 0); prints the ms it took,
+# nothing after 20 s.
+listed_ms() {
+	local sock=$1 want=$2 a b has
+	a=${EPOCHREALTIME/./}
+	while :; do
+		has=0
+		SSH_AUTH_SOCK=$sock ssh-add -l </dev/null 2>/dev/null |
+		    grep -q 'object=bench-ec256' && has=1
+		b=${EPOCHREALTIME/./}
+		if [ "$has" = "$want" ]; then
+			echo $(((b - a) / 1000))
+			return 0
+		fi
+		[ $((b - a)) -gt 20000000 ] && return 1
+		sleep 0.01
+	done
+}
+
+# follow_row NAME EXTRA: the pulled / put back cell; EXTRA, a fault
+# directive kept in every control file.
+follow_row() {
+	local name=$1 extra=$2 ctl=$T/follow-$1.ctl i ms ins='' out=''
+	printf '%s\n' "$extra" >"$ctl"
+	if ! TK_FAULT_CONTROL=$ctl TK_FAULT_MODULE=$M start_agent "fol$name" \
+	    "$SMALL/softhsm2.conf" "$TOKENKEYS" agent -D \
+	    -a "$T/fol$name.sock" -P "$(dirname "$FAULTMOD")/*,/usr/lib*/*" \
+	    "pkcs11:token=tk%20bench?module-path=$FAULTMOD"; then
+		stop_pid "$APID"
+		return
+	fi
+	if ! listed_ms "$T/fol$name.sock" 1 >/dev/null; then
+		echo "  $name: the agent does not list the key; row skipped"
+		stop_pid "$APID"
+		return
+	fi
+	for ((i = 0; i < FOLLOW; i++)); do
+		sleep 0.$((RANDOM % 10))	# not in step with any look
+		printf 'absent\n%s\n' "$extra" >"$ctl.new" && mv "$ctl.new" "$ctl"
+		ms=$(listed_ms "$T/fol$name.sock" 0) && out+="$ms "
+		sleep 0.$((RANDOM % 10))
+		printf '%s\n' "$extra" >"$ctl.new" && mv "$ctl.new" "$ctl"
+		ms=$(listed_ms "$T/fol$name.sock" 1) && ins+="$ms "
+	done
+	FOLLOW_OUT[$name]=$(printf '%s' "$out" | median)
+	FOLLOW_IN[$name]=$(printf '%s' "$ins" | median)
+	echo "  $name: put back -> listed: $ins ms; pulled -> gone: $out ms"
+	stop_pid "$APID"
+}
+
+if want idle; then
+	echo
+	echo "== idle: agent and helpers, ${IDLE} s with no client"
+	if [ "$have_tk_agent" = 1 ]; then
+		idle_row demo "$SMALL/softhsm2.conf"
+		idle_row big "$BIG/softhsm2.conf"
+	else
+		echo "  skipped: no tokenkeys agent yet"
+	fi
+fi
+if want follow; then
+	echo
+	echo "== following a card: pulled / put back through the fault module, $FOLLOW rounds"
+	if [ "$have_tk_agent" != 1 ]; then
+		echo "  skipped: no tokenkeys agent yet"
+	elif [ -z "$FAULTMOD" ] || [ ! -f "$FAULTMOD" ]; then
+		echo "  skipped: no fault module (BENCH_FAULTMOD; make bench builds it)"
+	else
+		follow_row events ""
+		follow_row polled "fail C_WaitForSlotEvent CKR_FUNCTION_NOT_SUPPORTED always"
+	fi
+fi
+
+# ---- the login a user waits for ---------------------------------------------
+# Wall time of "ssh -o BatchMode=yes host true" into a throwaway sshd
+# (ProxyCommand sshd -i, as tests/lib.sh does; a throwaway user made
+# here and removed at the end) with the token's bench-ec256 key served
+# by tokenkeys agent, by ssh-agent after ssh-add -s, and by ssh itself
+# with PKCS11Provider (which loads the module, lists every key and logs
+# in on each run), on the demo token and the big one; a file key as the
+# floor (what ssh and sshd -i cost without any token).  Agents are
+# logged in by one untimed login first.  Median of BENCH_LOGIN runs.
+# PKCS11Provider runs without BatchMode: with it, ssh will not ask for
+# the PIN (askpass answers it, as it does for the agents).
+declare -A LOGIN
+
+login_setup() {
+	if [ "$(id -u)" != 0 ]; then
+		LOGIN_WHY="needs root (a throwaway user for sshd)"
+		return 1
+	fi
+	if [ ! -x /usr/sbin/sshd ]; then
+		LOGIN_WHY="no /usr/sbin/sshd"
+		return 1
+	fi
+	mkdir -p /run/sshd
+	chmod 755 "$T"	# the user must reach its home inside
+	LOGIN_USER=tkbench$$
+	while getent passwd "$LOGIN_USER" >/dev/null; do
+		LOGIN_USER=tkbench$$r$RANDOM
+	done
+	if ! useradd -M -d "$T/lhome" -s /bin/sh "$LOGIN_USER" ||
+	    ! usermod -p '*' "$LOGIN_USER"; then
+		LOGIN_WHY="useradd failed"
+		LOGIN_USER=
+		return 1
+	fi
+	mkdir -p "$T/lhome/.ssh" "$T/lclient/.ssh"
+	chmod 700 "$T/lhome/.ssh" "$T/lclient" "$T/lclient/.ssh"
+	ssh-keygen -q -t ed25519 -N '' -f "$T/lhost" &&
+	    ssh-keygen -q -t ed25519 -N '' -f "$T/lfile" || {
+		LOGIN_WHY="ssh-keygen failed"
+		return 1
+	}
+	cp "$T/lfile.pub" "$T/lhome/.ssh/authorized_keys"
+	local tok
+	for tok in small big; do
+		# every key of the token: PKCS11Provider offers them all
+		SOFTHSM2_CONF=$T/$tok/softhsm2.conf ssh-keygen -D "$M" \
+		    2>/dev/null >>"$T/lhome/.ssh/authorized_keys"
+		if [ "$have_tk" = 1 ]; then
+			SOFTHSM2_CONF=$T/$tok/softhsm2.conf "$TOKENKEYS" list \
+			    --module "$M" 2>/dev/null | grep 'object=bench-ec256' |
+			    head -1 >"$T/login-$tok.pub"
+		fi
+		if [ ! -s "$T/login-$tok.pub" ]; then
+			LOGIN_WHY="cannot read the $tok token's bench-ec256 key"
+			return 1
+		fi
+		chmod 600 "$T/login-$tok.pub"	# ssh reads it as a key file
+	done
+	chown -R "$LOGIN_USER" "$T/lhome"
+	cat >"$T/lsshd_config" <<EOF
+HostKey $T/lhost
+AuthorizedKeysFile .ssh/authorized_keys
+StrictModes no
+UsePAM no
+PidFile none
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+EOF
+	cat >"$T/lssh_config" <<EOF
+Host test
+  ProxyCommand /usr/sbin/sshd -i -f $T/lsshd_config -E $T/lsshd.log
+  UserKnownHostsFile $T/lknown_hosts
+  GlobalKnownHostsFile /dev/null
+  StrictHostKeyChecking accept-new
+  User $LOGIN_USER
+  PasswordAuthentication no
+  KbdInteractiveAuthentication no
+  PreferredAuthentications publickey
+  IdentitiesOnly yes
+  ControlMaster no
+  ControlPath none
+EOF
+}
+
+# login_cell KEY ARGS...: LOGINS timed logins with these ssh options
+# (after one untimed); the median in LOGIN[KEY], in microseconds.
+# BatchMode=yes unless LOGIN_BATCH says no.
+login_cell() {
+	local key=$1 batch=${LOGIN_BATCH:-yes} i us all=''
+	shift
+	if ! HOME=$T/lclient ssh -F "$T/lssh_config" -o BatchMode="$batch" "$@" \
+	    test true </dev/null >/dev/null 2>"$T/login.err"; then
+		echo "  $key: the login fails; row skipped: $(tail -1 "$T/login.err")"
+		return
+	fi
+	for ((i = 0; i < LOGINS; i++)); do
+		us=$(HOME=$T/lclient walltime ssh -F "$T/lssh_config" \
+		    -o BatchMode="$batch" "$@" test true) || {
+			echo "  $key: a login failed; row skipped"
+			return
+		}
+		all+="$us "
+	done
+	LOGIN[$key]=$(printf '%s' "$all" | median)
+	awk -v k="$key" -v v="${LOGIN[$key]}" \
+	    'BEGIN { printf "  %-28s median %8.1f ms\n", k, v / 1000 }'
+}
+
+# login_rows TOK: the cells on the small or big token.
+login_rows() {
+	local tok=$1 id=$T/login-$1.pub
+	start_agent "ltk$tok" "$T/$tok/softhsm2.conf" "$TOKENKEYS" agent -D \
+	    -a "$T/ltk$tok.sock" &&
+	    login_cell "tokenkeys/$tok" -o IdentityAgent="$T/ltk$tok.sock" \
+	    -o IdentityFile="$id"
+	stop_pid "$APID"
+	if start_agent "loa$tok" "$T/$tok/softhsm2.conf" ssh-agent -D \
+	    -a "$T/loa$tok.sock" -P '/usr/lib/*' &&
+	    SOFTHSM2_CONF=$T/$tok/softhsm2.conf load_ssh_agent "$T/loa$tok.sock"
+	then
+		login_cell "ssh-agent/$tok" -o IdentityAgent="$T/loa$tok.sock" \
+		    -o IdentityFile="$id"
+	else
+		echo "  ssh-agent/$tok: ssh-add -s failed; row skipped"
+	fi
+	stop_pid "$APID"
+	# BatchMode=yes: ssh would not ask for the PIN ("pin required")
+	SOFTHSM2_CONF=$T/$tok/softhsm2.conf SSH_ASKPASS=$T/pin.sh \
+	    SSH_ASKPASS_REQUIRE=force DISPLAY='' LOGIN_BATCH=no \
+	    login_cell "provider/$tok" \
+	    -o IdentityAgent=none -o PKCS11Provider="$M" -o IdentityFile="$id"
+}
+
+if want login; then
+	echo
+	echo "== login: ssh -o BatchMode=yes host true into sshd -i, $LOGINS runs"
+	LOGIN_WHY=
+	if login_setup; then
+		login_cell file -o IdentityAgent=none -o IdentityFile="$T/lfile"
+		login_rows small
+		login_rows big
+	else
+		echo "  skipped: $LOGIN_WHY"
+	fi
 fi
 
 # ---- -A: another agent behind ours -------------------------------------
@@ -479,44 +766,46 @@ fi
 # Debian's module (1.9.0) is not safe with two threads signing on two
 # sessions at once (CKR_OPERATION_ACTIVE, CKR_SESSION_HANDLE_INVALID):
 # the 2-thread raw cell may show failures and is then left out.
-echo
-echo "== signing: TPM 2.0 (swtpm through tpm2-abrmd), P-256, ${SECS} s per cell"
-# shellcheck source=../tpm-stack.sh
-. "$here/../tpm-stack.sh"
-TPM_WHY=
-if ! tk_tpm_find; then
-	TPM_WHY=$TK_TPM_WHY
-elif [ "$have_tk_agent" != 1 ]; then
-	TPM_WHY="no tokenkeys agent yet"
-elif ! tk_tpm_start "$T/tpm" >"$T/tpm.err" 2>&1 ||
-    ! tk_tpm_token benchtpm "$PIN" 12345678 ecc256:bench-tpm-ec256 \
-    >>"$T/tpm.err" 2>&1; then
-	TPM_WHY="the software TPM did not start: $(head -3 "$T/tpm.err")"
-fi
-if [ -n "$TPM_WHY" ]; then
-	echo "  skipped: $TPM_WHY"
-else
-	for th in 1 2; do
-		line=$(TK_BENCH_PIN=$PIN timeout $TMO "$B/floor-sign" \
-		    -d "$SECS" -t $th -T benchtpm -l bench-tpm-ec256 \
-		    "$TK_TPM_MODULE" 2>&1 | tail -1)
-		cell "raw/tpm-ec256/$th" "$line"
-	done
-	if start_agent tktpm "$SMALL/softhsm2.conf" "$TOKENKEYS" agent -D \
-	    -a "$T/tktpm.sock" \
-	    "pkcs11:token=benchtpm?module-path=$TK_TPM_MODULE"; then
-		timeout $TMO "$B/agent-client" -a "$T/tktpm.sock" -n 1 sign \
-		    bench-tpm-ec256 ecdsa-sha2-nistp256 >/dev/null 2>&1
-		for c in 1 4; do
-			line=$(timeout $TMO "$B/agent-client" \
-			    -a "$T/tktpm.sock" -d "$SECS" -c $c sign \
-			    bench-tpm-ec256 ecdsa-sha2-nistp256 2>&1 | tail -1)
-			cell "tokenkeys/tpm-ec256/$c" "$line"
-		done
+if want tpm; then
+	echo
+	echo "== signing: TPM 2.0 (swtpm through tpm2-abrmd), P-256, ${SECS} s per cell"
+	# shellcheck source=../tpm-stack.sh
+	. "$here/../tpm-stack.sh"
+	TPM_WHY=
+	if ! tk_tpm_find; then
+		TPM_WHY=$TK_TPM_WHY
+	elif [ "$have_tk_agent" != 1 ]; then
+		TPM_WHY="no tokenkeys agent yet"
+	elif ! tk_tpm_start "$T/tpm" >"$T/tpm.err" 2>&1 ||
+	    ! tk_tpm_token benchtpm "$PIN" 12345678 ecc256:bench-tpm-ec256 \
+	    >>"$T/tpm.err" 2>&1; then
+		TPM_WHY="the software TPM did not start: $(head -3 "$T/tpm.err")"
 	fi
-	stop_pid "$APID"
+	if [ -n "$TPM_WHY" ]; then
+		echo "  skipped: $TPM_WHY"
+	else
+		for th in 1 2; do
+			line=$(TK_BENCH_PIN=$PIN timeout $TMO "$B/floor-sign" \
+			    -d "$SECS" -t $th -T benchtpm -l bench-tpm-ec256 \
+			    "$TK_TPM_MODULE" 2>&1 | tail -1)
+			cell "raw/tpm-ec256/$th" "$line"
+		done
+		if start_agent tktpm "$SMALL/softhsm2.conf" "$TOKENKEYS" agent -D \
+		    -a "$T/tktpm.sock" \
+		    "pkcs11:token=benchtpm?module-path=$TK_TPM_MODULE"; then
+			timeout $TMO "$B/agent-client" -a "$T/tktpm.sock" -n 1 sign \
+			    bench-tpm-ec256 ecdsa-sha2-nistp256 >/dev/null 2>&1
+			for c in 1 4; do
+				line=$(timeout $TMO "$B/agent-client" \
+				    -a "$T/tktpm.sock" -d "$SECS" -c $c sign \
+				    bench-tpm-ec256 ecdsa-sha2-nistp256 2>&1 | tail -1)
+				cell "tokenkeys/tpm-ec256/$c" "$line"
+			done
+		fi
+		stop_pid "$APID"
+	fi
+	tk_tpm_stop
 fi
-tk_tpm_stop
 
 # ---- c. summary -------------------------------------------------------------
 echo
@@ -612,4 +901,37 @@ for w in start warm after big; do
 done
 printf '  %-26s %12s %12s\n' "signatures in between" "${NSIG[ssh-agent]:--}" \
     "${NSIG[tokenkeys]:--}"
+
+echo
+echo "idle agent and helpers, ${IDLE} s (the machine may be busy meanwhile)"
+printf '  %-26s %12s %12s\n' "" "CPU % core" "wake-ups/s"
+printf '  %-26s %12s %12s\n' "demo token (3 keys)" "${IDLE_CPU[demo]:--}" \
+    "${IDLE_WAKE[demo]:--}"
+printf '  %-26s %12s %12s\n' "$((NKEYS + 3)) keys" "${IDLE_CPU[big]:--}" \
+    "${IDLE_WAKE[big]:--}"
+
+echo
+echo "login: ssh -o BatchMode=yes host true, median ms (file key: the floor)"
+printf '  %-16s %10s %10s %10s %10s %8s %8s\n' "" tokenkeys ssh-agent \
+    provider "file key" tk/sshag tk/prov
+for tok in small big; do
+	case $tok in
+	small) l="demo token" ;;
+	big) l="$((NKEYS + 3)) keys" ;;
+	esac
+	printf '  %-16s %10s %10s %10s %10s %8s %8s\n' "$l" \
+	    "$(msec "${LOGIN[tokenkeys/$tok]:-}")" \
+	    "$(msec "${LOGIN[ssh-agent/$tok]:-}")" \
+	    "$(msec "${LOGIN[provider/$tok]:-}")" "$(msec "${LOGIN[file]:-}")" \
+	    "$(ratio "${LOGIN[tokenkeys/$tok]:-}" "${LOGIN[ssh-agent/$tok]:-}")" \
+	    "$(ratio "${LOGIN[tokenkeys/$tok]:-}" "${LOGIN[provider/$tok]:-}")"
+done
+
+echo
+echo "card followed, median ms until ssh-add -l shows it"
+printf '  %-26s %12s %12s\n' "" "put back" "pulled"
+printf '  %-26s %12s %12s\n' "slot events (fault shim)" \
+    "${FOLLOW_IN[events]:--}" "${FOLLOW_OUT[events]:--}"
+printf '  %-26s %12s %12s\n' "no slot events (1 s look)" \
+    "${FOLLOW_IN[polled]:--}" "${FOLLOW_OUT[polled]:--}"
 exit 0
