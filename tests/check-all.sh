@@ -165,7 +165,7 @@ if [ "${TK_CHECK_DEBIAN:-0}" = 1 ]; then
 	echo "debian packages: $p passed, $f failed"
 	pass=$((pass + p))
 	fail=$((fail + f))
-	if [ $rc -ne 0 ]; then
+	if [ $rc -ne 0 ] || [ "$f" -gt 0 ]; then
 		status=1
 		[ "$f" -gt 0 ] || fail=$((fail + 1))
 		grep -E '^#' "$log/debian" | tail -40 >&2

@@ -15,30 +15,7 @@
 int
 agent_identities(struct agent *a, struct tk_buf *reply)
 {
-	int	r, ask = 0;
-
-	pthread_mutex_lock(&a->lock);
-	(void)agent_expire_locked(a);
-	/*
-	 * Listed long ago: keys may have been made or deleted on a token
-	 * that stayed in.  This answer is the cache's, at once; the
-	 * background thread lists again for the next one (agent-follow.c).
-	 */
-	if (agent_now(a) - a->listed_at >= AGENT_ASK_RELIST_SECS) {
-		a->listed_at = agent_now(a);
-		ask = 1;
-	}
-	if (a->locked) {
-		if ((r = tk_buf_put_u8(reply,
-		    SSH_AGENT_IDENTITIES_ANSWER)) == 0)
-			r = tk_buf_put_u32(reply, 0);
-	} else
-		r = tk_buf_put(reply, tk_buf_ptr(&a->idanswer),
-		    tk_buf_avail(&a->idanswer));
-	pthread_mutex_unlock(&a->lock);
-	if (ask)
-		agent_wake_relist(a, NULL);
-	return r;
+	return agent_identities_conn(a, NULL, reply);
 }
 
 /* The identities answer without the keys c may not use; a->lock held. */
@@ -79,15 +56,24 @@ int
 agent_identities_conn(struct agent *a, const struct agent_conn *c,
     struct tk_buf *reply)
 {
-	int	r;
+	int	r, ask = 0;
 
 	pthread_mutex_lock(&a->lock);
 	(void)agent_expire_locked(a);
+	/*
+	 * Listed long ago: keys may have been made or deleted on a token
+	 * that stayed in.  This answer is the cache's, at once; the
+	 * background thread lists again for the next one (agent-follow.c).
+	 */
+	if (agent_now(a) - a->listed_at >= AGENT_ASK_RELIST_SECS) {
+		a->listed_at = agent_now(a);
+		ask = 1;
+	}
 	if (a->locked) {
 		if ((r = tk_buf_put_u8(reply,
 		    SSH_AGENT_IDENTITIES_ANSWER)) == 0)
 			r = tk_buf_put_u32(reply, 0);
-	} else if (a->ndestkeys == 0 || (c->nbinds == 0 &&
+	} else if (a->ndestkeys == 0 || c == NULL || (c->nbinds == 0 &&
 	    !c->bind_refused))
 		/* the ready answer: every key may be listed here */
 		r = tk_buf_put(reply, tk_buf_ptr(&a->idanswer),
@@ -95,6 +81,8 @@ agent_identities_conn(struct agent *a, const struct agent_conn *c,
 	else
 		r = identities_permitted(a, c, reply);
 	pthread_mutex_unlock(&a->lock);
+	if (ask)
+		agent_wake_relist(a, NULL);
 	return r;
 }
 

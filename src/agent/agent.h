@@ -476,7 +476,11 @@ void	agent_follow_tokens(struct agent *);
 
 /* agent-lookup.c */
 int	agent_identities(struct agent *, struct tk_buf *reply);
-/* The same as c may see: without the keys its bindings do not permit. */
+/*
+ * The same as c may see: without the keys its bindings do not permit
+ * (c NULL: a local, unbound connection).  An answer from a listing older
+ * than AGENT_ASK_RELIST_SECS also asks the background thread for a new one.
+ */
 int	agent_identities_conn(struct agent *, const struct agent_conn *c,
 	    struct tk_buf *reply);
 /*
