@@ -12,9 +12,14 @@
  * themselves are agent-policy.c's.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifdef HAVE_SDBUS
@@ -30,12 +35,12 @@
 #define LOGIND_PATH	"/org/freedesktop/login1"
 #define LOGIND_MANAGER	"org.freedesktop.login1.Manager"
 #define LOGIND_SESSION	"org.freedesktop.login1.Session"
-#define LOGIND_WAIT_USEC (250 * 1000ULL)	/* how soon stop is seen */
 #define LOGIND_CALL_USEC (5 * 1000000ULL)
 
 struct agent_logind {
 	pthread_t	 tid;
 	int		 stop;		/* atomic */
+	int		 stopfd[2];	/* a byte here ends the thread */
 	struct agent	*a;
 	sd_bus		*bus;
 	char		*session;	/* object path, or NULL */
@@ -196,10 +201,37 @@ follow(struct agent_logind *l)
 	return -1;
 }
 
+/* Milliseconds until the bus wants processing again; -1: no limit. */
+static int
+bus_timeout_ms(sd_bus *bus)
+{
+	struct timespec	now;
+	uint64_t	usec, nowusec;
+	int		ms = -1;
+
+	if (sd_bus_get_timeout(bus, &usec) < 0 || usec == UINT64_MAX)
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	nowusec = (uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_nsec / 1000;
+	if (usec <= nowusec)
+		ms = 0;
+	else if (usec - nowusec >= (uint64_t)INT_MAX * 1000)
+		ms = INT_MAX;
+	else
+		ms = (int)((usec - nowusec + 999) / 1000);
+ out:
+	return ms;
+}
+
+/*
+ * Sleeps in poll(2) on the bus and the stop pipe: no wake-up until a
+ * signal comes or the agent stops.
+ */
 static void *
 logind_thread(void *arg)
 {
 	struct agent_logind	*l = arg;
+	struct pollfd		 pfd[2];
 	int			 r;
 
 	if (follow(l) != 0)
@@ -213,10 +245,20 @@ logind_thread(void *arg)
 		}
 		if (r > 0)
 			continue;
-		if ((r = sd_bus_wait(l->bus, LOGIND_WAIT_USEC)) < 0 &&
-		    r != -EINTR) {
+		if ((pfd[0].fd = sd_bus_get_fd(l->bus)) < 0 ||
+		    (r = sd_bus_get_events(l->bus)) < 0) {
+			agent_log(l->a, AGENT_LOG_ERR, "logind: the system "
+			    "bus has no connection to wait on");
+			break;
+		}
+		pfd[0].events = (short)r;
+		pfd[1].fd = l->stopfd[0];
+		pfd[1].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = 0;
+		if (poll(pfd, 2, bus_timeout_ms(l->bus)) < 0 &&
+		    errno != EINTR) {
 			agent_log(l->a, AGENT_LOG_ERR, "logind: waiting on the "
-			    "system bus: %s", strerror(-r));
+			    "system bus: %s", strerror(errno));
 			break;
 		}
 	}
@@ -239,7 +281,16 @@ agent_logind_start(struct agent *a)
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return TK_ERR_NOMEM;
 	l->a = a;
+	if (pipe2(l->stopfd, O_CLOEXEC | O_NONBLOCK) != 0) {
+		free(l);
+		agent_log(a, AGENT_LOG_ERR, "cannot start the logind thread: "
+		    "%s; tokens are not logged out on suspend or screen lock",
+		    strerror(errno));
+		return TK_ERR_SYSTEM;
+	}
 	if (pthread_create(&l->tid, NULL, logind_thread, l) != 0) {
+		close(l->stopfd[0]);
+		close(l->stopfd[1]);
 		free(l);
 		agent_log(a, AGENT_LOG_ERR, "cannot start the logind thread: "
 		    "tokens are not logged out on suspend or screen lock");
@@ -257,7 +308,13 @@ agent_logind_stop(struct agent *a)
 	if (l == NULL)
 		return;
 	__atomic_store_n(&l->stop, 1, __ATOMIC_RELEASE);
+	/* only ever written here: the empty pipe takes the byte */
+	if (write(l->stopfd[1], "", 1) != 1)
+		agent_log(a, AGENT_LOG_ERR, "logind: cannot wake its thread "
+		    "(%s)", strerror(errno));
 	pthread_join(l->tid, NULL);
+	close(l->stopfd[0]);
+	close(l->stopfd[1]);
 	if (l->bus != NULL)
 		sd_bus_flush_close_unref(l->bus);
 	free(l->session);

@@ -46,6 +46,7 @@ struct agent_notify {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
 	int		 stop;
+	int		 idle;		/* the thread waits with no deadline */
 	struct notice	 n[NOTICES_MAX];
 	size_t		 nn;
 	uint64_t	 next;
@@ -97,6 +98,9 @@ agent_notice_begin(struct agent *a, const char *label,
 	e->state = N_WAIT;
 	snprintf(e->label, sizeof(e->label), "%s", label != NULL ? label : "");
 	e->conn = c;
+	/* a sleeping thread must learn the deadline; a waiting one knows one */
+	if (nt->idle)
+		pthread_cond_signal(&nt->cv);
  out:
 	pthread_mutex_unlock(&nt->mu);
 	return t;
@@ -238,7 +242,7 @@ notify_thread(void *arg)
 	pthread_mutex_lock(&nt->mu);
 	while (!nt->stop) {
 		now = agent_policy_ms();
-		wake = now + 1000;
+		wake = INT64_MAX;	/* nothing pending: sleep until told */
 		e = NULL;
 		for (i = 0; i < nt->nn && e == NULL; i++) {
 			if (nt->n[i].state == N_CLOSE ||
@@ -248,6 +252,12 @@ notify_thread(void *arg)
 			else if (nt->n[i].state == N_WAIT &&
 			    nt->n[i].due_ms < wake)
 				wake = nt->n[i].due_ms;
+		}
+		if (e == NULL && wake == INT64_MAX) {
+			nt->idle = 1;
+			(void)pthread_cond_wait(&nt->cv, &nt->mu);
+			nt->idle = 0;
+			continue;
 		}
 		if (e == NULL) {
 			clock_gettime(CLOCK_MONOTONIC, &ts);
