@@ -21,7 +21,7 @@ done
 PY=/usr/bin/python3
 $PY -c 'from gi.repository import Gio' 2>/dev/null ||
     skip_all "python3-gi not installed (the fake logind and notifier)"
-plan 60
+plan 62
 
 # Keep every agent off the machine's own buses: these point nowhere
 # unless a section starts a private bus.
@@ -328,11 +328,28 @@ if [ "$(id -u)" -eq 0 ] && [ -x /usr/sbin/sshd ]; then
 	check "...by its name too, where the agent's known_hosts has it" \
 	    grep -q "Requested by: a process on fwdhost.example (forwarded agent, host key $HOSTFP)" \
 	    "$T/prompts"
+	# hashed (ssh-keygen -H): named only by a Host of ~/.ssh/config
+	printf 'hashed.example %s\n' "$(cut -d' ' -f1,2 "$T/hostkey.pub")" \
+	    >"$T/agenthome/.ssh/known_hosts"
+	ssh-keygen -q -H -f "$T/agenthome/.ssh/known_hosts" >/dev/null 2>&1
+	rm -f "$T/agenthome/.ssh/known_hosts.old"
+	fwdsign
+	check "a hashed known_hosts line alone names no host" \
+	    grep -q "Requested by: a process on the host with key $HOSTFP" \
+	    "$T/prompts"
+	printf 'Host other *.example\n\tUser x\nHost = hashed.example\n' \
+	    >"$T/agenthome/.ssh/config"
+	fwdsign
+	check "...with a Host of ~/.ssh/config for it, it names that host" \
+	    grep -q "Requested by: a process on hashed.example (forwarded agent, host key $HOSTFP)" \
+	    "$T/prompts"
 else
 	skip "a forwarded request names the host key" "needs root and sshd"
 	skip "...its prompt" "needs root and sshd"
 	skip "...the log line" "needs root and sshd"
 	skip "...the host name" "needs root and sshd"
+	skip "...not from a hashed line" "needs root and sshd"
+	skip "...but with ~/.ssh/config's Host" "needs root and sshd"
 fi
 stop
 

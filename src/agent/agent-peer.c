@@ -21,11 +21,12 @@
 
 #include "tokenkeys.h"
 #include "agent/agent.h"
+#include "ssh/knownhosts.h"
+#include "ssh/sshconfig.h"
 #include "prompt/prompt-text.h"
 
 #define WHO_PROCS	4	/* processes in a chain */
 #define CMDLINE_MAX	512	/* bytes of a command line read */
-#define KH_LINE_MAX	16384	/* a known_hosts line */
 
 pid_t
 agent_peer_pid(int fd)
@@ -178,76 +179,41 @@ chain_who(pid_t pid, char *who, size_t whosz)
 }
 
 /*
- * The first name of an unhashed known_hosts line in file whose key is
- * b64 (base64 of the blob); 0 with it in host, else -1.
+ * The host a forwarded connection came through, by its key: named by a
+ * known_hosts line (a hashed one only for a name ~/.ssh/config uses),
+ * else by the key's fingerprint alone.
  */
-static int
-kh_lookup(const char *file, const char *b64, char *host, size_t hostsz)
-{
-	FILE	*f;
-	char	*line = NULL, *p, *hosts, *type, *key, *save = NULL;
-	size_t	 cap = 0, n;
-	ssize_t	 len;
-	int	 r = -1;
-
-	if ((f = fopen(file, "re")) == NULL)
-		return -1;
-	while (r != 0 && (len = getline(&line, &cap, f)) > 0) {
-		if (len > KH_LINE_MAX)
-			continue;
-		p = line + strspn(line, " \t");
-		if (*p == '#' || *p == '@' || *p == '|' || *p == '\n')
-			continue;	/* comments, markers, hashed names */
-		if ((hosts = strtok_r(p, " \t", &save)) == NULL ||
-		    (type = strtok_r(NULL, " \t", &save)) == NULL ||
-		    (key = strtok_r(NULL, " \t\r\n", &save)) == NULL ||
-		    strcmp(key, b64) != 0)
-			continue;
-		/* the first name that is not a negation, without [ ]:port */
-		for (p = strtok_r(hosts, ",", &save); p != NULL;
-		    p = strtok_r(NULL, ",", &save)) {
-			if (*p == '!' || strpbrk(p, "*?") != NULL)
-				continue;
-			if (*p == '[') {
-				p++;
-				p[strcspn(p, "]")] = '\0';
-			}
-			n = strlen(p);
-			if (n == 0 || n >= hostsz)
-				continue;
-			memcpy(host, p, n + 1);
-			r = 0;
-			break;
-		}
-	}
-	free(line);
-	fclose(f);
-	return r;
-}
-
 static void
 host_who(const uint8_t *key, size_t keylen, char *who, size_t whosz)
 {
+	static const char *const files[] = {
+		"/.ssh/known_hosts", "/.ssh/known_hosts2",
+		"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"
+	};
 	const char	*home;
-	char		 fp[80], path[4096], host[256], *b64 = NULL;
-	size_t		 b64sz;
+	char		 fp[80], path[4096], host[256], **cand = NULL;
+	size_t		 ncand = 0, i;
 	int		 found = -1;
 
 	if (tk_blob_fingerprint(key, keylen, TK_FP_SHA256, fp,
 	    sizeof(fp)) != 0)
 		snprintf(fp, sizeof(fp), "(unknown fingerprint)");
-	b64sz = keylen / 3 * 4 + 8;
-	if ((b64 = malloc(b64sz)) != NULL &&
-	    tk_blob_base64(key, keylen, b64, b64sz) == 0) {
-		if ((home = getenv("HOME")) != NULL && *home == '/' &&
-		    snprintf(path, sizeof(path), "%s/.ssh/known_hosts",
-		    home) < (int)sizeof(path))
-			found = kh_lookup(path, b64, host, sizeof(host));
-		if (found != 0)
-			found = kh_lookup("/etc/ssh/ssh_known_hosts", b64, host,
-			    sizeof(host));
+	if ((home = getenv("HOME")) == NULL || *home != '/')
+		home = NULL;
+	if (home != NULL && snprintf(path, sizeof(path), "%s/.ssh/config",
+	    home) < (int)sizeof(path))
+		(void)tk_ssh_config_names(path, &cand, &ncand);
+	for (i = 0; found != 0 && i < sizeof(files) / sizeof(files[0]); i++) {
+		if (files[i][0] == '/' && files[i][1] == '.') {
+			if (home == NULL || snprintf(path, sizeof(path),
+			    "%s%s", home, files[i]) >= (int)sizeof(path))
+				continue;
+		} else
+			snprintf(path, sizeof(path), "%s", files[i]);
+		found = tk_known_hosts_name(path, key, keylen,
+		    (const char *const *)cand, ncand, host, sizeof(host));
 	}
-	free(b64);
+	tk_ssh_config_names_free(cand, ncand);
 	tk_ptext_requester_host(who, whosz, found == 0 ? host : NULL, fp);
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Reading known_hosts files (knownhosts.h), for tokenkeys agent --dest:
- * the same host keys ssh-add -h would find.
+ * Reading known_hosts files (knownhosts.h): the host keys ssh-add -h would
+ * find, for tokenkeys agent --dest; a host's name from its key, for the
+ * requester a forwarded connection came through.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -129,9 +130,15 @@ field(char **s)
 	return f;
 }
 
-int
-tk_known_hosts_find(const char *path, const char *host, tk_known_host_fn fn,
-    void *arg, size_t *found)
+/*
+ * Each usable line of path: fn(arg, patterns, blob, len, is_ca) until it
+ * returns non-zero.  0 also for a file that does not exist.
+ */
+typedef int (*line_fn)(void *arg, const char *pats, const uint8_t *blob,
+    size_t len, int is_ca);
+
+static int
+walk(const char *path, line_fn fn, void *arg)
 {
 	FILE	*f;
 	char	*line = NULL, *s, *pats, *type, *b64;
@@ -140,7 +147,6 @@ tk_known_hosts_find(const char *path, const char *host, tk_known_host_fn fn,
 	ssize_t	 len;
 	int	 is_ca, n, r = 0;
 
-	*found = 0;
 	if ((f = fopen(path, "re")) == NULL)
 		return errno == ENOENT || errno == ENOTDIR ? 0 : TK_ERR_SYSTEM;
 	if ((blob = malloc(LINE_MAX_LEN)) == NULL) {
@@ -164,8 +170,6 @@ tk_known_hosts_find(const char *path, const char *host, tk_known_host_fn fn,
 		}
 		if ((type = field(&s)) == NULL || (b64 = field(&s)) == NULL)
 			continue;
-		if (!tk_known_hosts_match(pats, host))
-			continue;
 		if ((n = unbase64(b64, strlen(b64), blob, LINE_MAX_LEN)) <= 0)
 			continue;
 		/* the blob must be of the type the line says */
@@ -174,8 +178,7 @@ tk_known_hosts_find(const char *path, const char *host, tk_known_host_fn fn,
 		    (uint32_t)blob[2] << 8 | blob[3]) != strlen(type) ||
 		    memcmp(blob + 4, type, strlen(type)) != 0)
 			continue;
-		(*found)++;
-		r = fn(arg, blob, (size_t)n, is_ca);
+		r = fn(arg, pats, blob, (size_t)n, is_ca);
 	}
 	if (r == 0 && ferror(f))
 		r = TK_ERR_SYSTEM;
@@ -184,4 +187,103 @@ tk_known_hosts_find(const char *path, const char *host, tk_known_host_fn fn,
 	free(blob);
 	fclose(f);
 	return r;
+}
+
+struct find {
+	const char	*host;
+	tk_known_host_fn fn;
+	void		*arg;
+	size_t		*found;
+};
+
+static int
+find_line(void *arg, const char *pats, const uint8_t *blob, size_t len,
+    int is_ca)
+{
+	struct find	*fd = arg;
+
+	if (!tk_known_hosts_match(pats, fd->host))
+		return 0;
+	(*fd->found)++;
+	return fd->fn(fd->arg, blob, len, is_ca);
+}
+
+int
+tk_known_hosts_find(const char *path, const char *host, tk_known_host_fn fn,
+    void *arg, size_t *found)
+{
+	struct find	fd = { host, fn, arg, found };
+
+	*found = 0;
+	return walk(path, find_line, &fd);
+}
+
+struct name {
+	const uint8_t	*key;
+	size_t		 keylen;
+	const char *const *cand;
+	size_t		 ncand;
+	char		*host;
+	size_t		 hostsz;
+};
+
+/* The first plain name of a patterns field: no negation, no wildcard. */
+static int
+plain_name(const char *pats, char *host, size_t hostsz)
+{
+	const char	*p, *end;
+	size_t		 n;
+
+	for (p = pats; *p != '\0'; p = *end == ',' ? end + 1 : end) {
+		if ((end = strchr(p, ',')) == NULL)
+			end = p + strlen(p);
+		n = (size_t)(end - p);
+		if (*p == '!' || memchr(p, '*', n) != NULL ||
+		    memchr(p, '?', n) != NULL)
+			continue;
+		if (*p == '[') {	/* [host]:port */
+			p++;
+			n = strcspn(p, "]");
+			if (p + n > end)
+				continue;
+		}
+		if (n == 0 || n >= hostsz)
+			continue;
+		memcpy(host, p, n);
+		host[n] = '\0';
+		return 1;
+	}
+	return 0;
+}
+
+static int
+name_line(void *arg, const char *pats, const uint8_t *blob, size_t len,
+    int is_ca)
+{
+	struct name	*nm = arg;
+	size_t		 i, n;
+
+	if (is_ca || len != nm->keylen || memcmp(blob, nm->key, len) != 0)
+		return 0;
+	if (pats[0] != '|')
+		return plain_name(pats, nm->host, nm->hostsz);
+	for (i = 0; i < nm->ncand; i++) {
+		if ((n = strlen(nm->cand[i])) == 0 || n >= nm->hostsz ||
+		    !tk_known_hosts_match(pats, nm->cand[i]))
+			continue;
+		memcpy(nm->host, nm->cand[i], n + 1);
+		return 1;
+	}
+	return 0;
+}
+
+int
+tk_known_hosts_name(const char *path, const uint8_t *key, size_t keylen,
+    const char *const *cand, size_t ncand, char *host, size_t hostsz)
+{
+	struct name	nm = { key, keylen, cand, ncand, host, hostsz };
+	int		r;
+
+	r = walk(path, name_line, &nm);
+	return r == 1 ? 0 : r == 0 ? TK_ERR_NOT_FOUND : r;
 }

@@ -26,6 +26,17 @@ typedef int (*tk_known_host_fn)(void *arg, const uint8_t *blob, size_t len,
 int	tk_known_hosts_find(const char *path, const char *host,
 	    tk_known_host_fn fn, void *arg, size_t *found);
 
+/*
+ * A name for the host whose key is key: the first plain name (no
+ * wildcard, no negation, [host]:port as host) of a line of path listing
+ * that key; a hashed line names one of the ncand candidate names only
+ * (say, the Host names of ~/.ssh/config).  0 with it in host;
+ * TK_ERR_NOT_FOUND; TK_ERR_SYSTEM or TK_ERR_NOMEM.
+ */
+int	tk_known_hosts_name(const char *path, const uint8_t *key,
+	    size_t keylen, const char *const *cand, size_t ncand, char *host,
+	    size_t hostsz);
+
 /* Does host match the patterns field of a line?  (Exposed for tests.) */
 int	tk_known_hosts_match(const char *patterns, const char *host);
 
