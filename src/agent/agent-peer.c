@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,18 +77,29 @@ proc_read(pid_t pid, const char *what, char *buf, size_t sz)
 	return n;
 }
 
+pid_t
+agent_peer_stat_ppid(const char *stat)
+{
+	const char	*p;
+	long		 ppid;
+
+	/* "pid (comm) state ppid ...": comm may hold ')' and spaces */
+	if ((p = strrchr(stat, ')')) == NULL ||
+	    sscanf(p + 1, " %*c %ld", &ppid) != 1 || ppid < 0 ||
+	    ppid > INT_MAX)
+		return 0;
+	return (pid_t)ppid;
+}
+
 /* The parent of pid, or 0. */
 static pid_t
 proc_ppid(pid_t pid)
 {
-	char	 buf[512], *p;
-	long	 ppid;
+	char	 buf[512];
 
-	if (proc_read(pid, "stat", buf, sizeof(buf)) <= 0 ||
-	    (p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 1, " %*c %ld", &ppid) != 1 || ppid < 0)
+	if (proc_read(pid, "stat", buf, sizeof(buf)) <= 0)
 		return 0;
-	return (pid_t)ppid;
+	return agent_peer_stat_ppid(buf);
 }
 
 static uid_t
@@ -115,6 +127,26 @@ is_shell(const char *name)
 	return 0;
 }
 
+void
+agent_peer_cmdline(char *buf, size_t n, char *out, size_t outsz, int *shell)
+{
+	char	*name, *slash;
+	size_t	 i;
+
+	while (n > 0 && buf[n - 1] == '\0')
+		n--;
+	buf[n] = '\0';
+	name = buf;
+	/* argv[0] ends at its NUL: cut its directory off first */
+	if ((slash = strrchr(buf, '/')) != NULL)
+		name = slash + 1;
+	*shell = is_shell(name);
+	for (i = 0; i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	snprintf(out, outsz, "%s", name);
+}
+
 /*
  * The command line of pid as "name arg arg" (name without its directory)
  * into out; *shell: the program is a shell.  0, or -1 if it is gone.
@@ -122,8 +154,8 @@ is_shell(const char *name)
 static int
 proc_cmd(pid_t pid, char *out, size_t outsz, int *shell)
 {
-	char	buf[CMDLINE_MAX], *name, *slash;
-	ssize_t	n, i;
+	char	buf[CMDLINE_MAX];
+	ssize_t	n;
 
 	*shell = 0;
 	if ((n = proc_read(pid, "cmdline", buf, sizeof(buf))) <= 0) {
@@ -134,18 +166,7 @@ proc_cmd(pid_t pid, char *out, size_t outsz, int *shell)
 		snprintf(out, outsz, "%s", buf);
 		return 0;
 	}
-	while (n > 0 && buf[n - 1] == '\0')
-		n--;
-	name = buf;
-	/* argv[0] ends at its NUL: cut its directory off first */
-	if ((slash = strrchr(buf, '/')) != NULL &&
-	    slash < buf + strlen(buf))
-		name = slash + 1;
-	*shell = is_shell(name);
-	for (i = 0; i < n; i++)
-		if (buf[i] == '\0')
-			buf[i] = ' ';
-	snprintf(out, outsz, "%s", name);
+	agent_peer_cmdline(buf, (size_t)n, out, outsz, shell);
 	return 0;
 }
 
@@ -177,6 +198,38 @@ chain_who(pid_t pid, char *who, size_t whosz)
 	tk_ptext_requester(who, whosz, procs, n);
 }
 
+int
+agent_peer_kh_host(char *line, const char *b64, char *host, size_t hostsz)
+{
+	char	*p, *hosts, *key, *save = NULL;
+	size_t	 n;
+
+	p = line + strspn(line, " \t");
+	if (*p == '#' || *p == '@' || *p == '|' || *p == '\n')
+		return -1;	/* comments, markers, hashed names */
+	if ((hosts = strtok_r(p, " \t", &save)) == NULL ||
+	    strtok_r(NULL, " \t", &save) == NULL ||
+	    (key = strtok_r(NULL, " \t\r\n", &save)) == NULL ||
+	    strcmp(key, b64) != 0)
+		return -1;
+	/* the first name that is not a negation, without [ ]:port */
+	for (p = strtok_r(hosts, ",", &save); p != NULL;
+	    p = strtok_r(NULL, ",", &save)) {
+		if (*p == '!' || strpbrk(p, "*?") != NULL)
+			continue;
+		if (*p == '[') {
+			p++;
+			p[strcspn(p, "]")] = '\0';
+		}
+		n = strlen(p);
+		if (n == 0 || n >= hostsz)
+			continue;
+		memcpy(host, p, n + 1);
+		return 0;
+	}
+	return -1;
+}
+
 /*
  * The first name of an unhashed known_hosts line in file whose key is
  * b64 (base64 of the blob); 0 with it in host, else -1.
@@ -185,8 +238,8 @@ static int
 kh_lookup(const char *file, const char *b64, char *host, size_t hostsz)
 {
 	FILE	*f;
-	char	*line = NULL, *p, *hosts, *type, *key, *save = NULL;
-	size_t	 cap = 0, n;
+	char	*line = NULL;
+	size_t	 cap = 0;
 	ssize_t	 len;
 	int	 r = -1;
 
@@ -195,30 +248,7 @@ kh_lookup(const char *file, const char *b64, char *host, size_t hostsz)
 	while (r != 0 && (len = getline(&line, &cap, f)) > 0) {
 		if (len > KH_LINE_MAX)
 			continue;
-		p = line + strspn(line, " \t");
-		if (*p == '#' || *p == '@' || *p == '|' || *p == '\n')
-			continue;	/* comments, markers, hashed names */
-		if ((hosts = strtok_r(p, " \t", &save)) == NULL ||
-		    (type = strtok_r(NULL, " \t", &save)) == NULL ||
-		    (key = strtok_r(NULL, " \t\r\n", &save)) == NULL ||
-		    strcmp(key, b64) != 0)
-			continue;
-		/* the first name that is not a negation, without [ ]:port */
-		for (p = strtok_r(hosts, ",", &save); p != NULL;
-		    p = strtok_r(NULL, ",", &save)) {
-			if (*p == '!' || strpbrk(p, "*?") != NULL)
-				continue;
-			if (*p == '[') {
-				p++;
-				p[strcspn(p, "]")] = '\0';
-			}
-			n = strlen(p);
-			if (n == 0 || n >= hostsz)
-				continue;
-			memcpy(host, p, n + 1);
-			r = 0;
-			break;
-		}
+		r = agent_peer_kh_host(line, b64, host, hostsz);
 	}
 	free(line);
 	fclose(f);
