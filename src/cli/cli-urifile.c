@@ -119,8 +119,8 @@ cli_urifile_read(const char *path, char ***uris, size_t *n)
 			continue;
 		if (strncmp(s, "pkcs11:", 7) != 0 || !uri_chars(s, e)) {
 			cli_warnx("%s:%zu: not a pkcs11: URI (one URI a line, "
-			    "no blanks or control characters; # for "
-			    "comments)", spath, lineno);
+			    "printable ASCII without blanks: percent-encode "
+			    "the rest; # for comments)", spath, lineno);
 			r = EXIT_USAGE;
 			goto out;
 		}
