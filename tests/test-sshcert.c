@@ -184,6 +184,7 @@ struct mk {
 	uint32_t	 type;
 	size_t		 nprincipals;
 	int		 nul_principal;
+	int		 empty_first;	/* an empty principal first */
 	int		 odd_options;
 	int		 ca_is_cert;
 	uint64_t	 after, before;
@@ -208,6 +209,8 @@ make(const struct mk *m, struct tk_buf *b)
 	r |= tk_buf_put_u32(b, m->type ? m->type : 1);
 	r |= tk_buf_put_cstring(b, "id");
 	r |= tk_buf_open_string(b, &mark);
+	if (m->empty_first)
+		r |= tk_buf_put_string(b, "", 0);
 	for (i = 0; i < m->nprincipals; i++)
 		r |= tk_buf_put_string(b, m->nul_principal ? "a\0b" : "user",
 		    m->nul_principal ? 3 : 4);
@@ -249,6 +252,7 @@ test_hostile(void)
 	struct tk_sshcert	 c;
 	struct tk_buf		 b, store;
 	struct mk		 m;
+	char			 pr[64];
 
 	tk_buf_init(&b, 4 * TK_SSHCERT_MAX, 0);
 	tk_buf_init(&store, TK_SSHCERT_MAX, 0);
@@ -293,6 +297,16 @@ test_hostile(void)
 	REFUSED(TK_ERR_FORMAT, "valid_after later than valid_before");
 	m.pad = TK_SSHCERT_MAX;
 	REFUSED(TK_ERR_RANGE, "a blob over 32 KiB");
+
+	/* fuzz-sshcert found it: an empty first principal lost its comma */
+	memset(&m, 0, sizeof(m));
+	m.nprincipals = 1;
+	m.empty_first = 1;
+	ok(make(&m, &b) == 0 && tk_sshcert_parse(tk_buf_ptr(&b),
+	    tk_buf_avail(&b), &c, &store) == 0 && c.nprincipals == 2 &&
+	    tk_sshcert_principals(&c, pr, sizeof(pr)) == 0 &&
+	    strcmp(pr, ",user") == 0,
+	    "an empty principal, then user: shown as \",user\"");
 
 	memset(&m, 0, sizeof(m));
 	m.nprincipals = TK_SSHCERT_MAX_PRINCIPALS;

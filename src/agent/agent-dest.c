@@ -285,25 +285,33 @@ agent_dests_parse(const uint8_t *p, size_t len, struct agent_dests **out,
 	return r;
 }
 
-/* OpenSSH's match_pattern: '*' any run, '?' any one character. */
+/*
+ * OpenSSH's match_pattern: '*' any run, '?' any one character.  On a
+ * mismatch only the last '*' takes one character more, so a pattern of
+ * many stars costs at most the product of the lengths (a recursion on
+ * each star was exponential in them).
+ */
 static int
 pattern_match(const char *s, const char *pat)
 {
-	for (; *pat != '\0'; pat++, s++) {
+	const char	*star_s = NULL, *star_p = NULL;
+
+	while (*s != '\0') {
 		if (*pat == '*') {
-			while (pat[1] == '*')
-				pat++;
-			if (pat[1] == '\0')
-				return 1;
-			for (; *s != '\0'; s++)
-				if (pattern_match(s, pat + 1))
-					return 1;
-			return 0;
-		}
-		if (*s == '\0' || (*pat != '?' && *pat != *s))
+			star_p = ++pat;
+			star_s = s;
+		} else if (*pat != '\0' && (*pat == '?' || *pat == *s)) {
+			pat++;
+			s++;
+		} else if (star_s != NULL) {
+			pat = star_p;
+			s = ++star_s;
+		} else
 			return 0;
 	}
-	return *s == '\0';
+	while (*pat == '*')
+		pat++;
+	return *pat == '\0';
 }
 
 /* One of the certificate's principals, a pattern ('*', '?'), is host. */

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,18 +78,29 @@ proc_read(pid_t pid, const char *what, char *buf, size_t sz)
 	return n;
 }
 
+pid_t
+agent_peer_stat_ppid(const char *stat)
+{
+	const char	*p;
+	long		 ppid;
+
+	/* "pid (comm) state ppid ...": comm may hold ')' and spaces */
+	if ((p = strrchr(stat, ')')) == NULL ||
+	    sscanf(p + 1, " %*c %ld", &ppid) != 1 || ppid < 0 ||
+	    ppid > INT_MAX)
+		return 0;
+	return (pid_t)ppid;
+}
+
 /* The parent of pid, or 0. */
 static pid_t
 proc_ppid(pid_t pid)
 {
-	char	 buf[512], *p;
-	long	 ppid;
+	char	 buf[512];
 
-	if (proc_read(pid, "stat", buf, sizeof(buf)) <= 0 ||
-	    (p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 1, " %*c %ld", &ppid) != 1 || ppid < 0)
+	if (proc_read(pid, "stat", buf, sizeof(buf)) <= 0)
 		return 0;
-	return (pid_t)ppid;
+	return agent_peer_stat_ppid(buf);
 }
 
 static uid_t
@@ -116,6 +128,26 @@ is_shell(const char *name)
 	return 0;
 }
 
+void
+agent_peer_cmdline(char *buf, size_t n, char *out, size_t outsz, int *shell)
+{
+	char	*name, *slash;
+	size_t	 i;
+
+	while (n > 0 && buf[n - 1] == '\0')
+		n--;
+	buf[n] = '\0';
+	name = buf;
+	/* argv[0] ends at its NUL: cut its directory off first */
+	if ((slash = strrchr(buf, '/')) != NULL)
+		name = slash + 1;
+	*shell = is_shell(name);
+	for (i = 0; i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	snprintf(out, outsz, "%s", name);
+}
+
 /*
  * The command line of pid as "name arg arg" (name without its directory)
  * into out; *shell: the program is a shell.  0, or -1 if it is gone.
@@ -123,8 +155,8 @@ is_shell(const char *name)
 static int
 proc_cmd(pid_t pid, char *out, size_t outsz, int *shell)
 {
-	char	buf[CMDLINE_MAX], *name, *slash;
-	ssize_t	n, i;
+	char	buf[CMDLINE_MAX];
+	ssize_t	n;
 
 	*shell = 0;
 	if ((n = proc_read(pid, "cmdline", buf, sizeof(buf))) <= 0) {
@@ -135,18 +167,7 @@ proc_cmd(pid_t pid, char *out, size_t outsz, int *shell)
 		snprintf(out, outsz, "%s", buf);
 		return 0;
 	}
-	while (n > 0 && buf[n - 1] == '\0')
-		n--;
-	name = buf;
-	/* argv[0] ends at its NUL: cut its directory off first */
-	if ((slash = strrchr(buf, '/')) != NULL &&
-	    slash < buf + strlen(buf))
-		name = slash + 1;
-	*shell = is_shell(name);
-	for (i = 0; i < n; i++)
-		if (buf[i] == '\0')
-			buf[i] = ' ';
-	snprintf(out, outsz, "%s", name);
+	agent_peer_cmdline(buf, (size_t)n, out, outsz, shell);
 	return 0;
 }
 

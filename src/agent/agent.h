@@ -763,6 +763,16 @@ pid_t	agent_peer_pid(int fd);
  * connection the host it came through.
  */
 void	agent_peer_who(const struct agent_conn *, char *who, size_t whosz);
+/*
+ * The parsers of agent_peer_who, pure (for tests and fuzzing): the
+ * parent pid in a /proc/PID/stat text (0: none); a /proc/PID/cmdline of
+ * n bytes in buf[0..n] (buf has room for one byte more, and is changed)
+ * as "name arg ..." (raw) into out, *shell whether name is a shell.
+ * (Host names come from src/ssh/knownhosts.c.)
+ */
+pid_t	agent_peer_stat_ppid(const char *stat);
+void	agent_peer_cmdline(char *buf, size_t n, char *out, size_t outsz,
+	    int *shell);
 /* The host key of c's last forwarding binding (0), or TK_ERR_NOT_FOUND. */
 int	agent_conn_hostkey(const struct agent_conn *, const uint8_t **key,
 	    size_t *keylen);

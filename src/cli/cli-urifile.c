@@ -60,6 +60,20 @@ urifile_open(const char *path, const char *spath, FILE **fp)
 	return r;
 }
 
+/*
+ * A URI is printable ASCII (RFC 3986: anything else percent-encoded);
+ * a blank, a control character (an escape sequence, a NUL, a lone CR)
+ * or a byte over 0x7e is not one, and would reach logs and prompts.
+ */
+static int
+uri_chars(const char *s, const char *e)
+{
+	for (; s < e; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
+}
+
 static int
 urifile_add(char ***uris, size_t *n, const char *uri)
 {
@@ -97,16 +111,16 @@ cli_urifile_read(const char *path, char ***uris, size_t *n)
 		}
 		for (s = line; *s == ' ' || *s == '\t'; s++)
 			;
-		e = s + strlen(s);
+		e = line + len;	/* a NUL inside is a control character */
 		while (e > s && (e[-1] == '\n' || e[-1] == '\r' ||
 		    e[-1] == ' ' || e[-1] == '\t'))
 			*--e = '\0';
 		if (*s == '\0' || *s == '#')
 			continue;
-		if (strncmp(s, "pkcs11:", 7) != 0 ||
-		    strpbrk(s, " \t") != NULL) {
+		if (strncmp(s, "pkcs11:", 7) != 0 || !uri_chars(s, e)) {
 			cli_warnx("%s:%zu: not a pkcs11: URI (one URI a line, "
-			    "# for comments)", spath, lineno);
+			    "printable ASCII without blanks: percent-encode "
+			    "the rest; # for comments)", spath, lineno);
 			r = EXIT_USAGE;
 			goto out;
 		}

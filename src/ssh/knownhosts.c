@@ -19,24 +19,34 @@
 #define LINE_MAX_LEN	(64 * 1024)
 #define HOST_MAX_LEN	1024
 
-/* '*' any run, '?' one character; host is lower case already. */
+/*
+ * '*' any run, '?' one character; host is lower case already.  On a
+ * mismatch only the last '*' takes one character more: time bounded by
+ * the product of the lengths, however many stars a line holds.
+ */
 static int
 glob_match(const char *s, const char *p, size_t plen)
 {
-	size_t	i;
+	const char	*star_s = NULL;
+	size_t		 i = 0, star_i = 0;
 
-	for (i = 0; i < plen; i++, s++) {
-		if (p[i] == '*') {
-			for (; *s != '\0'; s++)
-				if (glob_match(s, p + i + 1, plen - i - 1))
-					return 1;
-			return glob_match(s, p + i + 1, plen - i - 1);
-		}
-		if (*s == '\0' || (p[i] != '?' &&
-		    tolower((unsigned char)p[i]) != *s))
+	while (*s != '\0') {
+		if (i < plen && p[i] == '*') {
+			star_i = ++i;
+			star_s = s;
+		} else if (i < plen && (p[i] == '?' ||
+		    tolower((unsigned char)p[i]) == *s)) {
+			i++;
+			s++;
+		} else if (star_s != NULL) {
+			i = star_i;
+			s = ++star_s;
+		} else
 			return 0;
 	}
-	return *s == '\0';
+	while (i < plen && p[i] == '*')
+		i++;
+	return i == plen;
 }
 
 /* Base64 (with padding) into out; the decoded length, or -1. */

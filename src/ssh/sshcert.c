@@ -240,16 +240,17 @@ tk_sshcert_principals(const struct tk_sshcert *c, char *buf, size_t bufsz)
 {
 	struct tk_buf	 b;
 	const uint8_t	*p;
-	size_t		 n, o = 0;
+	size_t		 n, o = 0, i = 0;
 	int		 r = TK_ERR_RANGE;
 
 	if (bufsz == 0)
 		goto out;
 	tk_buf_init_ro(&b, c->principals, c->principalslen);
+	/* a separator after every principal, an empty one too */
 	while (tk_buf_get_string(&b, &p, &n) == 0) {
-		if (n + (o > 0) >= bufsz - o)
+		if (n + (i > 0) >= bufsz - o)
 			goto out;
-		if (o > 0)
+		if (i++ > 0)
 			buf[o++] = ',';
 		memcpy(buf + o, p, n);
 		o += n;

@@ -14,8 +14,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -156,6 +158,52 @@ fz_utf8_printable(const uint8_t *p, size_t n)
 		i += len;
 	}
 	return 1;
+}
+
+/*
+ * For parsers that read a file: write p[0..n) to this process's scratch
+ * file (mode 0600, created on first use, removed at exit) and return its
+ * path.  Aborts if it cannot.
+ */
+static inline char *
+fz_scratch(void)
+{
+	static char	path[64];
+
+	return path;
+}
+
+static inline void
+fz_scratch_rm(void)
+{
+	if (fz_scratch()[0] != '\0')
+		(void)unlink(fz_scratch());
+}
+
+static inline const char *
+fz_file(const uint8_t *p, size_t n)
+{
+	const char	*dir = getenv("TMPDIR");
+	char		*path = fz_scratch();
+	FILE		*f;
+	int		 fd;
+
+	if (path[0] == '\0') {
+		if (dir == NULL || strlen(dir) > 32)
+			dir = "/tmp";
+		snprintf(path, 64, "%s/tk-fz.XXXXXX", dir);
+		if ((fd = mkstemp(path)) < 0)
+			abort();
+		close(fd);
+		atexit(fz_scratch_rm);
+	}
+	if ((f = fopen(path, "w")) == NULL)
+		abort();
+	if (n > 0 && fwrite(p, 1, n, f) != n)
+		abort();
+	if (fclose(f) != 0)
+		abort();
+	return path;
 }
 
 #endif /* TK_FUZZ_H */

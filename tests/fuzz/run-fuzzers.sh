@@ -15,7 +15,7 @@ set -eu
 
 secs=${1:?usage: run-fuzzers.sh SECONDS [NAME ...]}
 shift
-names=${*:-decode uri assuan buf hproto agent sshcert}
+names=${*:-$(cd "$srcdir/tests/fuzz/corpus" && echo *)}
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 build=${TK_FUZZ_BUILD:-$srcdir/build-fuzz}
 jobs=$(nproc 2>/dev/null || echo 2)
