@@ -225,7 +225,8 @@ tk_privkey_find(struct tk_signer *sg, struct tk_skey *key,
 {
 	CK_OBJECT_HANDLE	hs[FIND_MAX];
 	CK_ULONG		n = 0, i;
-	int			fit, best = 0, always = 0, balways = 0, r, err = 0;
+	int			fit, best = 0, always = 0, balways = 0, r;
+	int			err = 0;
 
 	if ((r = find(sg, s, CKO_PRIVATE_KEY, key, hs, &n)) != 0)
 		goto out;

@@ -104,7 +104,8 @@ slot_adopt_locked(struct tk_sslot *s, const CK_TOKEN_INFO *ti,
 		n = slot_drop_locked(s, hs);
 		memcpy(s->serial, serial, sizeof(s->serial));
 	}
-	tk_fixed_string(s->label, sizeof(s->label), ti->label, sizeof(ti->label));
+	tk_fixed_string(s->label, sizeof(s->label), ti->label,
+	    sizeof(ti->label));
 	s->tflags = ti->flags;
 	s->min_pin = ti->ulMinPinLen;
 	s->max_pin = ti->ulMaxPinLen;

@@ -380,7 +380,8 @@ sign_once(struct tk_signer *sg, struct tk_skey *k, struct attempt *at,
 		if (r == TK_ERR_NOT_FOUND &&
 		    (slot_flags(sg, at->s) & CKF_LOGIN_REQUIRED) &&
 		    !tk_sslot_logged_in(sg, at->s))
-			r = TK_ERR_LOGIN_REQUIRED;	/* keys hidden until then */
+			/* keys hidden until then */
+			r = TK_ERR_LOGIN_REQUIRED;
 		goto out;
 	}
 	if (always && pin == NULL &&

@@ -25,7 +25,7 @@ struct tk_sslot {
 	CK_ULONG		 min_pin, max_pin;
 	unsigned int		 gen;		/* bumped on every reset */
 	int			 has_keeper;
-	CK_SESSION_HANDLE	 keeper;	/* holds the login; never signs */
+	CK_SESSION_HANDLE	 keeper;	/* holds the login only */
 	CK_SESSION_HANDLE	 idle[TK_SIGN_SESSIONS];
 	size_t			 nidle;
 	/*

@@ -102,7 +102,7 @@ void		 tk_ctx_set_pin_fn(struct tk_ctx *, tk_pin_fn *, void *);
 unsigned int	 tk_ctx_errors(const struct tk_ctx *);
 
 /* tk_find_keys() flags. */
-#define TK_FIND_LOGIN		0x01	/* log in first (pin-source or pin fn) */
+#define TK_FIND_LOGIN		0x01	/* log in first (pin-source, pin fn) */
 
 /*
  * Append to *list (created if NULL) every key pair whose objects match
@@ -138,9 +138,10 @@ int		 tk_key_fingerprint(const struct tk_key *, int alg, char *buf,
  * Public key blob helpers, independent of any token.
  */
 /* base64 of blob (no newlines) into buf. */
-int		 tk_blob_base64(const uint8_t *, size_t, char *buf, size_t bufsz);
-int		 tk_blob_fingerprint(const uint8_t *, size_t, int alg, char *buf,
+int		 tk_blob_base64(const uint8_t *, size_t, char *buf,
 		    size_t bufsz);
+int		 tk_blob_fingerprint(const uint8_t *, size_t, int alg,
+		    char *buf, size_t bufsz);
 
 /*
  * Tokens, modules and slots, as `tokenkeys tokens` shows them: one entry

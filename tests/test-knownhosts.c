@@ -19,8 +19,10 @@
 #include "tap.h"
 
 /* Two Ed25519 public key blobs, made up (any 32 bytes will do here). */
-#define ED_A "AAAAC3NzaC1lZDI1NTE5AAAAIAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g"
-#define ED_B "AAAAC3NzaC1lZDI1NTE5AAAAICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj9A"
+#define ED_A "AAAAC3NzaC1lZDI1NTE5AAAAIAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGx" \
+	"wdHh8g"
+#define ED_B "AAAAC3NzaC1lZDI1NTE5AAAAICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Oz" \
+	"w9Pj9A"
 
 static uint8_t	key_a[51], key_b[51];
 

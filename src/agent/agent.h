@@ -134,7 +134,8 @@ struct agent_ops {
 	/* registry: path came from p11-kit's registry */
 	int	(*mod_new)(const char *path, int registry, void **mod);
 	void	(*mod_free)(void *mod);
-	int	(*list)(void *mod, const char *uri, struct tk_hkey **, size_t *);
+	int	(*list)(void *mod, const char *uri, struct tk_hkey **,
+		    size_t *);
 	void	(*keys_free)(struct tk_hkey *, size_t);
 	int	(*sign)(void *mod, const uint8_t *blob, size_t bloblen,
 		    const uint8_t *data, size_t datalen, int alg,

@@ -246,7 +246,8 @@ tk_hclient_login(struct tk_hclient *c, const uint8_t *blob, size_t bloblen,
 	if ((r = secframe_init(&frame, 64 + bloblen + pinlen)) != 0)
 		goto out;
 	id = hc_next_id(c);
-	if ((r = tk_hp_put_login(&frame, id, blob, bloblen, pin, pinlen)) != 0 ||
+	if ((r = tk_hp_put_login(&frame, id, blob, bloblen, pin,
+	    pinlen)) != 0 ||
 	    (r = hc_call(c, &frame, id, timeout_ms, 0, &reply)) != 0 ||
 	    (r = reply_rep(&reply, TK_HP_LOGIN, id, &rep)) != 0)
 		goto out;

@@ -102,9 +102,10 @@ void	tk_hkeys_free(struct tk_hkey *, size_t);
  * ctx_pin (may be NULL) is used for a context-specific login and wiped by
  * the caller.
  */
-int	tk_hclient_sign(struct tk_hclient *, const uint8_t *blob, size_t bloblen,
-	    const uint8_t *data, size_t datalen, int alg, const char *ctx_pin,
-	    size_t ctx_pinlen, uint8_t *sig, size_t sigsz, size_t *siglen,
+int	tk_hclient_sign(struct tk_hclient *, const uint8_t *blob,
+	    size_t bloblen, const uint8_t *data, size_t datalen, int alg,
+	    const char *ctx_pin, size_t ctx_pinlen, uint8_t *sig, size_t sigsz,
+	    size_t *siglen,
 	    struct tk_htoken *tok, int timeout_ms);
 
 /*
