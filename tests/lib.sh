@@ -372,6 +372,9 @@ tk_user_remove() {
 	for p in $(ps -o pid= -u "$1" 2>/dev/null); do
 		kill "$p" 2>/dev/null
 	done
+	# sshd's agent-forwarding sockets (ssh -A) for the user
+	find /tmp -maxdepth 1 -name 'ssh-*' -user "$1" -exec rm -rf {} + \
+	    2>/dev/null
 	userdel "$1" 2>/dev/null || { sleep 1; userdel "$1"; }
 }
 
