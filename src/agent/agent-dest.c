@@ -22,6 +22,7 @@
 
 #include "tokenkeys.h"
 #include "agent/agent.h"
+#include "common/util.h"
 #include "ssh/sshcert.h"
 #include "ssh/userauth.h"
 
@@ -285,35 +286,6 @@ agent_dests_parse(const uint8_t *p, size_t len, struct agent_dests **out,
 	return r;
 }
 
-/*
- * OpenSSH's match_pattern: '*' any run, '?' any one character.  On a
- * mismatch only the last '*' takes one character more, so a pattern of
- * many stars costs at most the product of the lengths (a recursion on
- * each star was exponential in them).
- */
-static int
-pattern_match(const char *s, const char *pat)
-{
-	const char	*star_s = NULL, *star_p = NULL;
-
-	while (*s != '\0') {
-		if (*pat == '*') {
-			star_p = ++pat;
-			star_s = s;
-		} else if (*pat != '\0' && (*pat == '?' || *pat == *s)) {
-			pat++;
-			s++;
-		} else if (star_s != NULL) {
-			pat = star_p;
-			s = ++star_s;
-		} else
-			return 0;
-	}
-	while (*pat == '*')
-		pat++;
-	return *pat == '\0';
-}
-
 /* One of the certificate's principals, a pattern ('*', '?'), is host. */
 static int
 principal_match(const struct tk_sshcert *c, const char *host)
@@ -329,7 +301,7 @@ principal_match(const struct tk_sshcert *c, const char *host)
 			continue;
 		memcpy(pat, p, n);
 		pat[n] = '\0';
-		if (pattern_match(host, pat))
+		if (tk_glob_match(host, pat, strlen(pat), 0))
 			return 1;
 	}
 	return 0;
@@ -399,7 +371,7 @@ dest_match(const struct agent_dests *ds, const struct agent_bind *from,
 		if (to != NULL && !hop_has_key(&d->to, to))
 			continue;
 		if (d->to.user != NULL && user != NULL &&
-		    !pattern_match(user, d->to.user))
+		    !tk_glob_match(user, d->to.user, strlen(d->to.user), 0))
 			continue;
 		return d;
 	}

@@ -8,6 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Does s match the glob p (plen bytes; '*' any run, '?' one character)?
+ * fold: p's letters are compared in lower case (s is lower case then).
+ * On a mismatch only the last '*' takes one character more, so time is
+ * bounded by the product of the lengths however many stars p holds.
+ */
+int		tk_glob_match(const char *s, const char *p, size_t plen,
+		    int fold);
 /* FNV-1a: a fast, non-cryptographic hash for in-memory tables. */
 uint64_t	tk_hash64(const uint8_t *, size_t);
 /*

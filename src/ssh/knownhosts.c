@@ -14,40 +14,11 @@
 #include <openssl/hmac.h>
 
 #include "tokenkeys.h"
+#include "common/util.h"
 #include "ssh/knownhosts.h"
 
 #define LINE_MAX_LEN	(64 * 1024)
 #define HOST_MAX_LEN	1024
-
-/*
- * '*' any run, '?' one character; host is lower case already.  On a
- * mismatch only the last '*' takes one character more: time bounded by
- * the product of the lengths, however many stars a line holds.
- */
-static int
-glob_match(const char *s, const char *p, size_t plen)
-{
-	const char	*star_s = NULL;
-	size_t		 i = 0, star_i = 0;
-
-	while (*s != '\0') {
-		if (i < plen && p[i] == '*') {
-			star_i = ++i;
-			star_s = s;
-		} else if (i < plen && (p[i] == '?' ||
-		    tolower((unsigned char)p[i]) == *s)) {
-			i++;
-			s++;
-		} else if (star_s != NULL) {
-			i = star_i;
-			s = ++star_s;
-		} else
-			return 0;
-	}
-	while (i < plen && p[i] == '*')
-		i++;
-	return i == plen;
-}
 
 /* Base64 (with padding) into out; the decoded length, or -1. */
 static int
@@ -112,7 +83,7 @@ tk_known_hosts_match(const char *patterns, const char *host)
 		if ((end = strchr(p, ',')) == NULL)
 			end = p + strlen(p);
 		neg = *p == '!';
-		if (glob_match(lower, p + neg, (size_t)(end - p) - neg)) {
+		if (tk_glob_match(lower, p + neg, (size_t)(end - p) - neg, 1)) {
 			if (neg)
 				return 0;	/* a negation wins */
 			hit = 1;
