@@ -17,6 +17,7 @@
 
 #include "tokenkeys.h"
 #include "agent/agent.h"
+#include "common/pathsig.h"
 #include "ssh/certfile.h"
 
 struct load {
@@ -86,13 +87,14 @@ agent_certdir_poll(struct agent *a)
 {
 	struct load	 l;
 	struct agent_certs old;
-	uint64_t	 sig = 0;
+	uint64_t	 sig = 0, one;
 	size_t		 i, j;
 	int		 r;
 
-	for (i = 0; i < a->ncertpaths; i++)
-		sig = (sig ^ tk_certfile_sig(a->certpaths[i])) *
-		    0x100000001b3ULL;
+	for (i = 0; i < a->ncertpaths; i++) {
+		one = tk_path_sig(a->certpaths[i]);
+		sig = tk_hash_mix(sig, &one, sizeof(one));
+	}
 	if (a->certsig_set && sig == a->certsig)
 		return;
 	a->certsig = sig;

@@ -18,7 +18,6 @@
 #include <openssl/evp.h>
 
 #include "tokenkeys.h"
-#include "common/pathsig.h"
 #include "ssh/certfile.h"
 
 #define LINE_MAX_CERT	(4 * ((TK_SSHCERT_MAX + 2) / 3) + 256)
@@ -234,12 +233,6 @@ tk_certfile_read(const char *path, tk_certfile_fn *fn,
 	if (d != NULL)
 		closedir(d);
 	return r;
-}
-
-uint64_t
-tk_certfile_sig(const char *path)
-{
-	return tk_path_sig(path);
 }
 
 int

@@ -37,12 +37,6 @@ int	tk_certfile_read(const char *path, tk_certfile_fn *,
 	    tk_certfile_log_fn *, void *arg);
 
 /*
- * A digest of what path is now (identity, size, times; a directory's
- * entries too): when it changes, read again.
- */
-uint64_t tk_certfile_sig(const char *path);
-
-/*
  * The default certs directory: $XDG_CONFIG_HOME/tokenkeys/certs, else
  * $HOME/.config/tokenkeys/certs.  TK_ERR_NOT_FOUND if there is no home.
  */
