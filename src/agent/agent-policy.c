@@ -15,6 +15,7 @@
  * Modules are held (refs) across the helper call, under a->lock.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +24,12 @@
 #include "tokenkeys.h"
 #include "agent/agent.h"
 
-#define POLICY_TICK_MS	250
-
 struct agent_policy {
 	pthread_t	 tid;
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
 	int		 stop;
+	int		 kick;		/* a login: a deadline to wait for */
 };
 
 /* One logout to make, outside every lock. */
@@ -69,6 +69,13 @@ agent_policy_login(struct agent *a, struct agent_token *t,
 		t->pol_bloblen = bloblen;
 	}
 	pthread_mutex_unlock(&a->tokens_mu);
+	/* the timer thread may sleep with no deadline: give it this one */
+	if (a->policy != NULL) {
+		pthread_mutex_lock(&a->policy->mu);
+		a->policy->kick = 1;
+		pthread_cond_signal(&a->policy->cv);
+		pthread_mutex_unlock(&a->policy->mu);
+	}
 }
 
 void
@@ -104,13 +111,14 @@ module_hold(struct agent *a, struct agent_module *m)
 
 /*
  * With a->lock and a->tokens_mu held: the token's logout, if its time is
- * up (why 0: the timers decide) and we can name it.
+ * up (why 0: the timers decide) and we can name it; if not, *next is
+ * lowered to when it will be.
  */
 static int
 token_job(struct agent *a, struct agent_token *t, int why, int64_t now,
-    struct job *j)
+    struct job *j, int64_t *next)
 {
-	int64_t	idle, age;
+	int64_t	idle, age, due;
 
 	if (!t->logged_in)
 		return 0;
@@ -122,8 +130,15 @@ token_job(struct agent *a, struct agent_token *t, int why, int64_t now,
 	else if (why == 0 && a->pin_timeout > 0 &&
 	    idle >= (int64_t)a->pin_timeout * 1000)
 		why = AGENT_OUT_IDLE;
-	if (why == 0)
+	if (why == 0) {
+		if (a->pin_max_age > 0 && (due = t->login_ms +
+		    (int64_t)a->pin_max_age * 1000) < *next)
+			*next = due;
+		if (a->pin_timeout > 0 && (due = t->used_ms +
+		    (int64_t)a->pin_timeout * 1000) < *next)
+			*next = due;
 		return 0;
+	}
 	t->logged_in = 0;
 	memset(j, 0, sizeof(*j));
 	if (t->pol_blob == NULL || !module_hold(a, t->mod))
@@ -197,23 +212,27 @@ job_run(struct agent *a, struct job *j)
 	free(j->blob);
 }
 
-/* Find and make the logouts that are due (why 0: the timers'). */
-static void
+/*
+ * Find and make the logouts that are due (why 0: the timers').  The
+ * next time one will be due (agent_policy_ms()), or INT64_MAX for none
+ * until another login.
+ */
+static int64_t
 logouts(struct agent *a, int why)
 {
 	struct job	*jobs;
 	size_t		 n = 0, max, i;
-	int64_t		 now = agent_policy_ms();
+	int64_t		 now = agent_policy_ms(), next = INT64_MAX;
 
 	if (a->ops->logout == NULL)
-		return;
+		return next;
 	max = AGENT_MAX_TOKENS + (why != 0 ? AGENT_MAX_MODULES : 0);
 	if ((jobs = calloc(max, sizeof(*jobs))) == NULL)
-		return;
+		return now + 1000;	/* try again soon */
 	pthread_mutex_lock(&a->lock);
 	pthread_mutex_lock(&a->tokens_mu);
 	for (i = 0; i < a->ntokens && n < max; i++)
-		n += token_job(a, a->tokens[i], why, now, &jobs[n]);
+		n += token_job(a, a->tokens[i], why, now, &jobs[n], &next);
 	pthread_mutex_unlock(&a->tokens_mu);
 	/* then every module, for logins we never saw */
 	for (i = 0; why != 0 && i < a->nmods && n < max; i++) {
@@ -227,45 +246,56 @@ logouts(struct agent *a, int why)
 	for (i = 0; i < n; i++)
 		job_run(a, &jobs[i]);
 	free(jobs);
+	return next;
 }
 
-void
+int64_t
 agent_policy_tick(struct agent *a)
 {
-	if (a->pin_timeout > 0 || a->pin_max_age > 0)
-		logouts(a, 0);
+	return a->pin_timeout > 0 || a->pin_max_age > 0 ? logouts(a, 0) :
+	    INT64_MAX;
 }
 
 void
 agent_policy_logout_all(struct agent *a, int why)
 {
-	logouts(a, why);
+	(void)logouts(a, why);
 }
 
+/* Sleeps until the next logout is due, or until a login gives one. */
 static void *
 policy_thread(void *arg)
 {
 	struct agent		*a = arg;
 	struct agent_policy	*p = a->policy;
 	struct timespec		 ts;
+	int64_t			 next, ms;
 	int			 stop;
 
 	for (;;) {
+		next = agent_policy_tick(a);
 		pthread_mutex_lock(&p->mu);
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += POLICY_TICK_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
+		if (!p->stop && !p->kick && next == INT64_MAX)
+			(void)pthread_cond_wait(&p->cv, &p->mu);
+		else if (!p->stop && !p->kick) {
+			ms = next - agent_policy_ms();
+			if (ms > 0) {
+				clock_gettime(CLOCK_MONOTONIC, &ts);
+				ts.tv_sec += ms / 1000;
+				ts.tv_nsec += (ms % 1000) * 1000000L;
+				if (ts.tv_nsec >= 1000000000L) {
+					ts.tv_sec++;
+					ts.tv_nsec -= 1000000000L;
+				}
+				(void)pthread_cond_clockwait(&p->cv, &p->mu,
+				    CLOCK_MONOTONIC, &ts);
+			}
 		}
-		while (!p->stop && pthread_cond_clockwait(&p->cv, &p->mu,
-		    CLOCK_MONOTONIC, &ts) != ETIMEDOUT)
-			continue;
+		p->kick = 0;
 		stop = p->stop;
 		pthread_mutex_unlock(&p->mu);
 		if (stop)
 			break;
-		agent_policy_tick(a);
 	}
 	return NULL;
 }

@@ -733,8 +733,11 @@ void	agent_policy_login(struct agent *, struct agent_token *,
 /* A signature on t succeeded; tok as the helper said afterwards. */
 void	agent_policy_signed(struct agent *, struct agent_token *,
 	    const uint8_t *blob, size_t bloblen, const struct tk_htoken *tok);
-/* Log out the tokens whose time is up (the timer thread, tests). */
-void	agent_policy_tick(struct agent *);
+/*
+ * Log out the tokens whose time is up (the timer thread, tests); when the
+ * next one will be (agent_policy_ms()), INT64_MAX for none before a login.
+ */
+int64_t	agent_policy_tick(struct agent *);
 /* Log every token out now, one log line each saying why (AGENT_OUT_*). */
 void	agent_policy_logout_all(struct agent *, int why);
 /* Milliseconds on the monotonic clock. */
