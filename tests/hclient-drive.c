@@ -13,9 +13,11 @@
  * it independently of our own verification.
  */
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,14 +30,17 @@
 
 #include "tokenkeys.h"
 #include "common/buf.h"
+#include "common/fdio.h"
 #include "helper/hclient.h"
 #include "helper/helper.h"
+#include "helper/hproto.h"
 #include "pkcs11/registry.h"
 #include "ssh/sshkey.h"
 
 #define SIGSZ		8192
 #define NTHREADS	4
 #define NSIGS		50
+#define NPIPE		12
 
 static int	failures;
 
@@ -384,6 +389,83 @@ drive(const char *module, const char *pin, const char *dir)
 	check(pid < 0 || !alive(pid), "no helper left after tk_hclient_free");
 }
 
+/*
+ * NPIPE requests in one write, straight to a helper of our own: the
+ * worker that reads them all takes one and must wake another for the
+ * rest (helper.c's kick).  Each is answered exactly once.
+ */
+static void
+pipelined(const char *module)
+{
+	struct tk_buf		 req, in;
+	struct tk_hp_rep	 rep;
+	struct pollfd		 pfd;
+	uint8_t			*d;
+	size_t			 flen;
+	ssize_t			 n;
+	pid_t			 pid;
+	int			 sv[2], seen[NPIPE], got = 0, bad = 0, i;
+
+	memset(seen, 0, sizeof(seen));
+	tk_buf_init(&req, TK_HP_REQ_MAX, 0);
+	tk_buf_init(&in, TK_HP_REP_MAX, 0);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		check(0, "socketpair: %s", strerror(errno));
+		goto out;
+	}
+	if ((pid = fork()) == 0) {
+		if (dup2(sv[1], TK_HELPER_FD) == -1)
+			_exit(127);
+		execl("/proc/self/exe", "hclient-drive", "__helper", module,
+		    (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	for (i = 0; i < NPIPE; i++)
+		if (tk_hp_put_presence(&req, 1000 + i) != 0)
+			bad++;
+	if (pid == -1 || bad || tk_fd_send_all(sv[0], tk_buf_ptr(&req),
+	    tk_buf_avail(&req)) != 0) {
+		check(0, "%d requests written at once", NPIPE);
+		goto done;
+	}
+	while (got + bad < NPIPE) {
+		if (tk_hp_frame_len(&in, TK_HP_REP_MAX, &flen) != 0)
+			break;
+		if (flen > 0) {
+			if (tk_hp_get_rep(tk_buf_ptr(&in), flen, &rep) != 0 ||
+			    rep.type != (TK_HP_PRESENCE | TK_HP_REPLY) ||
+			    rep.id < 1000 || rep.id >= 1000 + NPIPE ||
+			    seen[rep.id - 1000]++)
+				bad++;
+			else
+				got++;
+			(void)tk_buf_consume(&in, flen);
+			tk_buf_compact(&in);
+			continue;
+		}
+		pfd.fd = sv[0];
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 10000) != 1 ||
+		    tk_buf_reserve(&in, 4096, &d) != 0)
+			break;
+		n = read(sv[0], d, 4096);
+		in.len -= 4096 - (n > 0 ? (size_t)n : 0);
+		if (n <= 0)
+			break;
+	}
+	check(got == NPIPE && bad == 0, "%d requests in one write: %d "
+	    "answered once each, %d wrong", NPIPE, got, bad);
+ done:
+	close(sv[0]);
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			continue;
+ out:
+	tk_buf_free(&req);
+	tk_buf_free(&in);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -407,5 +489,6 @@ main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	drive(argv[1], argv[2], argv[3]);
+	pipelined(argv[1]);
 	return failures == 0 ? 0 : 1;
 }

@@ -16,7 +16,7 @@ DRIVE=${abs_top_builddir:-$TK_TESTDIR/..}/tests/hclient-drive
 [ -x "$DRIVE" ] || skip_all "$DRIVE not built"
 [ -x "$TOKENKEYS" ] || skip_all "tokenkeys binary $TOKENKEYS not built"
 
-plan 47
+plan 48
 
 tk_tmpdir
 tk_softhsm_init "$T"

@@ -6,14 +6,21 @@
  * at a time, under rmu: whoever reads a request handles it, so there is
  * no hand-off between threads on the way to the token) and write their
  * replies whole, under wmu.  Requests thus run in parallel, each on its
- * own token session.  The main thread only watches for the agent closing
- * the socket; then the helper ends, at once if a worker is stuck in the
- * module.
+ * own token session.  An idle worker sleeps in its own epoll set on the
+ * socket and the kick eventfd, both EPOLLEXCLUSIVE: a request wakes one
+ * worker, not all of them, and the one it wakes reads without blocking.
+ * Whoever leaves a whole request behind in the stream buffer (two came
+ * in one read) kicks another worker awake for it; whoever sees the end
+ * of the stream kicks too, so that every worker ends.  The main thread
+ * only watches for the agent closing the socket; then the helper ends,
+ * at once if a worker is stuck in the module.
  *
  * PINs: the stream buffer is TK_BUF_SECRET (wiped as frames are consumed
  * and whenever it moves); a decoded PIN goes only into the worker's
  * locked PIN buffer, wiped after each request.  No PIN is ever logged.
  */
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -46,6 +53,9 @@ struct server {
 	struct tk_buf	 in;
 	int		 eof;
 	int		 running;
+	int		 kick;		/* eventfd: a request is waiting */
+	int		 ep[TK_HELPER_THREADS];	/* each worker's epoll set */
+	int		 nep;		/* epoll sets handed out */
 };
 
 /* arg: the helper, whose module errors are counted (may be NULL). */
@@ -59,7 +69,20 @@ helper_log(void *arg, int err, const char *msg)
 	fprintf(stderr, "tokenkeys helper[%ld]: %s\n", (long)getpid(), msg);
 }
 
-/* With rmu held: more bytes from the socket.  TK_ERR_CONNECTION at EOF. */
+/* Wake one sleeping worker (a request waits, or the stream ended). */
+static void
+kick(struct server *sv)
+{
+	uint64_t	one = 1;
+
+	while (write(sv->kick, &one, sizeof(one)) == -1 && errno == EINTR)
+		continue;
+}
+
+/*
+ * With rmu held: the bytes the socket has now, without waiting.  1: some
+ * came; 0: none yet; TK_ERR_CONNECTION at EOF.
+ */
 static int
 fill(struct server *sv)
 {
@@ -72,39 +95,53 @@ fill(struct server *sv)
 	if (want == 0 || tk_buf_reserve(&sv->in, want, &p) != 0)
 		return TK_ERR_CONNECTION;
 	do {
-		n = read(sv->fd, p, want);
+		n = recv(sv->fd, p, want, MSG_DONTWAIT);
 	} while (n == -1 && errno == EINTR);
 	sv->in.len -= want - (n > 0 ? (size_t)n : 0);
-	return n > 0 ? 0 : TK_ERR_CONNECTION;
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	return n > 0 ? 1 : TK_ERR_CONNECTION;
 }
 
 /*
- * With rmu held: the next request.  TK_ERR_CONNECTION when the stream
- * ended or is garbled (framing); another error when one frame did not
- * decode (req->type and req->id say what to answer).
+ * With rmu held: the next request, if one is here (*got).
+ * TK_ERR_CONNECTION when the stream ended or is garbled (framing);
+ * another error when one frame did not decode (req->type and req->id
+ * say what to answer).
  */
 static int
 next_request(struct server *sv, struct tk_hp_req *req, struct tk_buf *store,
-    char *pin)
+    char *pin, int *got)
 {
-	size_t	flen = 0;
-	int	r;
+	uint64_t	kicks;
+	size_t		flen = 0;
+	int		r = 0;
 
 	memset(req, 0, sizeof(*req));
+	*got = 0;
+	/* we look at the buffer ourselves: what a kick said is seen below */
+	while (read(sv->kick, &kicks, sizeof(kicks)) == -1 && errno == EINTR)
+		continue;
 	for (;;) {
-		if (sv->eof)
-			return TK_ERR_CONNECTION;
+		if (sv->eof) {
+			r = TK_ERR_CONNECTION;
+			goto out;
+		}
 		if (tk_hp_frame_len(&sv->in, TK_HP_REQ_MAX, &flen) != 0) {
 			sv->eof = 1;
-			return TK_ERR_CONNECTION;
+			r = TK_ERR_CONNECTION;
+			goto out;
 		}
 		if (flen > 0)
 			break;
-		if (fill(sv) != 0) {
+		if ((r = fill(sv)) == 0)
+			goto out;		/* nothing yet: sleep */
+		if (r < 0) {
 			sv->eof = 1;
-			return TK_ERR_CONNECTION;
+			goto out;
 		}
 	}
+	*got = 1;
 	r = tk_hp_get_req(tk_buf_ptr(&sv->in), flen, req, store, pin,
 	    TK_HP_PIN_MAX);
 	if (r != 0 && tk_hp_peek(tk_buf_ptr(&sv->in), flen, &req->type,
@@ -112,7 +149,49 @@ next_request(struct server *sv, struct tk_hp_req *req, struct tk_buf *store,
 		req->type = 0;
 	(void)tk_buf_consume(&sv->in, flen);
 	tk_buf_compact(&sv->in);	/* wipes the consumed frame */
+	/* another whole request came with this one: someone else takes it */
+	if (tk_hp_frame_len(&sv->in, TK_HP_REQ_MAX, &flen) != 0 || flen > 0)
+		kick(sv);
+ out:
+	if (sv->eof)
+		kick(sv);	/* every worker is to see the end */
 	return r;
+}
+
+/*
+ * Sleep until the socket or the kick eventfd may have something; -1 if
+ * the epoll set itself fails (the worker ends rather than spin).
+ */
+static int
+sleep_idle(int ep)
+{
+	struct epoll_event	ev[2];
+	int			n;
+
+	do {
+		n = epoll_wait(ep, ev, 2, -1);
+	} while (n == -1 && errno == EINTR);
+	return n == -1 ? -1 : 0;
+}
+
+/*
+ * Watch fd from ep, waking one sleeper per event where the kernel can
+ * (EPOLLEXCLUSIVE, Linux 4.5), else all of them: still right, only
+ * dearer.
+ */
+static int
+watch_fd(int ep, int fd)
+{
+	struct epoll_event	ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -1;
+	ev.events = EPOLLIN;
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
 static void
@@ -351,18 +430,26 @@ worker(void *arg)
 	struct tk_hp_req req;
 	struct tk_buf	 store, out;
 	char		*pin = NULL;
-	int		 r;
+	int		 r, got, ep;
 
+	pthread_mutex_lock(&sv->mu);
+	ep = sv->ep[sv->nep++];
+	pthread_mutex_unlock(&sv->mu);
 	tk_buf_init(&store, TK_HP_REQ_MAX + 64, 0);
 	tk_buf_init(&out, TK_HP_REP_MAX, 0);
 	if (tk_secret_alloc((void **)&pin, TK_HP_PIN_MAX) != 0)
 		goto out;
 	for (;;) {
 		pthread_mutex_lock(&sv->rmu);
-		r = next_request(sv, &req, &store, pin);
+		r = next_request(sv, &req, &store, pin, &got);
 		pthread_mutex_unlock(&sv->rmu);
 		if (r == TK_ERR_CONNECTION)
 			break;
+		if (!got) {
+			if (sleep_idle(ep) != 0)
+				break;
+			continue;
+		}
 		tk_buf_reset(&out);
 		if (r != 0)
 			r = put_error(&out, req.type, req.id, r);
@@ -386,6 +473,7 @@ worker(void *arg)
  out:
 	pthread_mutex_lock(&sv->rmu);
 	sv->eof = 1;
+	kick(sv);
 	pthread_mutex_unlock(&sv->rmu);
 	if (pin != NULL)
 		tk_secret_free(pin, TK_HP_PIN_MAX);
@@ -398,9 +486,13 @@ worker(void *arg)
 	return NULL;
 }
 
-static void
-server_init(struct server *sv, struct helper *h, int fd)
+/* 0, or TK_ERR_SYSTEM when the eventfd or an epoll set cannot be had. */
+static int
+server_init(struct server *sv, struct helper *h, int fd, size_t nworkers)
 {
+	size_t	i;
+	int	r = 0;
+
 	memset(sv, 0, sizeof(*sv));
 	sv->h = h;
 	sv->fd = fd;
@@ -409,12 +501,38 @@ server_init(struct server *sv, struct helper *h, int fd)
 	pthread_mutex_init(&sv->mu, NULL);
 	pthread_cond_init(&sv->cv, NULL);
 	tk_buf_init(&sv->in, TK_HP_REQ_MAX + READ_CHUNK, TK_BUF_SECRET);
+	for (i = 0; i < TK_HELPER_THREADS; i++)
+		sv->ep[i] = -1;
+	if ((sv->kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+		r = TK_ERR_SYSTEM;
+		goto out;
+	}
+	for (i = 0; i < nworkers && i < TK_HELPER_THREADS; i++) {
+		if ((sv->ep[i] = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+			r = TK_ERR_SYSTEM;
+			goto out;
+		}
+		if (watch_fd(sv->ep[i], fd) != 0 ||
+		    watch_fd(sv->ep[i], sv->kick) != 0) {
+			r = TK_ERR_SYSTEM;
+			goto out;
+		}
+	}
+ out:
+	return r;
 }
 
 static void
 server_free(struct server *sv)
 {
+	size_t	i;
+
 	tk_buf_free(&sv->in);
+	for (i = 0; i < TK_HELPER_THREADS; i++)
+		if (sv->ep[i] != -1)
+			close(sv->ep[i]);
+	if (sv->kick != -1)
+		close(sv->kick);
 	pthread_mutex_destroy(&sv->rmu);
 	pthread_mutex_destroy(&sv->wmu);
 	pthread_mutex_destroy(&sv->mu);
@@ -487,7 +605,11 @@ tk_helper_run(int fd, const char *path, int reg_known, int evfd)
 	if (h.sg != NULL && (r = hw_start(&h)) != 0)
 		helper_log(NULL, r, "cannot watch the module's tokens: the "
 		    "agent looks for them only now and then");
-	server_init(&sv, &h, fd);
+	if (server_init(&sv, &h, fd, nthreads) != 0) {
+		helper_log(NULL, TK_ERR_SYSTEM, "cannot set up the workers' "
+		    "epoll sets");
+		nthreads = 0;
+	}
 	for (i = 0; i < nthreads; i++) {
 		pthread_mutex_lock(&sv.mu);
 		sv.running++;
@@ -539,9 +661,10 @@ tk_helper_registry(int fd)
 		tk_p11_paths_free(paths, n);
 		return fflush(stdout) == 0 ? 0 : TK_ERR_SYSTEM;
 	}
-	server_init(&sv, NULL, fd);
-	sv.running = 1;
-	(void)worker(&sv);
+	if ((r = server_init(&sv, NULL, fd, 1)) == 0) {
+		sv.running = 1;
+		(void)worker(&sv);
+	}
 	server_free(&sv);
-	return 0;
+	return r;
 }
