@@ -163,6 +163,8 @@ if [ -z "$B" ]; then
 	done
 	${CC:-cc} $cflags -o "$B/agent-client" "$here/agent-client.c" \
 	    "$here/bench-util.c" -lpthread || exit 1
+	${CC:-cc} $cflags -o "$B/hop-floor" "$here/hop-floor.c" \
+	    "$here/bench-util.c" || exit 1
 fi
 for p in floor-list floor-sign agent-client genkeys; do
 	if [ ! -x "$B/$p" ]; then
@@ -282,7 +284,8 @@ if want list; then
 fi
 
 # ---- b. signing -----------------------------------------------------------
-declare -A RATE P50 P99 RSS PSS NSIG
+declare -A RATE P50 P99 RSS PSS NSIG VERIFY
+RTT=
 
 # cell KEY LINE: remember a result line under KEY and show it.
 cell() {
@@ -323,6 +326,21 @@ if want sign; then
 	line=$(SOFTHSM2_CONF=$BIG/softhsm2.conf TK_BENCH_PIN=$PIN timeout $TMO \
 	    "$B/floor-sign" -d "$SECS" -t 1 -l bench-ec256 "$M" 2>&1 | tail -1)
 	cell "raw/ec256-big/1" "$line"
+	# The hop's floor: a request/reply round trip between two processes
+	# (a signature through the agent makes two: ssh to the agent, the
+	# agent to the module's helper) and the agent's verification of the
+	# token's signature (verify-cost needs the library: BENCH_DIR).
+	echo
+	echo "== the hop's floor: process round trip, verification"
+	line=$(timeout $TMO "$B/hop-floor" "$SECS" 2>&1 | tail -1)
+	echo "  round trip: $line"
+	RTT=$(field rtt_us "$line")
+	for kt in ec256 rsa2048 ed25519; do
+		[ -x "$B/verify-cost" ] || break
+		line=$(timeout $TMO "$B/verify-cost" $kt 3000 2>&1 | tail -1)
+		echo "  verify $kt: $line"
+		VERIFY[$kt]=$(field us_each "$line")
+	done
 fi
 
 # start_agent NAME CONF CMD...: start an agent in the foreground on
@@ -870,68 +888,19 @@ for kt in ec256 rsa2048 ed25519; do
 done
 
 echo
-echo "tokenkeys agent -A: P-256 token key, same token, cells alternated"
-printf '  %-22s %9s %9s %8s %17s %17s\n' "" plain -A A/plain \
-    "plain p50 / p99" "-A p50 / p99"
-for c in 1 4; do
-	printf '  %-22s %9s %9s %8s %17s %17s\n' "signatures/s, $c conn" \
-	    "${RATE[tk-plain/ec256/$c]:--}" "${RATE[tk-A/ec256/$c]:--}" \
-	    "$(ratio "${RATE[tk-A/ec256/$c]:-}" \
-	    "${RATE[tk-plain/ec256/$c]:-}")" \
-	    "$(lat "tk-plain/ec256/$c")" "$(lat "tk-A/ec256/$c")"
+echo "the hop's floor, one connection: raw C_Sign + verification + 2 round trips"
+printf '  %-10s %8s %8s %8s %8s %10s %10s\n' "" "raw us" "verify" \
+    "2 x rtt" "floor" "floor/raw" "tk/raw"
+for kt in ec256 rsa2048 ed25519; do
+	awk -v k="$kt" -v raw="${RATE[raw/$kt/1]:-}" \
+	    -v tk="${RATE[tokenkeys/$kt/1]:-}" -v v="${VERIFY[$kt]:-}" \
+	    -v rtt="$RTT" 'BEGIN {
+		if (raw == "" || v == "" || rtt == "") {
+			printf "  %-10s %8s\n", k, "-"; exit
+		}
+		r = 1e6 / raw; f = r + v + 2 * rtt
+		printf "  %-10s %8.1f %8.1f %8.1f %8.1f %10.3f %10s\n", k, r,
+		    v, 2 * rtt, f, r / f,
+		    tk == "" ? "-" : sprintf("%.3f", tk / raw)
+	    }'
 done
-printf '  %-22s %9s %9s %8s %17s %17s\n' "key file ed25519, 1" - \
-    "${RATE[tk-A/file-ed25519/1]:--}" - - "$(lat tk-A/file-ed25519/1)"
-
-echo
-echo "agent RSS (and PSS) in KiB, agent and its helpers summed"
-printf '  %-26s %12s %12s %8s %12s %12s\n' "" ssh-agent tokenkeys tk/ssh \
-    "ssh-ag PSS" "tk PSS"
-for w in start warm after big; do
-	case $w in
-	start) l="3 keys, at start" ;;
-	warm) l="3 keys, 1 signature each" ;;
-	after) l="3 keys, after signing" ;;
-	big) l="$((NKEYS + 3)) keys, after rows" ;;
-	esac
-	printf '  %-26s %12s %12s %8s %12s %12s\n' "$l" \
-	    "${RSS[ssh-agent/$w]:--}" "${RSS[tokenkeys/$w]:--}" \
-	    "$(ratio "${RSS[tokenkeys/$w]:-}" "${RSS[ssh-agent/$w]:-}")" \
-	    "${PSS[ssh-agent/$w]:--}" "${PSS[tokenkeys/$w]:--}"
-done
-printf '  %-26s %12s %12s\n' "signatures in between" "${NSIG[ssh-agent]:--}" \
-    "${NSIG[tokenkeys]:--}"
-
-echo
-echo "idle agent and helpers, ${IDLE} s (the machine may be busy meanwhile)"
-printf '  %-26s %12s %12s\n' "" "CPU % core" "wake-ups/s"
-printf '  %-26s %12s %12s\n' "demo token (3 keys)" "${IDLE_CPU[demo]:--}" \
-    "${IDLE_WAKE[demo]:--}"
-printf '  %-26s %12s %12s\n' "$((NKEYS + 3)) keys" "${IDLE_CPU[big]:--}" \
-    "${IDLE_WAKE[big]:--}"
-
-echo
-echo "login: ssh -o BatchMode=yes host true, median ms (file key: the floor)"
-printf '  %-16s %10s %10s %10s %10s %8s %8s\n' "" tokenkeys ssh-agent \
-    provider "file key" tk/sshag tk/prov
-for tok in small big; do
-	case $tok in
-	small) l="demo token" ;;
-	big) l="$((NKEYS + 3)) keys" ;;
-	esac
-	printf '  %-16s %10s %10s %10s %10s %8s %8s\n' "$l" \
-	    "$(msec "${LOGIN[tokenkeys/$tok]:-}")" \
-	    "$(msec "${LOGIN[ssh-agent/$tok]:-}")" \
-	    "$(msec "${LOGIN[provider/$tok]:-}")" "$(msec "${LOGIN[file]:-}")" \
-	    "$(ratio "${LOGIN[tokenkeys/$tok]:-}" "${LOGIN[ssh-agent/$tok]:-}")" \
-	    "$(ratio "${LOGIN[tokenkeys/$tok]:-}" "${LOGIN[provider/$tok]:-}")"
-done
-
-echo
-echo "card followed, median ms until ssh-add -l shows it"
-printf '  %-26s %12s %12s\n' "" "put back" "pulled"
-printf '  %-26s %12s %12s\n' "slot events (fault shim)" \
-    "${FOLLOW_IN[events]:--}" "${FOLLOW_OUT[events]:--}"
-printf '  %-26s %12s %12s\n' "no slot events (1 s look)" \
-    "${FOLLOW_IN[polled]:--}" "${FOLLOW_OUT[polled]:--}"
-exit 0
