@@ -326,14 +326,14 @@ if want sign; then
 	line=$(SOFTHSM2_CONF=$BIG/softhsm2.conf TK_BENCH_PIN=$PIN timeout $TMO \
 	    "$B/floor-sign" -d "$SECS" -t 1 -l bench-ec256 "$M" 2>&1 | tail -1)
 	cell "raw/ec256-big/1" "$line"
-	# The hop's floor: a request/reply round trip between two processes
-	# (a signature through the agent makes two: ssh to the agent, the
-	# agent to the module's helper) and the agent's verification of the
-	# token's signature (verify-cost needs the library: BENCH_DIR).
+	# The hop's floor: a request passed along three processes and the
+	# answer back (ssh, the agent, the module's helper), doing nothing
+	# else, and the agent's verification of the token's signature
+	# (verify-cost needs the library: BENCH_DIR).
 	echo
-	echo "== the hop's floor: process round trip, verification"
+	echo "== the hop's floor: three processes in a line, verification"
 	line=$(timeout $TMO "$B/hop-floor" "$SECS" 2>&1 | tail -1)
-	echo "  round trip: $line"
+	echo "  ssh -> agent -> helper and back: $line"
 	RTT=$(field rtt_us "$line")
 	for kt in ec256 rsa2048 ed25519; do
 		[ -x "$B/verify-cost" ] || break
@@ -888,9 +888,9 @@ for kt in ec256 rsa2048 ed25519; do
 done
 
 echo
-echo "the hop's floor, one connection: raw C_Sign + verification + 2 round trips"
+echo "the hop's floor, one connection: raw C_Sign + verification + the path"
 printf '  %-10s %8s %8s %8s %8s %10s %10s\n' "" "raw us" "verify" \
-    "2 x rtt" "floor" "floor/raw" "tk/raw"
+    "path" "floor" "floor/raw" "tk/raw"
 for kt in ec256 rsa2048 ed25519; do
 	awk -v k="$kt" -v raw="${RATE[raw/$kt/1]:-}" \
 	    -v tk="${RATE[tokenkeys/$kt/1]:-}" -v v="${VERIFY[$kt]:-}" \
@@ -898,9 +898,9 @@ for kt in ec256 rsa2048 ed25519; do
 		if (raw == "" || v == "" || rtt == "") {
 			printf "  %-10s %8s\n", k, "-"; exit
 		}
-		r = 1e6 / raw; f = r + v + 2 * rtt
+		r = 1e6 / raw; f = r + v + rtt
 		printf "  %-10s %8.1f %8.1f %8.1f %8.1f %10.3f %10s\n", k, r,
-		    v, 2 * rtt, f, r / f,
+		    v, rtt, f, r / f,
 		    tk == "" ? "-" : sprintf("%.3f", tk / raw)
 	    }'
 done
