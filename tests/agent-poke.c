@@ -21,6 +21,7 @@
  *	add READER PIN		SSH_AGENTC_ADD_SMARTCARD_KEY
  *	remove READER		SSH_AGENTC_REMOVE_SMARTCARD_KEY
  *	unlock PASSWORD		SSH_AGENTC_UNLOCK
+ *	ext NAME		SSH_AGENTC_EXTENSION NAME, nothing after it
  *	zero			a frame of length 0
  *	oversize		a length of 256 KiB + 1, then that many bytes
  *	truncated		a length of 100, 10 bytes, then end of writing
@@ -399,6 +400,11 @@ main(int argc, char **argv)
 			put_u8(&m, 21);
 			put_cstr(&m, argv[i + 1]);
 			put_cstr(&m, "");
+			i++;
+		} else if (strcmp(s, "ext") == 0) {
+			need(i, 1, argc, s);
+			put_u8(&m, 27);
+			put_cstr(&m, argv[i + 1]);
 			i++;
 		} else if (strcmp(s, "unlock") == 0) {
 			need(i, 1, argc, s);

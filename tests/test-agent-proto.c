@@ -859,7 +859,7 @@ test_delegate(void)
 	msg_start(SSH_AGENTC_EXTENSION);
 	tk_buf_put_cstring(&M, "query");
 	is_int(send_msg(&c), SSH_AGENT_EXTENSION_RESPONSE, "query");
-	ok(tk_buf_avail(&R) == 1 + 9 + 9 + 28 + 20 &&
+	ok(tk_buf_avail(&R) == 1 + 9 + 9 + 28 + 20 + 20 &&
 	    memmem(tk_buf_ptr(&R), tk_buf_avail(&R), "stub@example.com",
 	    16) != NULL, "...lists our extensions, then the other agent's "
 	    "others");

@@ -2,7 +2,8 @@
 /*
  * Keeping the sources fresh: lifetimes that end (ssh-add -t, -s with a
  * lifetime) and listing the sources' keys again, which the background
- * thread does when a module's tokens may have changed (agent-follow.c).
+ * thread does when a module's tokens may have changed (agent-follow.c)
+ * or a client asked for it (relist@tokenkeys, agent-relist.c).
  * Helpers are asked without a->lock held, into copies, so listing and
  * signing go on meanwhile.
  */
@@ -78,8 +79,12 @@ agent_refresh_module(struct agent *a, struct agent_module *m)
 {
 	struct agent_source	*snap[AGENT_MAX_SOURCES], *cur;
 	size_t			 n = 0, i, j;
+	uint64_t		 covered = 0;
 	int			 r = 0, e;
 
+	/* relist@tokenkeys requests made before this are answered by it */
+	if (m == NULL)
+		covered = agent_relist_begin(a);
 	/* Copies to list into, so the lock is free while helpers work. */
 	pthread_mutex_lock(&a->lock);
 	if (m == NULL)
@@ -136,6 +141,8 @@ agent_refresh_module(struct agent *a, struct agent_module *m)
 	if (r == 0)
 		r = agent_rebuild(a);
 	pthread_mutex_unlock(&a->lock);
+	if (m == NULL)
+		agent_relist_end(a, covered);
 	for (i = 0; i < n; i++) {
 		agent_module_release(a, snap[i]->mod);
 		agent_source_free(a, snap[i]);

@@ -572,8 +572,9 @@ proc_query(struct tk_buf *m, struct tk_buf *reply)
 	else if ((r = tk_buf_put_u8(reply,
 	    SSH_AGENT_EXTENSION_RESPONSE)) == 0 &&
 	    (r = tk_buf_put_cstring(reply, "query")) == 0 &&
-	    (r = tk_buf_put_cstring(reply, "query")) == 0)
-		r = tk_buf_put_cstring(reply, "session-bind@openssh.com");
+	    (r = tk_buf_put_cstring(reply, "query")) == 0 &&
+	    (r = tk_buf_put_cstring(reply, "session-bind@openssh.com")) == 0)
+		r = tk_buf_put_cstring(reply, AGENT_EXT_RELIST);
 	return r;
 }
 
@@ -628,6 +629,9 @@ proc_extension(struct agent *a, struct agent_conn *c, const uint8_t *msg,
 	}
 	else if (strcmp(name, "session-bind@openssh.com") == 0)
 		r = proc_session_bind(a, c, msg, len, m, reply);
+	else if (strcmp(name, AGENT_EXT_RELIST) == 0)
+		r = tk_buf_end(m) != 0 ? FAIL_CLOSE :
+		    status(reply, agent_relist_ask(a, c) == 0);
 	else if (a->up != NULL)
 		r = delegate(a, c, msg, len, "extension request", reply);
 	else {

@@ -55,6 +55,7 @@ agent_init(struct agent *a, const struct agent_ops *ops)
 	tk_buf_init(&a->idanswer, AGENT_MAX_FRAME, 0);
 	a->unlock_delay_ms = 1000;
 	agent_wake_init(a);
+	agent_relist_init(a);
 	if (tk_buf_put_u8(&a->idanswer, SSH_AGENT_IDENTITIES_ANSWER) != 0 ||
 	    tk_buf_put_u32(&a->idanswer, 0) != 0)
 		return TK_ERR_NOMEM;
@@ -79,6 +80,7 @@ agent_free(struct agent *a)
 	pthread_mutex_destroy(&a->tokens_mu);
 	pthread_mutex_destroy(&a->tty_mu);
 	agent_wake_free(a);
+	agent_relist_free(a);
 }
 
 /* One reply frame: length header and body in one sendmsg where possible. */

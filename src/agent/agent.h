@@ -43,6 +43,7 @@
  *   agent-hc.c       the real ops: helpers and src/prompt/
  *   agent-upstream.c the real other agent: a Unix socket (-A)
  *   agent-child.c    -A auto: our own ssh-agent child, restarted
+ *   agent-relist.c   relist@tokenkeys: a re-list asked for and waited on
  *   agent-wake.c     waking the background thread (a re-list asked)
  *   agent-log.c      the log and the clock
  *
@@ -89,6 +90,9 @@
 #define AGENT_WHO_MAX		320	/* the requester, as shown */
 #define AGENT_NOTICE_MS		1000	/* a signature pending this long */
 #define AGENT_ASK_RELIST_SECS	10	/* identities asked, list older */
+#define AGENT_EXT_RELIST	"relist@tokenkeys"
+#define AGENT_RELIST_WAIT_MS	4000	/* relist@tokenkeys answers by then */
+#define AGENT_RELIST_GAP_MS	1000	/* ...and lists at most this often */
 #define AGENT_ALLOWLIST_DEFAULT	"/usr/lib*/*,/usr/local/lib*/*"
 
 /* Message numbers (compat.md). */
@@ -362,6 +366,15 @@ struct agent {
 	struct timespec	 fw_relist;	/* next safety re-list */
 	struct timespec	 fw_poll;	/* next presence look (no events) */
 	int		 fw_started;
+	/* relist@tokenkeys (agent-relist.c), under relist_mu */
+	pthread_mutex_t	 relist_mu;
+	pthread_cond_t	 relist_cv;	/* CLOCK_MONOTONIC */
+	uint64_t	 relist_asked;	/* tickets handed out */
+	uint64_t	 relist_woken;	/* ...the background thread asked for */
+	uint64_t	 relist_begun;	/* ...that the running listing covers */
+	uint64_t	 relist_done;	/* ...that a finished listing covered */
+	int64_t		 relist_at_ms;	/* the last full listing began */
+	unsigned int	 relist_wait_ms;	/* tests; 0: the default */
 
 	/* Tests: a clock, else CLOCK_MONOTONIC seconds. */
 	time_t		 (*now)(void);
@@ -701,6 +714,25 @@ void	agent_wake(struct agent *);
 void	agent_wake_relist(struct agent *, struct agent_module *m);
 /* The background thread: read the wake-ups pending. */
 void	agent_wake_drain(struct agent *);
+
+/* agent-relist.c */
+void	agent_relist_init(struct agent *);
+void	agent_relist_free(struct agent *);
+/*
+ * A full listing (agent_refresh) begins: the tickets it covers, for
+ * agent_relist_end when it has ended (its keys are served).
+ */
+uint64_t agent_relist_begin(struct agent *);
+void	agent_relist_end(struct agent *, uint64_t covered);
+/*
+ * relist@tokenkeys from c: ask the background thread for a full listing
+ * (shared with requests pending, at most one start per
+ * AGENT_RELIST_GAP_MS) and wait until one that began after the request
+ * has ended.  0: done; TK_ERR_DENIED: refused (c is bound to an ssh
+ * session, or the agent is locked); TK_ERR_TIMEOUT: not done within
+ * AGENT_RELIST_WAIT_MS (the listing goes on).  Logged but for 0.
+ */
+int	agent_relist_ask(struct agent *, const struct agent_conn *c);
 
 /* agent-lock.c */
 int	agent_lock(struct agent *, const uint8_t *pw, size_t len);

@@ -173,6 +173,43 @@ cli_agent_query(struct cli_agent *a, char *names, size_t namesz)
 }
 
 int
+cli_agent_relist(struct cli_agent *a, int timeout_ms)
+{
+	struct tk_buf	req, reply;
+	uint8_t		t;
+	int		r;
+
+	tk_buf_init(&req, 256, 0);
+	tk_buf_init(&reply, AGENT_MAX_FRAME, 0);
+	if ((r = tk_buf_put_u8(&req, SSH_AGENTC_EXTENSION)) != 0 ||
+	    (r = tk_buf_put_cstring(&req, AGENT_EXT_RELIST)) != 0)
+		goto out;
+	if ((r = a->up->call(a->up->arg, a->uc, tk_buf_ptr(&req),
+	    tk_buf_avail(&req), &reply, timeout_ms)) != 0 ||
+	    (r = tk_buf_get_u8(&reply, &t)) != 0)
+		goto out;
+	r = t == SSH_AGENT_SUCCESS ? 0 : TK_ERR_DENIED;
+ out:
+	tk_buf_free(&req);
+	tk_buf_free(&reply);
+	return r;
+}
+
+void
+cli_agent_tell_write(void)
+{
+	struct cli_agent	*a = NULL;
+	const char		*sock = getenv("SSH_AUTH_SOCK");
+
+	if (sock == NULL || sock[0] == '\0' ||
+	    cli_agent_open(sock, &a) != 0)
+		return;
+	/* the answer changes nothing here: the write is done either way */
+	(void)cli_agent_relist(a, CLI_AGENT_RELIST_MS);
+	cli_agent_close(a);
+}
+
+int
 cli_agent_sign_check(struct cli_agent *a, const uint8_t *blob,
     size_t bloblen, int timeout_ms)
 {

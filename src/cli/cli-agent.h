@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * A client of an SSH agent for the verbs (doctor, ssh-config): the
- * identities it serves, whether it is a tokenkeys agent, one signature.
+ * A client of an SSH agent for the verbs (doctor, ssh-config, keygen,
+ * delete): the identities it serves, whether it is a tokenkeys agent, one
+ * signature, listing the tokens again after a write.
  * cli-agent.c, over the agent's own socket client (agent-upstream.c).
  */
 #ifndef TK_CLI_AGENT_H
@@ -37,6 +38,20 @@ void	cli_agent_ids_free(struct cli_agent_id *, size_t);
  * sanitised, in names), 0 if the agent does not know it, or TK_ERR_*.
  */
 int	cli_agent_query(struct cli_agent *, char *names, size_t namesz);
+/*
+ * relist@tokenkeys: 0 once the agent has listed its tokens again (its
+ * next listing shows a key just made or deleted), TK_ERR_DENIED when it
+ * refused or does not know the extension (any other agent), or TK_ERR_*.
+ */
+int	cli_agent_relist(struct cli_agent *, int timeout_ms);
+/*
+ * A verb wrote to a token: have the agent at $SSH_AUTH_SOCK, if it is
+ * ours, list its tokens again before the verb exits.  Silent and never
+ * fatal: no agent, another agent, or one that does not answer within
+ * CLI_AGENT_RELIST_MS leaves the agent to find the change itself.
+ */
+#define CLI_AGENT_RELIST_MS	5000
+void	cli_agent_tell_write(void);
 /*
  * Ask for a signature over data with the key blob (RSA: rsa-sha2-256)
  * and verify it: 0, TK_ERR_DENIED (the agent refused), TK_ERR_SIGNATURE.

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli-agent.h"
 #include "pkcs11/delete.h"
 #include "prompt/prompt.h"
 #include "prompt/prompt-text.h"
@@ -90,7 +91,7 @@ delete_main(int argc, char **argv)
 	const char		*module = NULL, *uri;
 	char			*keys = NULL, safe[1024];
 	size_t			 i, n, idlen, nobj;
-	int			 ch, ex = 0, yes = 0, all = 0, r;
+	int			 ch, ex = 0, yes = 0, all = 0, wrote = 0, r;
 
 	opterr = 0;
 	optind = 1;
@@ -165,6 +166,8 @@ delete_main(int argc, char **argv)
 		id = tk_key_id(k, &idlen);
 		tk_str_sanitize(tk_key_uri(k), safe, sizeof(safe));
 		r = tk_delete_pair(ctx, tk_key_uri(k), id, idlen, &nobj);
+		if (nobj > 0)
+			wrote = 1;
 		if (r == TK_ERR_NOT_FOUND) {
 			cli_warnx("%s: the key has no id; not deleted", safe);
 			goto out;
@@ -183,5 +186,8 @@ delete_main(int argc, char **argv)
 	free(keys);
 	tk_keylist_free(list);
 	tk_ctx_free(ctx);
+	/* a key the agent may serve is gone, or half gone */
+	if (wrote)
+		cli_agent_tell_write();
 	return ex;
 }

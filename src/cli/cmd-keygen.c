@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli-agent.h"
 #include "common/buf.h"
 #include "common/secret.h"
 #include "pkcs11/keygen.h"
@@ -247,7 +248,7 @@ keygen_main(int argc, char **argv)
 	const char		*uri = "pkcs11:";
 	char			 label[TK_LABEL_MAX + 1], safe[1024];
 	char			*keyuri = NULL, *sopin = NULL;
-	int			 ch, ex = 0, json = 0, cert = 0, r = 0;
+	int			 ch, ex = 0, json = 0, cert = 0, made, r = 0;
 
 	memset(&sp, 0, sizeof(sp));
 	default_label(label, sizeof(label));
@@ -355,9 +356,13 @@ keygen_main(int argc, char **argv)
 		goto out;
 	ex = cli_flush_stdout();
  out:
+	made = keyuri != NULL;
 	free(keyuri);
 	tk_secret_free(sopin, SO_PIN_BUF);
 	tk_keygen_free(g);
 	tk_ctx_free(ctx);
+	/* a key on the token, even one not tested: the agent may serve it */
+	if (made)
+		cli_agent_tell_write();
 	return ex;
 }

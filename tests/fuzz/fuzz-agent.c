@@ -608,6 +608,8 @@ run(const uint8_t *data, size_t size)
 	}
 	A.unlock_delay_ms = 0;
 	A.lock_rounds = 1;
+	/* relist@tokenkeys: no background thread lists here; bit 7 may */
+	A.relist_wait_ms = 1;
 	CHECK((A.allowlist = strdup(AGENT_ALLOWLIST_DEFAULT)) != NULL);
 	CHECK(agent_load_registry(&A) == 0);
 	CHECK(agent_add_uri(&A, "pkcs11:", "", 0, 0, NULL, 0, 1, NULL) == 0);

@@ -339,4 +339,12 @@ many=$(dst "$origin" "$(hop '' hosta "$hk0")")
 all=
 for i in $(seq 1025); do all=$all$many; done
 dseed dest-1025 "$all"
+# agent: relist@tokenkeys (tokenkeys keygen / delete) on connection 0, on
+# the forwarded connection 3 (refused), and with a trailing byte (closes);
+# listings between.
+rl="1b$(sshstr "$(str relist@tokenkeys)")"
+rlx="${rl}00"
+out agent/relist "00$(field "$(sshstr "$edblob")$(sshstr "$(str "$uri1")")")\
+00$(u32 "$(hlen "$rl")")${rl}${lst}03$(u32 "$(hlen "$rl")")${rl}\
+00$(u32 "$(hlen "$rlx")")${rlx}${lst}"
 echo "mkcorpus: wrote $(find "$outdir" -type f | wc -l) seeds to $outdir"
