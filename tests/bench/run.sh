@@ -469,7 +469,7 @@ fi
 # long until ssh-add -l stops / starts listing its key (median of
 # BENCH_FOLLOW rounds), with the module's slot events (the fault module's
 # C_WaitForSlotEvent, which itself looks at its control file every 100
-# ms) and without (the helper looks which tokens are there every second).
+# ms) and without (the helper looks which tokens are there every 600 ms).
 declare -A IDLE_CPU IDLE_WAKE FOLLOW_IN FOLLOW_OUT
 
 # idle_row NAME CONF: one idle cell for tokenkeys agent on CONF's token.
@@ -527,10 +527,12 @@ follow_row() {
 		return
 	fi
 	for ((i = 0; i < FOLLOW; i++)); do
-		sleep 0.$((RANDOM % 10))	# not in step with any look
+		# 0-999 ms, to the millisecond: steps of 100 ms would be in
+		# step with a look every 600 ms (only 6 phases of it)
+		sleep "0.$(printf %03d $((RANDOM % 1000)))"
 		printf 'absent\n%s\n' "$extra" >"$ctl.new" && mv "$ctl.new" "$ctl"
 		ms=$(listed_ms "$T/fol$name.sock" 0) && out+="$ms "
-		sleep 0.$((RANDOM % 10))
+		sleep "0.$(printf %03d $((RANDOM % 1000)))"
 		printf '%s\n' "$extra" >"$ctl.new" && mv "$ctl.new" "$ctl"
 		ms=$(listed_ms "$T/fol$name.sock" 1) && ins+="$ms "
 	done
@@ -932,6 +934,6 @@ echo "card followed, median ms until ssh-add -l shows it"
 printf '  %-26s %12s %12s\n' "" "put back" "pulled"
 printf '  %-26s %12s %12s\n' "slot events (fault shim)" \
     "${FOLLOW_IN[events]:--}" "${FOLLOW_OUT[events]:--}"
-printf '  %-26s %12s %12s\n' "no slot events (1 s look)" \
+printf '  %-26s %12s %12s\n' "no slot events (0.6 s look)" \
     "${FOLLOW_IN[polled]:--}" "${FOLLOW_OUT[polled]:--}"
 exit 0
