@@ -3,11 +3,12 @@
  * Certificates from files: the certs directory
  * ($XDG_CONFIG_HOME/tokenkeys/certs/) and every --cert file or directory,
  * for clients that cannot send certificates with ssh-add -s (OpenSSH
- * before 9.6).  They are followed as p11-kit's registry is: the refresh
- * thread takes a cheap digest of them every second and reads them all
- * again when it changed, so a certificate added, replaced or removed
- * shows within two seconds.  Reading happens without a->lock; the new
- * set replaces the old under it.
+ * before 9.6).  They are followed as p11-kit's registry is: when inotify
+ * says they may have changed (agent-follow.c), the refresh thread takes
+ * a cheap digest of them and reads them all again if it changed, so a
+ * certificate added, replaced or removed shows at once (without
+ * inotify: within two seconds).  Reading happens without a->lock; the
+ * new set replaces the old under it.
  */
 #include <limits.h>
 #include <stdio.h>

@@ -18,22 +18,29 @@
  * - the safety re-list, every FOLLOW_RELIST_SECS.
  *
  * p11-kit's configuration and the certificate files (the certs
- * directory, --cert) are looked at (names, sizes, times) every
- * FOLLOW_FILES_MS, lifetimes end and certificate windows open and close
- * when they are due, and a module
- * without an events pipe (a test keystore) is asked which tokens it
- * holds every FOLLOW_POLL_MS, its failures logged once per change.
+ * directory, --cert) are looked at (names, sizes, times) when inotify
+ * says one of them may have changed (src/common/pathwatch.c), and every
+ * FOLLOW_FILES_SAFE_MS in case a change happened where no watch sees it;
+ * without inotify, or when a watch cannot be had, every FOLLOW_FILES_MS.
+ * Lifetimes end and certificate windows open and close when they are
+ * due, and a module without an events pipe (a test keystore) is asked
+ * which tokens it holds every FOLLOW_POLL_MS, its failures logged once
+ * per change.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "tokenkeys.h"
 #include "agent/agent.h"
+#include "common/pathwatch.h"
 
-#define FOLLOW_FILES_MS		2000	/* certificates: "within 2 s" */
+#define FOLLOW_FILES_MS		2000	/* without inotify: "within 2 s" */
+#define FOLLOW_FILES_SAFE_MS	60000	/* with it: a change no watch saw */
 #define FOLLOW_POLL_MS		3000
 #define FOLLOW_RELIST_SECS	300
 #define FOLLOW_MAX_SLEEP_MS	(3600 * 1000)
@@ -63,12 +70,57 @@ until(const struct timespec *t)
 	return ms < 0 ? 0 : ms;
 }
 
+/* Without the watcher from now on (it failed): looking instead. */
+static void
+files_unwatched(struct agent *a, int r, int err)
+{
+	agent_log(a, AGENT_LOG_DEBUG, "p11-kit's configuration and the "
+	    "certificate files are looked at every %d s: they cannot be "
+	    "watched (inotify): %s", FOLLOW_FILES_MS / 1000,
+	    r == TK_ERR_SYSTEM ? strerror(err) : tk_strerror(r));
+	tk_pathwatch_free(a->fw_files);
+	a->fw_files = NULL;
+}
+
+/* Watch where p11-kit reads its configuration, and the certificates. */
+static void
+files_watch(struct agent *a)
+{
+	char	reg[AGENT_REG_PATHS][PATH_MAX];
+	size_t	i;
+	int	n, r;
+
+	if ((r = tk_pathwatch_new(&a->fw_files)) != 0)
+		goto out;
+	n = agent_registry_paths(reg, AGENT_REG_PATHS);
+	for (i = 0; i < (size_t)n && r == 0; i++)
+		r = tk_pathwatch_add(a->fw_files, reg[i]);
+	for (i = 0; i < a->ncertpaths && r == 0; i++)
+		r = tk_pathwatch_add(a->fw_files, a->certpaths[i]);
+	if (r == 0)
+		r = tk_pathwatch_arm(a->fw_files);
+ out:
+	if (r != 0)
+		files_unwatched(a, r, errno);
+}
+
+static long long
+files_ms(struct agent *a)
+{
+	return a->fw_files != NULL ? FOLLOW_FILES_SAFE_MS : FOLLOW_FILES_MS;
+}
+
 static void
 start(struct agent *a)
 {
 	if (a->fw_started)
 		return;
-	after(&a->fw_registry, FOLLOW_FILES_MS);
+	files_watch(a);
+	/*
+	 * One look now: what changed between the first reading (before
+	 * serving) and the watches being placed.
+	 */
+	after(&a->fw_registry, a->fw_files != NULL ? 0 : FOLLOW_FILES_MS);
 	after(&a->fw_relist, (long long)FOLLOW_RELIST_SECS * 1000);
 	after(&a->fw_poll, FOLLOW_POLL_MS);
 	a->fw_started = 1;
@@ -146,11 +198,23 @@ drain(int fd)
 	}
 }
 
+/* The watcher has something: the files are looked at now if it says. */
+static void
+files_event(struct agent *a)
+{
+	int	r;
+
+	if ((r = tk_pathwatch_read(a->fw_files)) < 0)
+		files_unwatched(a, r, errno);
+	if (r != 0)
+		after(&a->fw_registry, 0);
+}
+
 void
 agent_follow_wait(struct agent *a, int ms)
 {
 	struct agent_module	*mods[AGENT_MAX_MODULES];
-	struct pollfd		 pfd[AGENT_MAX_MODULES + 1];
+	struct pollfd		 pfd[AGENT_MAX_MODULES + 2];
 	size_t			 n = 0, i;
 	int			 fd, r;
 
@@ -170,20 +234,24 @@ agent_follow_wait(struct agent *a, int ms)
 		}
 		a->mods[i]->refs++;
 		mods[n] = a->mods[i];
-		pfd[n + 1].fd = fd;
-		pfd[n + 1].events = POLLIN;
-		pfd[n + 1].revents = 0;
+		pfd[n + 2].fd = fd;
+		pfd[n + 2].events = POLLIN;
+		pfd[n + 2].revents = 0;
 		n++;
 	}
 	pthread_mutex_unlock(&a->lock);
 	pfd[0].fd = a->wake[0];
 	pfd[0].events = POLLIN;
 	pfd[0].revents = 0;
-	if (poll(pfd, n + 1, ms) > 0) {
+	/* a negative descriptor is left out by poll */
+	pfd[1].fd = a->fw_files != NULL ? tk_pathwatch_fd(a->fw_files) : -1;
+	pfd[1].events = POLLIN;
+	pfd[1].revents = 0;
+	if (poll(pfd, n + 2, ms) > 0) {
 		for (i = 0; i < n; i++) {
-			if (pfd[i + 1].revents == 0)
+			if (pfd[i + 2].revents == 0)
 				continue;
-			if ((r = drain(pfd[i + 1].fd)) == 0)
+			if ((r = drain(pfd[i + 2].fd)) == 0)
 				continue;
 			if (r < 0) {
 				/*
@@ -205,6 +273,8 @@ agent_follow_wait(struct agent *a, int ms)
 		}
 		if (pfd[0].revents != 0)
 			agent_wake_drain(a);
+		if (pfd[1].revents != 0)
+			files_event(a);
 	}
 	for (i = 0; i < n; i++)
 		agent_module_release(a, mods[i]);
@@ -264,7 +334,7 @@ agent_follow_tokens(struct agent *a)
 	if (until(&a->fw_registry) == 0) {
 		agent_registry_poll(a);
 		agent_certdir_poll(a);
-		after(&a->fw_registry, FOLLOW_FILES_MS);
+		after(&a->fw_registry, files_ms(a));
 	}
 	all = __atomic_exchange_n(&a->relist_all, 0, __ATOMIC_RELAXED);
 	if (until(&a->fw_relist) == 0)

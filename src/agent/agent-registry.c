@@ -5,12 +5,12 @@
  * and its package directory, and pkcs11.conf from /etc/pkcs11 and
  * ~/.config/pkcs11, whose user-config setting (none, merge, only) decides
  * which of them count.  Rather than re-implement those rules, the agent
- * watches every place p11-kit reads -- cheaply: a digest of the names,
- * sizes and times found there, taken once a second by the refresh thread
- * -- and when the digest changes it asks a short-lived helper for the
- * registry again, so p11-kit itself decides what is in it.  New modules
- * get a helper; the helpers of modules that left are retired
- * (agent_registry_apply).  The digest and the reading are in
+ * watches every place p11-kit reads -- cheaply: inotify says when to
+ * take a digest of the names, sizes and times found there
+ * (agent-follow.c) -- and when the digest changes it asks a short-lived
+ * helper for the registry again, so p11-kit itself decides what is in
+ * it.  New modules get a helper; the helpers of modules that left are
+ * retired (agent_registry_apply).  The digest and the reading are in
  * agent-regread.c.
  */
 #include <limits.h>

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Reading p11-kit's registry: a digest of every place p11-kit reads its
- * module configs from (names, sizes and times: cheap enough to take once
- * a second), and the module list itself, which a short-lived helper asks
- * p11-kit for, so p11-kit alone decides what is in it.
+ * Reading p11-kit's registry: the places p11-kit reads its module
+ * configs from, a digest of them (names, sizes and times: cheap enough
+ * to take whenever they may have changed), and the module list itself,
+ * which a short-lived helper asks p11-kit for, so p11-kit alone decides
+ * what is in it.
  */
 #include <sys/types.h>
 
@@ -26,30 +27,44 @@
 #endif
 #define TK_P11_USER_DIR		"/.config/pkcs11"
 
-uint64_t
-agent_registry_sig(void)
+int
+agent_registry_paths(char paths[][PATH_MAX], size_t max)
 {
+	static const char *const sys[] = {
+		TK_P11_PACKAGE_MODULES,
+		TK_P11_SYSTEM_DIR "/modules",
+		TK_P11_SYSTEM_DIR "/pkcs11.conf",
+	};
+	static const char *const user[] = { "/modules", "/pkcs11.conf" };
 	struct passwd	*pw;
 	const char	*home;
-	char		 path[PATH_MAX];
-	uint64_t	 h = 0;
+	size_t		 i, n = 0;
 
-	h = tk_hash_mix(h, "p", 1) ^ tk_path_sig(TK_P11_PACKAGE_MODULES);
-	h = tk_hash_mix(h, "s", 1) ^ tk_path_sig(TK_P11_SYSTEM_DIR "/modules");
-	h = tk_hash_mix(h, "c", 1) ^
-	    tk_path_sig(TK_P11_SYSTEM_DIR "/pkcs11.conf");
+	for (i = 0; i < sizeof(sys) / sizeof(sys[0]) && n < max; i++)
+		if (snprintf(paths[n], PATH_MAX, "%s", sys[i]) < PATH_MAX)
+			n++;
 	/* p11-kit's ~ is $HOME, else the password database's */
 	if ((home = getenv("HOME")) == NULL || *home == '\0')
 		home = (pw = getpwuid(getuid())) != NULL ? pw->pw_dir : NULL;
-	if (home == NULL)
-		goto out;
-	if (snprintf(path, sizeof(path), "%s%s/modules", home,
-	    TK_P11_USER_DIR) < (int)sizeof(path))
-		h = tk_hash_mix(h, "u", 1) ^ tk_path_sig(path);
-	if (snprintf(path, sizeof(path), "%s%s/pkcs11.conf", home,
-	    TK_P11_USER_DIR) < (int)sizeof(path))
-		h = tk_hash_mix(h, "U", 1) ^ tk_path_sig(path);
- out:
+	for (i = 0; home != NULL && i < sizeof(user) / sizeof(user[0]) &&
+	    n < max; i++)
+		if (snprintf(paths[n], PATH_MAX, "%s%s%s", home,
+		    TK_P11_USER_DIR, user[i]) < PATH_MAX)
+			n++;
+	return (int)n;
+}
+
+uint64_t
+agent_registry_sig(void)
+{
+	char		paths[AGENT_REG_PATHS][PATH_MAX];
+	uint64_t	h = 0;
+	size_t		i, n;
+
+	n = (size_t)agent_registry_paths(paths, AGENT_REG_PATHS);
+	for (i = 0; i < n; i++)
+		h = tk_hash_mix(h, paths[i], strlen(paths[i])) ^
+		    tk_path_sig(paths[i]);
 	return h;
 }
 

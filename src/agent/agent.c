@@ -25,6 +25,7 @@
 #include "tokenkeys.h"
 #include "agent/agent.h"
 #include "common/fdio.h"
+#include "common/pathwatch.h"
 
 #define AGENT_MAX_CONNS		512
 #define AGENT_CHILD_POLL_MS	1000	/* -A auto's ssh-agent: alive? */
@@ -81,6 +82,8 @@ agent_free(struct agent *a)
 	pthread_mutex_destroy(&a->tty_mu);
 	agent_wake_free(a);
 	agent_relist_free(a);
+	tk_pathwatch_free(a->fw_files);
+	a->fw_files = NULL;
 }
 
 /* One reply frame: length header and body in one sendmsg where possible. */

@@ -12,7 +12,8 @@
  *   agent-delegate.c the other agent (-A): one connection per client
  *                    connection, merged identities
  *   agent-registry.c following p11-kit's registry as modules come and go
- *   agent-follow.c   following tokens as cards come and go: what the
+ *   agent-follow.c   following tokens as cards come and go, and files
+ *                    by inotify (src/common/pathwatch.c): what the
  *                    background thread sleeps on, and what it does then
  *   agent-lookup.c   answers from the served set: identities, a key to
  *                    sign with, ssh-add -d
@@ -204,6 +205,7 @@ struct agent_module {
 };
 
 struct agent_dests;
+struct tk_pathwatch;
 
 /* Something the user asked to serve: keys matching uri on one module. */
 struct agent_source {
@@ -365,6 +367,7 @@ struct agent {
 	struct timespec	 fw_registry;	/* next look at p11-kit, certs files */
 	struct timespec	 fw_relist;	/* next safety re-list */
 	struct timespec	 fw_poll;	/* next presence look (no events) */
+	struct tk_pathwatch *fw_files;	/* p11-kit's, certs; NULL: looked at */
 	int		 fw_started;
 	/* relist@tokenkeys (agent-relist.c), under relist_mu */
 	pthread_mutex_t	 relist_mu;
@@ -700,6 +703,9 @@ void	agent_tokens_forget(struct agent *, const struct agent_module *);
 void	agent_tokens_free(struct agent *);
 
 /* agent-regread.c */
+#define AGENT_REG_PATHS		5
+/* Where p11-kit reads module configs (AGENT_REG_PATHS at most). */
+int	agent_registry_paths(char paths[][PATH_MAX], size_t max);
 /* A digest of p11-kit's config files and module dirs (names, times). */
 uint64_t agent_registry_sig(void);
 /* p11-kit's module paths, by real path where they have one. */

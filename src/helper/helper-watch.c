@@ -31,8 +31,15 @@
 #include "common/deadline.h"
 #include "helper/helper.h"
 
-#define HW_POLL_MS	1000	/* no slot events: look this often */
-#define HW_RETRY_MS	10000	/* slot events fail now: this often */
+/*
+ * The idle budget (doc/performance.md): an idle agent and its helpers
+ * wake at most twice a second in all.  A look is one wake-up of this
+ * thread; 600 ms leaves room for a module whose slot events fail and
+ * for the agent's own slow looks, and finds a card pulled about 300 ms
+ * later on average.
+ */
+#define HW_POLL_MS	600	/* no slot events: look this often */
+#define HW_RETRY_MS	30000	/* slot events fail now: this often */
 #define HW_MIN_GAP_MS	100	/* slot events closer than this: pace them */
 #define HW_MAX_QUICK	20	/* ...and this many in a row: a wait that
 				   does not wait; look instead */

@@ -487,7 +487,7 @@ fi
 # long until ssh-add -l stops / starts listing its key (median of
 # BENCH_FOLLOW rounds), with the module's slot events (the fault module's
 # C_WaitForSlotEvent, which itself looks at its control file every 100
-# ms) and without (the helper looks which tokens are there every second).
+# ms) and without (the helper looks which tokens are there every 600 ms).
 declare -A IDLE_CPU IDLE_WAKE FOLLOW_IN FOLLOW_OUT
 
 # idle_row NAME CONF: one idle cell for tokenkeys agent on CONF's token.
@@ -545,10 +545,12 @@ follow_row() {
 		return
 	fi
 	for ((i = 0; i < FOLLOW; i++)); do
-		sleep 0.$((RANDOM % 10))	# not in step with any look
+		# 0-999 ms, to the millisecond: steps of 100 ms would be in
+		# step with a look every 600 ms (only 6 phases of it)
+		sleep "0.$(printf %03d $((RANDOM % 1000)))"
 		printf 'absent\n%s\n' "$extra" >"$ctl.new" && mv "$ctl.new" "$ctl"
 		ms=$(listed_ms "$T/fol$name.sock" 0) && out+="$ms "
-		sleep 0.$((RANDOM % 10))
+		sleep "0.$(printf %03d $((RANDOM % 1000)))"
 		printf '%s\n' "$extra" >"$ctl.new" && mv "$ctl.new" "$ctl"
 		ms=$(listed_ms "$T/fol$name.sock" 1) && ins+="$ms "
 	done
@@ -904,3 +906,70 @@ for kt in ec256 rsa2048 ed25519; do
 		    tk == "" ? "-" : sprintf("%.3f", tk / raw)
 	    }'
 done
+
+echo
+echo "tokenkeys agent -A: P-256 token key, same token, cells alternated"
+printf '  %-22s %9s %9s %8s %17s %17s\n' "" plain -A A/plain \
+    "plain p50 / p99" "-A p50 / p99"
+for c in 1 4; do
+	printf '  %-22s %9s %9s %8s %17s %17s\n' "signatures/s, $c conn" \
+	    "${RATE[tk-plain/ec256/$c]:--}" "${RATE[tk-A/ec256/$c]:--}" \
+	    "$(ratio "${RATE[tk-A/ec256/$c]:-}" \
+	    "${RATE[tk-plain/ec256/$c]:-}")" \
+	    "$(lat "tk-plain/ec256/$c")" "$(lat "tk-A/ec256/$c")"
+done
+printf '  %-22s %9s %9s %8s %17s %17s\n' "key file ed25519, 1" - \
+    "${RATE[tk-A/file-ed25519/1]:--}" - - "$(lat tk-A/file-ed25519/1)"
+
+echo
+echo "agent RSS (and PSS) in KiB, agent and its helpers summed"
+printf '  %-26s %12s %12s %8s %12s %12s\n' "" ssh-agent tokenkeys tk/ssh \
+    "ssh-ag PSS" "tk PSS"
+for w in start warm after big; do
+	case $w in
+	start) l="3 keys, at start" ;;
+	warm) l="3 keys, 1 signature each" ;;
+	after) l="3 keys, after signing" ;;
+	big) l="$((NKEYS + 3)) keys, after rows" ;;
+	esac
+	printf '  %-26s %12s %12s %8s %12s %12s\n' "$l" \
+	    "${RSS[ssh-agent/$w]:--}" "${RSS[tokenkeys/$w]:--}" \
+	    "$(ratio "${RSS[tokenkeys/$w]:-}" "${RSS[ssh-agent/$w]:-}")" \
+	    "${PSS[ssh-agent/$w]:--}" "${PSS[tokenkeys/$w]:--}"
+done
+printf '  %-26s %12s %12s\n' "signatures in between" "${NSIG[ssh-agent]:--}" \
+    "${NSIG[tokenkeys]:--}"
+
+echo
+echo "idle agent and helpers, ${IDLE} s (the machine may be busy meanwhile)"
+printf '  %-26s %12s %12s\n' "" "CPU % core" "wake-ups/s"
+printf '  %-26s %12s %12s\n' "demo token (3 keys)" "${IDLE_CPU[demo]:--}" \
+    "${IDLE_WAKE[demo]:--}"
+printf '  %-26s %12s %12s\n' "$((NKEYS + 3)) keys" "${IDLE_CPU[big]:--}" \
+    "${IDLE_WAKE[big]:--}"
+
+echo
+echo "login: ssh -o BatchMode=yes host true, median ms (file key: the floor)"
+printf '  %-16s %10s %10s %10s %10s %8s %8s\n' "" tokenkeys ssh-agent \
+    provider "file key" tk/sshag tk/prov
+for tok in small big; do
+	case $tok in
+	small) l="demo token" ;;
+	big) l="$((NKEYS + 3)) keys" ;;
+	esac
+	printf '  %-16s %10s %10s %10s %10s %8s %8s\n' "$l" \
+	    "$(msec "${LOGIN[tokenkeys/$tok]:-}")" \
+	    "$(msec "${LOGIN[ssh-agent/$tok]:-}")" \
+	    "$(msec "${LOGIN[provider/$tok]:-}")" "$(msec "${LOGIN[file]:-}")" \
+	    "$(ratio "${LOGIN[tokenkeys/$tok]:-}" "${LOGIN[ssh-agent/$tok]:-}")" \
+	    "$(ratio "${LOGIN[tokenkeys/$tok]:-}" "${LOGIN[provider/$tok]:-}")"
+done
+
+echo
+echo "card followed, median ms until ssh-add -l shows it"
+printf '  %-26s %12s %12s\n' "" "put back" "pulled"
+printf '  %-26s %12s %12s\n' "slot events (fault shim)" \
+    "${FOLLOW_IN[events]:--}" "${FOLLOW_OUT[events]:--}"
+printf '  %-26s %12s %12s\n' "no slot events (0.6 s look)" \
+    "${FOLLOW_IN[polled]:--}" "${FOLLOW_OUT[polled]:--}"
+exit 0
