@@ -123,7 +123,7 @@ int	tk_hclient_token(struct tk_hclient *, const uint8_t *blob,
 
 /*
  * A digest of which tokens the module holds (tk_p11_presence): slots and
- * token information only, cheap enough to ask every second.  A change
+ * token information only, cheap enough to ask often.  A change
  * means a card was pulled, put in or swapped: list again.
  */
 int	tk_hclient_presence(struct tk_hclient *, uint64_t *digest);
