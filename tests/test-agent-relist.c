@@ -20,6 +20,7 @@
 #include "tokenkeys.h"
 #include "agent-stub.h"
 #include "agent/agent.h"
+#include "common/deadline.h"
 #include "tap.h"
 
 #define NASK	4	/* requests at once */
@@ -59,15 +60,6 @@ make_blob(uint8_t *out, uint8_t fill)
 	tk_buf_free(&b);
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ------------------------------------------- the background thread */
 
 static pthread_t	bg;
@@ -93,7 +85,7 @@ bg_main(void *arg)
 			continue;
 		n = __atomic_load_n(&bg_lists, __ATOMIC_RELAXED);
 		if (n < (int)(sizeof(bg_at) / sizeof(bg_at[0])))
-			bg_at[n] = mono_ms();
+			bg_at[n] = tk_mono_ms();
 		/* counted before its answers go out */
 		__atomic_store_n(&bg_lists, n + 1, __ATOMIC_RELAXED);
 		(void)agent_refresh(&A);

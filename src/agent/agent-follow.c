@@ -37,6 +37,7 @@
 
 #include "tokenkeys.h"
 #include "agent/agent.h"
+#include "common/deadline.h"
 #include "common/pathwatch.h"
 
 #define FOLLOW_FILES_MS		2000	/* without inotify: "within 2 s" */
@@ -44,31 +45,6 @@
 #define FOLLOW_POLL_MS		3000
 #define FOLLOW_RELIST_SECS	300
 #define FOLLOW_MAX_SLEEP_MS	(3600 * 1000)
-
-static void
-after(struct timespec *t, long long ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, t);
-	t->tv_sec += ms / 1000;
-	t->tv_nsec += (ms % 1000) * 1000000L;
-	if (t->tv_nsec >= 1000000000L) {
-		t->tv_sec++;
-		t->tv_nsec -= 1000000000L;
-	}
-}
-
-/* Milliseconds until t (0 once passed). */
-static long long
-until(const struct timespec *t)
-{
-	struct timespec	now;
-	long long	ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long long)(t->tv_sec - now.tv_sec) * 1000 +
-	    (t->tv_nsec - now.tv_nsec + 999999L) / 1000000L;
-	return ms < 0 ? 0 : ms;
-}
 
 /* Without the watcher from now on (it failed): looking instead. */
 static void
@@ -120,9 +96,10 @@ start(struct agent *a)
 	 * One look now: what changed between the first reading (before
 	 * serving) and the watches being placed.
 	 */
-	after(&a->fw_registry, a->fw_files != NULL ? 0 : FOLLOW_FILES_MS);
-	after(&a->fw_relist, (long long)FOLLOW_RELIST_SECS * 1000);
-	after(&a->fw_poll, FOLLOW_POLL_MS);
+	tk_deadline_set(&a->fw_registry,
+	    a->fw_files != NULL ? 0 : FOLLOW_FILES_MS);
+	tk_deadline_set(&a->fw_relist, FOLLOW_RELIST_SECS * 1000);
+	tk_deadline_set(&a->fw_poll, FOLLOW_POLL_MS);
 	a->fw_started = 1;
 	/* the sources were listed as they were added */
 	pthread_mutex_lock(&a->lock);
@@ -152,8 +129,8 @@ agent_follow_due(struct agent *a)
 	int		asked = 0, polled;
 
 	start(a);
-	ms = until(&a->fw_registry);
-	if ((t = until(&a->fw_relist)) < ms)
+	ms = tk_deadline_left(&a->fw_registry);
+	if ((t = tk_deadline_left(&a->fw_relist)) < ms)
 		ms = t;
 	pthread_mutex_lock(&a->lock);
 	polled = polled_locked(a);
@@ -161,7 +138,7 @@ agent_follow_due(struct agent *a)
 		if (__atomic_load_n(&a->mods[i]->relist, __ATOMIC_RELAXED))
 			asked = 1;
 	pthread_mutex_unlock(&a->lock);
-	if (polled && (t = until(&a->fw_poll)) < ms)
+	if (polled && (t = tk_deadline_left(&a->fw_poll)) < ms)
 		ms = t;
 	if ((d = agent_next_deadline(a)) != 0) {
 		now = agent_now(a);
@@ -207,7 +184,7 @@ files_event(struct agent *a)
 	if ((r = tk_pathwatch_read(a->fw_files)) < 0)
 		files_unwatched(a, r, errno);
 	if (r != 0)
-		after(&a->fw_registry, 0);
+		tk_deadline_set(&a->fw_registry, 0);
 }
 
 void
@@ -331,16 +308,16 @@ agent_follow_tokens(struct agent *a)
 	int			 all, poll_due, r;
 
 	start(a);
-	if (until(&a->fw_registry) == 0) {
+	if (tk_deadline_left(&a->fw_registry) == 0) {
 		agent_registry_poll(a);
 		agent_certdir_poll(a);
-		after(&a->fw_registry, files_ms(a));
+		tk_deadline_set(&a->fw_registry, files_ms(a));
 	}
 	all = __atomic_exchange_n(&a->relist_all, 0, __ATOMIC_RELAXED);
-	if (until(&a->fw_relist) == 0)
+	if (tk_deadline_left(&a->fw_relist) == 0)
 		all = 1;
-	if ((poll_due = until(&a->fw_poll) == 0))
-		after(&a->fw_poll, FOLLOW_POLL_MS);
+	if ((poll_due = tk_deadline_left(&a->fw_poll) == 0))
+		tk_deadline_set(&a->fw_poll, FOLLOW_POLL_MS);
 
 	pthread_mutex_lock(&a->lock);
 	for (i = 0; i < a->nmods && n < AGENT_MAX_MODULES; i++) {
@@ -360,7 +337,7 @@ agent_follow_tokens(struct agent *a)
 	pthread_mutex_unlock(&a->lock);
 
 	if (all) {
-		after(&a->fw_relist, (long long)FOLLOW_RELIST_SECS * 1000);
+		tk_deadline_set(&a->fw_relist, FOLLOW_RELIST_SECS * 1000);
 		if ((r = agent_refresh(a)) != 0)
 			agent_log(a, AGENT_LOG_DEBUG, "listing keys again "
 			    "failed: %s", tk_strerror(r));

@@ -24,6 +24,7 @@
 
 #include "tokenkeys.h"
 #include "agent/agent.h"
+#include "common/deadline.h"
 #include "prompt/prompt-text.h"
 
 #define NOTICES_MAX		64
@@ -94,7 +95,7 @@ agent_notice_begin(struct agent *a, const char *label,
 	e = &nt->n[nt->nn++];
 	memset(e, 0, sizeof(*e));
 	e->ticket = t = ++nt->next;
-	e->due_ms = agent_policy_ms() + AGENT_NOTICE_MS;
+	e->due_ms = tk_mono_ms() + AGENT_NOTICE_MS;
 	e->state = N_WAIT;
 	snprintf(e->label, sizeof(e->label), "%s", label != NULL ? label : "");
 	e->conn = c;
@@ -241,7 +242,7 @@ notify_thread(void *arg)
 
 	pthread_mutex_lock(&nt->mu);
 	while (!nt->stop) {
-		now = agent_policy_ms();
+		now = tk_mono_ms();
 		wake = INT64_MAX;	/* nothing pending: sleep until told */
 		e = NULL;
 		for (i = 0; i < nt->nn && e == NULL; i++) {
@@ -260,13 +261,7 @@ notify_thread(void *arg)
 			continue;
 		}
 		if (e == NULL) {
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += (wake - now) / 1000;
-			ts.tv_nsec += ((wake - now) % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			tk_deadline_at(&ts, wake);
 			(void)pthread_cond_clockwait(&nt->cv, &nt->mu,
 			    CLOCK_MONOTONIC, &ts);
 			continue;

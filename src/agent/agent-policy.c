@@ -23,6 +23,7 @@
 
 #include "tokenkeys.h"
 #include "agent/agent.h"
+#include "common/deadline.h"
 
 struct agent_policy {
 	pthread_t	 tid;
@@ -42,21 +43,12 @@ struct job {
 	int64_t			 secs;	/* idle or age, for the log line */
 };
 
-int64_t
-agent_policy_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 agent_policy_login(struct agent *a, struct agent_token *t,
     const uint8_t *blob, size_t bloblen)
 {
 	uint8_t	*b;
-	int64_t	 now = agent_policy_ms();
+	int64_t	 now = tk_mono_ms();
 
 	pthread_mutex_lock(&a->tokens_mu);
 	t->logged_in = 1;
@@ -89,7 +81,7 @@ agent_policy_signed(struct agent *a, struct agent_token *t,
 	if (!t->logged_in && (tok->flags & TK_HTOKEN_LOGGED_IN))
 		first = 1;
 	else if (t->logged_in)
-		t->used_ms = agent_policy_ms();
+		t->used_ms = tk_mono_ms();
 	pthread_mutex_unlock(&a->tokens_mu);
 	if (first)
 		agent_policy_login(a, t, blob, bloblen);
@@ -214,7 +206,7 @@ job_run(struct agent *a, struct job *j)
 
 /*
  * Find and make the logouts that are due (why 0: the timers').  The
- * next time one will be due (agent_policy_ms()), or INT64_MAX for none
+ * next time one will be due (tk_mono_ms()), or INT64_MAX for none
  * until another login.
  */
 static int64_t
@@ -222,7 +214,7 @@ logouts(struct agent *a, int why)
 {
 	struct job	*jobs;
 	size_t		 n = 0, max, i;
-	int64_t		 now = agent_policy_ms(), next = INT64_MAX;
+	int64_t		 now = tk_mono_ms(), next = INT64_MAX;
 
 	if (a->ops->logout == NULL)
 		return next;
@@ -269,7 +261,7 @@ policy_thread(void *arg)
 	struct agent		*a = arg;
 	struct agent_policy	*p = a->policy;
 	struct timespec		 ts;
-	int64_t			 next, ms;
+	int64_t			 next;
 	int			 stop;
 
 	for (;;) {
@@ -278,15 +270,8 @@ policy_thread(void *arg)
 		if (!p->stop && !p->kick && next == INT64_MAX)
 			(void)pthread_cond_wait(&p->cv, &p->mu);
 		else if (!p->stop && !p->kick) {
-			ms = next - agent_policy_ms();
-			if (ms > 0) {
-				clock_gettime(CLOCK_MONOTONIC, &ts);
-				ts.tv_sec += ms / 1000;
-				ts.tv_nsec += (ms % 1000) * 1000000L;
-				if (ts.tv_nsec >= 1000000000L) {
-					ts.tv_sec++;
-					ts.tv_nsec -= 1000000000L;
-				}
+			if (next > tk_mono_ms()) {
+				tk_deadline_at(&ts, next);
 				(void)pthread_cond_clockwait(&p->cv, &p->mu,
 				    CLOCK_MONOTONIC, &ts);
 			}

@@ -20,15 +20,7 @@
 
 #include "tokenkeys.h"
 #include "agent/agent.h"
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "common/deadline.h"
 
 void
 agent_relist_init(struct agent *a)
@@ -60,7 +52,7 @@ agent_relist_begin(struct agent *a)
 
 	pthread_mutex_lock(&a->relist_mu);
 	covered = a->relist_begun = a->relist_asked;
-	a->relist_at_ms = mono_ms();
+	a->relist_at_ms = tk_mono_ms();
 	pthread_mutex_unlock(&a->relist_mu);
 	return covered;
 }
@@ -81,8 +73,7 @@ wait_until(struct agent *a, int64_t at)
 {
 	struct timespec	ts;
 
-	ts.tv_sec = (time_t)(at / 1000);
-	ts.tv_nsec = (long)(at % 1000) * 1000000L;
+	tk_deadline_at(&ts, at);
 	(void)pthread_cond_timedwait(&a->relist_cv, &a->relist_mu, &ts);
 }
 
@@ -106,7 +97,7 @@ agent_relist_ask(struct agent *a, const struct agent_conn *c)
 	}
 	wait_ms = a->relist_wait_ms != 0 ? a->relist_wait_ms :
 	    AGENT_RELIST_WAIT_MS;
-	deadline = mono_ms() + wait_ms;
+	deadline = tk_mono_ms() + wait_ms;
 	pthread_mutex_lock(&a->relist_mu);
 	/* one pending (asked for, not begun) covers this request too */
 	ticket = a->relist_asked > a->relist_begun ? a->relist_asked :
@@ -116,7 +107,7 @@ agent_relist_ask(struct agent *a, const struct agent_conn *c)
 			r = 0;
 			break;
 		}
-		if ((now = mono_ms()) >= deadline) {
+		if ((now = tk_mono_ms()) >= deadline) {
 			r = TK_ERR_TIMEOUT;
 			break;
 		}

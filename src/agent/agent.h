@@ -298,7 +298,7 @@ struct agent_token {
 	struct tk_fileid pinsrc_id;
 	/* login policy (agent-policy.c), under a->tokens_mu */
 	int		 logged_in;	/* as far as we know */
-	int64_t		 login_ms;	/* agent_policy_ms() of the login */
+	int64_t		 login_ms;	/* tk_mono_ms() of the login */
 	int64_t		 used_ms;	/* ...of the last signature */
 	uint8_t		*pol_blob;	/* a key on it, to name it */
 	size_t		 pol_bloblen;
@@ -773,13 +773,11 @@ void	agent_policy_signed(struct agent *, struct agent_token *,
 	    const uint8_t *blob, size_t bloblen, const struct tk_htoken *tok);
 /*
  * Log out the tokens whose time is up (the timer thread, tests); when the
- * next one will be (agent_policy_ms()), INT64_MAX for none before a login.
+ * next one will be (tk_mono_ms()), INT64_MAX for none before a login.
  */
 int64_t	agent_policy_tick(struct agent *);
 /* Log every token out now, one log line each saying why (AGENT_OUT_*). */
 void	agent_policy_logout_all(struct agent *, int why);
-/* Milliseconds on the monotonic clock. */
-int64_t	agent_policy_ms(void);
 
 /* agent-notify.c */
 /* The notifier thread (org.freedesktop.Notifications, session bus). */

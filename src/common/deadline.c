@@ -22,6 +22,24 @@ tk_deadline_set(struct timespec *d, unsigned int ms)
 	}
 }
 
+int64_t
+tk_mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+tk_deadline_at(struct timespec *d, int64_t at)
+{
+	if (at < 0)
+		at = 0;
+	d->tv_sec = (time_t)(at / 1000);
+	d->tv_nsec = (long)(at % 1000) * 1000000L;
+}
+
 int
 tk_deadline_left(const struct timespec *d)
 {

@@ -6,10 +6,15 @@
 #ifndef TK_DEADLINE_H
 #define TK_DEADLINE_H
 
+#include <stdint.h>
 #include <time.h>
 
 /* *d = now + ms. */
 void	tk_deadline_set(struct timespec *d, unsigned int ms);
+/* CLOCK_MONOTONIC in milliseconds, for deadlines kept as numbers. */
+int64_t	tk_mono_ms(void);
+/* *d = the instant tk_mono_ms() will read at, for timed waits. */
+void	tk_deadline_at(struct timespec *d, int64_t at);
 /* Milliseconds until d (at most INT_MAX), 0 once it has passed. */
 int	tk_deadline_left(const struct timespec *d);
 /*

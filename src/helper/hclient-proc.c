@@ -70,21 +70,6 @@ proc_fail(struct hc_proc *p, int err)
 	}
 }
 
-/* Milliseconds until the deadline, 0 once it has passed. */
-static int
-deadline_ms(const struct timespec *deadline)
-{
-	struct timespec	now;
-	long long	ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
-	    (deadline->tv_nsec - now.tv_nsec + 999999L) / 1000000L;
-	if (ms <= 0)
-		return 0;
-	return ms > 60 * 60 * 1000 ? 60 * 60 * 1000 : (int)ms;
-}
-
 /*
  * As the holder of the reader role (without c->mu): read reply frames
  * and hand each to its call until me is done (0), the deadline passes
@@ -141,7 +126,7 @@ read_replies(struct tk_hclient *c, struct hc_proc *p, struct hc_call *me,
 		pfd.fd = p->fd;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		if ((ms = deadline_ms(deadline)) == 0)
+		if ((ms = tk_deadline_left(deadline)) == 0)
 			return TK_ERR_TIMEOUT;
 		n = poll(&pfd, 1, ms);
 		if (n == -1 && errno == EINTR)
