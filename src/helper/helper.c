@@ -54,6 +54,7 @@ struct server {
 	int		 eof;
 	int		 running;
 	int		 kick;		/* eventfd: a request is waiting */
+	int		 kicked;	/* under rmu: kick is readable */
 	int		 ep[TK_HELPER_THREADS];	/* each worker's epoll set */
 	int		 nep;		/* epoll sets handed out */
 };
@@ -69,14 +70,20 @@ helper_log(void *arg, int err, const char *msg)
 	fprintf(stderr, "tokenkeys helper[%ld]: %s\n", (long)getpid(), msg);
 }
 
-/* Wake one sleeping worker (a request waits, or the stream ended). */
+/*
+ * With rmu held: wake one sleeping worker (a request waits, or the
+ * stream ended).  One kick not yet taken is enough.
+ */
 static void
 kick(struct server *sv)
 {
 	uint64_t	one = 1;
 
+	if (sv->kicked)
+		return;
 	while (write(sv->kick, &one, sizeof(one)) == -1 && errno == EINTR)
 		continue;
+	sv->kicked = 1;
 }
 
 /*
@@ -120,8 +127,12 @@ next_request(struct server *sv, struct tk_hp_req *req, struct tk_buf *store,
 	memset(req, 0, sizeof(*req));
 	*got = 0;
 	/* we look at the buffer ourselves: what a kick said is seen below */
-	while (read(sv->kick, &kicks, sizeof(kicks)) == -1 && errno == EINTR)
-		continue;
+	if (sv->kicked) {
+		while (read(sv->kick, &kicks, sizeof(kicks)) == -1 &&
+		    errno == EINTR)
+			continue;
+		sv->kicked = 0;
+	}
 	for (;;) {
 		if (sv->eof) {
 			r = TK_ERR_CONNECTION;
@@ -153,8 +164,6 @@ next_request(struct server *sv, struct tk_hp_req *req, struct tk_buf *store,
 	if (tk_hp_frame_len(&sv->in, TK_HP_REQ_MAX, &flen) != 0 || flen > 0)
 		kick(sv);
  out:
-	if (sv->eof)
-		kick(sv);	/* every worker is to see the end */
 	return r;
 }
 
@@ -473,7 +482,7 @@ worker(void *arg)
  out:
 	pthread_mutex_lock(&sv->rmu);
 	sv->eof = 1;
-	kick(sv);
+	kick(sv);	/* every worker is to see the end: each kicks on */
 	pthread_mutex_unlock(&sv->rmu);
 	if (pin != NULL)
 		tk_secret_free(pin, TK_HP_PIN_MAX);
